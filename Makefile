@@ -1,0 +1,57 @@
+# Help On Demand — developer commands. Every target installs what it needs first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+SAMVENV := .venv-sam
+PORT   ?= 8000
+AGENTS ?= 300
+export TZ := UTC
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test dev lint typecheck unit integration template sam-validate build clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(BIN)/.installed
+
+## Command 1: the service on an embedded AWS (moto) with demo agents, at http://127.0.0.1:$(PORT)
+run: dev
+	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
+
+## Command 2: the whole suite — lint, type-check, template checks, unit and integration tests
+test: lint typecheck template
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: dev
+	$(BIN)/mypy
+
+unit: dev
+	$(BIN)/python -m pytest tests/unit
+
+integration: dev
+	$(BIN)/python -m pytest tests/integration
+
+template: dev
+	$(BIN)/cfn-lint template.yaml
+
+# AWS SAM CLI lives in its own environment: installed beside the project it downgrades boto3/click/pydantic.
+$(SAMVENV)/bin/sam:
+	$(PYTHON) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+
+sam-validate: $(SAMVENV)/bin/sam
+	$(SAMVENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
+
+build: $(SAMVENV)/bin/sam
+	PATH="$$(pyenv prefix 3.13.0 2>/dev/null || echo /usr)/bin:$$PATH" $(SAMVENV)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info

@@ -1,0 +1,1 @@
+"""Help On Demand: the shared package behind every function (shipped as a Lambda layer)."""

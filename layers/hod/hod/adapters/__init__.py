@@ -1,0 +1,1 @@
+"""Adapters: every AWS SDK / pynamodb call lives here, wrapped in the project's own exceptions."""

@@ -1,0 +1,93 @@
+"""Small AWS adapters: the signing keys from Secrets Manager, the referral workflow on Step Functions, the clock."""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hod.domain.referral import Referral
+from hod.errors import ConfigurationError, DependencyFailed
+from hod.signing import KeyRing, SigningKey
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """One boto3 client per service per process, created on first use (not at import)."""
+    return boto3.session.Session().client(service)  # type: ignore[call-overload]
+
+
+class SecretsManagerKeys:
+    """The HMAC key ring: AWSCURRENT signs; AWSPREVIOUS still verifies (rotation grace). Cached for `max_age`."""
+
+    def __init__(self, secret_id: str, max_age_seconds: int = 300) -> None:
+        self._secret_id = secret_id
+        self._max_age = max_age_seconds
+        self._cached: tuple[float, KeyRing] | None = None
+
+    def key_ring(self) -> KeyRing:
+        now = datetime.now(UTC).timestamp()
+        if self._cached and now - self._cached[0] < self._max_age:
+            return self._cached[1]
+        current = self._fetch("AWSCURRENT")
+        if current is None:
+            raise ConfigurationError(f"Signing secret {self._secret_id} has no current value.")
+        previous = self._fetch("AWSPREVIOUS")
+        ring = KeyRing(current=current, previous=(previous,) if previous and previous != current else ())
+        self._cached = (now, ring)
+        return ring
+
+    def _fetch(self, stage: str) -> SigningKey | None:
+        try:
+            value = client("secretsmanager").get_secret_value(SecretId=self._secret_id, VersionStage=stage)
+        except ClientError as exc:
+            if (
+                exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+                and stage != "AWSCURRENT"
+            ):
+                return None
+            raise DependencyFailed("secretsmanager", "GetSecretValue", str(exc)) from exc
+        except BotoCoreError as exc:
+            raise DependencyFailed("secretsmanager", "GetSecretValue", str(exc)) from exc
+        secret = value.get("SecretString") or ""
+        if len(secret) < 32:
+            raise ConfigurationError(f"Signing secret {self._secret_id} must be at least 32 characters.")
+        return SigningKey(secret.encode())
+
+
+class StepFunctionsWorkflow:
+    """One Standard execution per referral, named after it (a retried start cannot run two)."""
+
+    def __init__(self, state_machine_arn: str) -> None:
+        self._arn = state_machine_arn
+
+    def start(self, referral: Referral) -> str:
+        try:
+            response = client("stepfunctions").start_execution(
+                stateMachineArn=self._arn,
+                name=referral.referral_id,
+                input=json.dumps({"referral_id": referral.referral_id}),
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                return f"{self._arn.replace(':stateMachine:', ':execution:')}:{referral.referral_id}"
+            raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
+        except BotoCoreError as exc:
+            raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
+        return str(response["executionArn"])
+
+
+class DeferredWorkflow:
+    """Used while no state machine is configured: the referral is stored and waits for matching to be run."""
+
+    def start(self, referral: Referral) -> str:
+        return f"deferred:{referral.referral_id}"

@@ -1,0 +1,258 @@
+"""DynamoDB through pynamodb: agents, the available-now index and referrals.
+
+Table names come from settings at run time (never at import): `bind()` points each model at its table before use.
+Every SDK error leaves this module as one of the project's exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from hod.domain.agent import Agent
+from hod.domain.nearest import IndexEntry
+from hod.domain.referral import AuditEvent, Referral
+from hod.errors import Conflict, DependencyFailed
+from hod.ports import Placement, StoredAgent
+
+SWEEP_SHARDS = 4
+_PLACEMENT_SEP = "|"
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def bind(model: Any, table_name: str) -> None:
+    """Point a model class at its table (cheap when already bound)."""
+    meta = model.Meta
+    if getattr(meta, "table_name", None) != table_name or getattr(meta, "region", None) != _region():
+        meta.table_name = table_name
+        meta.region = _region()
+        model._connection = None
+
+
+@contextmanager
+def _sdk(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except (Conflict, DependencyFailed):
+        raise
+    except PynamoDBException as exc:
+        raise DependencyFailed(
+            "dynamodb", operation, type(exc.cause).__name__ if exc.cause else str(exc)
+        ) from exc
+
+
+def _conditional_failed(exc: PynamoDBException) -> bool:
+    return exc.cause_response_code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+class _DueChanges(GlobalSecondaryIndex["AgentItem"]):
+    class Meta:
+        index_name = "due-changes"
+        projection = KeysOnlyProjection()
+
+    sweep_shard = UnicodeAttribute(hash_key=True)
+    next_change_at = NumberAttribute(range_key=True)
+
+
+class AgentItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    npn = UnicodeAttribute(hash_key=True)
+    doc = UnicodeAttribute()
+    placements = UnicodeSetAttribute(null=True)
+    sweep_shard = UnicodeAttribute(null=True)
+    next_change_at = NumberAttribute(null=True)
+    version = VersionAttribute()
+    due_changes = _DueChanges()
+
+
+class AvailableItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    area = UnicodeAttribute(hash_key=True)
+    cell = UnicodeAttribute(range_key=True)
+    npn = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    until = NumberAttribute()
+    expires_at = NumberAttribute()
+
+
+class ReferralItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    doc = UnicodeAttribute()
+    agent_npn = UnicodeAttribute(null=True)
+    offered_at = UnicodeAttribute(null=True)
+
+
+def sweep_shard(npn: str) -> str:
+    return str(zlib.crc32(npn.encode()) % SWEEP_SHARDS)
+
+
+class DynamoAgentStore:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def get(self, npn: str) -> StoredAgent | None:
+        bind(AgentItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = AgentItem.get(npn, consistent_read=True)
+            except AgentItem.DoesNotExist:
+                return None
+        placements = frozenset(tuple(p.split(_PLACEMENT_SEP, 1)) for p in (item.placements or set()))
+        return StoredAgent(
+            agent=Agent.model_validate_json(item.doc),
+            version=int(item.version or 0),
+            placements=placements,  # type: ignore[arg-type]
+            next_change_at=int(item.next_change_at) if item.next_change_at is not None else None,
+        )
+
+    def save(
+        self,
+        agent: Agent,
+        *,
+        expected_version: int | None,
+        placements: frozenset[tuple[str, str]],
+        next_change_at: int | None,
+    ) -> int:
+        bind(AgentItem, self._table)
+        item = AgentItem(
+            npn=agent.npn,
+            doc=agent.model_dump_json(),
+            placements={_PLACEMENT_SEP.join(p) for p in placements} or None,
+            sweep_shard=sweep_shard(agent.npn) if next_change_at is not None else None,
+            next_change_at=next_change_at,
+        )
+        if expected_version is not None:
+            item.version = expected_version
+        with _sdk("PutItem"):
+            try:
+                item.save()
+            except PutError as exc:
+                if _conditional_failed(exc):
+                    raise Conflict(f"Agent {agent.npn} was changed by someone else; try again.") from exc
+                raise
+        return int(item.version or 0)
+
+    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
+        bind(AgentItem, self._table)
+        due: list[str] = []
+        with _sdk("Query"):
+            for shard in range(SWEEP_SHARDS):
+                for item in AgentItem.due_changes.query(
+                    str(shard), AgentItem.next_change_at <= int(now.timestamp()), limit=limit - len(due)
+                ):
+                    due.append(item.npn)
+                    if len(due) >= limit:
+                        return due
+        return due
+
+
+class DynamoAvailableIndex:
+    """The sparse available-now index: one item per (state#language, geohash#npn) for agents available right now."""
+
+    def __init__(self, table_name: str, grace_seconds: int = 3600) -> None:
+        self._table = table_name
+        self._grace = grace_seconds
+
+    def query(self, area: str, prefix: str) -> Sequence[IndexEntry]:
+        bind(AvailableItem, self._table)
+        condition = AvailableItem.cell.startswith(prefix) if prefix else None
+        with _sdk("Query"):
+            return [
+                IndexEntry(item.npn, float(item.lat), float(item.lon), int(item.until))
+                for item in AvailableItem.query(area, condition)
+            ]
+
+    def replace(self, remove: Iterable[tuple[str, str]], add: Iterable[Placement]) -> None:
+        bind(AvailableItem, self._table)
+        with _sdk("BatchWriteItem"), AvailableItem.batch_write() as batch:
+            for area, cell in remove:
+                batch.delete(AvailableItem(area, cell))
+            for p in add:
+                batch.save(
+                    AvailableItem(
+                        p.area,
+                        p.cell,
+                        npn=p.npn,
+                        lat=p.lat,
+                        lon=p.lon,
+                        until=p.until,
+                        expires_at=p.until + self._grace,
+                    )
+                )
+
+
+def _event_key(event: AuditEvent, seq: int) -> str:
+    return f"EVENT#{event.at.isoformat()}#{seq:03d}#{secrets.token_hex(3)}"
+
+
+class DynamoReferralStore:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None:
+        bind(ReferralItem, self._table)
+        pk = f"REF#{referral.referral_id}"
+        head = ReferralItem(pk, "REFERRAL", doc=referral.model_dump_json())
+        with _sdk("TransactWriteItems"):
+            try:
+                with TransactWrite(connection=Connection(region=_region())) as tx:
+                    tx.save(head, condition=ReferralItem.pk.does_not_exist())
+                    for seq, event in enumerate(events):
+                        tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+            except TransactWriteError as exc:
+                if _conditional_failed(exc):
+                    raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
+                raise
+
+    def get(self, referral_id: str) -> Referral | None:
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
+            except ReferralItem.DoesNotExist:
+                return None
+        return Referral.model_validate_json(item.doc)
+
+    def audit_trail(self, referral_id: str) -> list[AuditEvent]:
+        bind(ReferralItem, self._table)
+        with _sdk("Query"):
+            return [
+                AuditEvent.model_validate_json(item.doc)
+                for item in ReferralItem.query(
+                    f"REF#{referral_id}", ReferralItem.sk.startswith("EVENT#"), consistent_read=True
+                )
+            ]
+
+    def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        bind(ReferralItem, self._table)
+        pk = f"REF#{referral_id}"
+        with _sdk("BatchWriteItem"), ReferralItem.batch_write() as batch:
+            for seq, event in enumerate(events):
+                batch.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))

@@ -1,0 +1,1 @@
+"""Request/response models of the HTTP API and its OpenAPI description."""

@@ -1,0 +1,217 @@
+"""The OpenAPI 3.1 description of the HTTP API, built from the same pydantic models the handlers validate with.
+
+`docs/openapi.json` is this document written out (`python -m hod.api.openapi > docs/openapi.json`); a test keeps the two,
+and the Chalice routes, in step.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from hod.api.views import TodayChange, WeeklyChange
+from hod.domain.availability import OutOfOffice
+from hod.domain.referral import ConsumerRequest
+from hod.services.agents import ProfileUpdate
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: str | None = None  # "agent" or "admin"
+    body: type[BaseModel] | None = None
+    body_media: tuple[str, ...] = ("application/json",)
+    ok_status: int = 200
+    ok_description: str = "OK"
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("GET", "/health", "Liveness check", "service"),
+    Operation("GET", "/openapi.json", "This document", "service"),
+    Operation(
+        "POST",
+        "/referrals",
+        "Get Contacted: ask to be contacted by a licensed agent or broker",
+        "consumers",
+        body=ConsumerRequest,
+        ok_status=201,
+        ok_description="Referral received; an agent will be matched. A repeated identical submission (or the same "
+        "Idempotency-Key header) returns the same referral.",
+    ),
+    Operation(
+        "POST",
+        "/admin/agents/import",
+        "Load agents in bulk (JSON array or CSV); per-record results",
+        "administrators",
+        auth="admin",
+        body_media=("application/json", "text/csv"),
+    ),
+    Operation(
+        "GET",
+        "/admin/agents/{npn}",
+        "An agent's record, eligibility and availability",
+        "administrators",
+        "admin",
+    ),
+    Operation(
+        "GET",
+        "/admin/referrals/{referral_id}",
+        "A referral and its audit trail (no consumer contact details)",
+        "administrators",
+        "admin",
+    ),
+    Operation("GET", "/agent/profile", "Your profile and eligibility", "agents", "agent"),
+    Operation(
+        "PUT",
+        "/agent/profile",
+        "Change languages, contact method, state preferences",
+        "agents",
+        "agent",
+        ProfileUpdate,
+    ),
+    Operation(
+        "GET",
+        "/agent/availability",
+        "Your availability settings and whether you are available now",
+        "agents",
+        "agent",
+    ),
+    Operation(
+        "PUT", "/agent/availability", "Set your standard weekly hours", "agents", "agent", WeeklyChange
+    ),
+    Operation(
+        "PUT",
+        "/agent/availability/today",
+        "Today's Availability On (until a stop time) or Off",
+        "agents",
+        "agent",
+        TodayChange,
+    ),
+    Operation(
+        "DELETE", "/agent/availability/today", "Back to your weekly hours for today", "agents", "agent"
+    ),
+    Operation(
+        "PUT",
+        "/agent/availability/out-of-office",
+        "Set Out of Office (with or without an end)",
+        "agents",
+        "agent",
+        OutOfOffice,
+    ),
+    Operation("DELETE", "/agent/availability/out-of-office", "Switch Out of Office off", "agents", "agent"),
+)
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    models = sorted({op.body for op in OPERATIONS if op.body is not None}, key=lambda m: m.__name__)
+    _, defs = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = {**defs.get("$defs", {}), "Error": _ERROR}
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        params = [
+            {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+            for part in op.path.split("/")
+            if part.startswith("{")
+        ]
+        if op.path == "/referrals":
+            params.append(
+                {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+            )
+        responses: dict[str, Any] = {
+            str(op.ok_status): {
+                "description": op.ok_description,
+                "content": {"application/json": {"schema": {}}},
+            },
+            "400": {"$ref": "#/components/responses/Invalid"},
+            "503": {"$ref": "#/components/responses/Unavailable"},
+        }
+        if op.auth:
+            responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+        if "{" in op.path or op.auth == "agent":
+            responses["404"] = {"$ref": "#/components/responses/NotFound"}
+        operation: dict[str, Any] = {
+            "summary": op.summary,
+            "tags": [op.tag],
+            "operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_').replace('.', '_')}",
+            "responses": responses,
+        }
+        if params:
+            operation["parameters"] = params
+        if op.auth:
+            operation["security"] = [{"agentToken" if op.auth == "agent" else "adminToken": []}]
+        if op.body is not None or op.body_media != ("application/json",):
+            schema: dict[str, Any] = (
+                {"$ref": f"#/components/schemas/{op.body.__name__}"} if op.body else {"type": "object"}
+            )
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    media: {"schema": schema if media == "application/json" else {"type": "string"}}
+                    for media in op.body_media
+                },
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
+
+    def error(description: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Help On Demand",
+            "version": "0.1.0",
+            "description": "Connects consumers who ask for help with health-insurance enrolment to a licensed, "
+            "available agent or broker who speaks their language and is closest to them.",
+            "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {
+                "Invalid": error("Invalid input; `fields` names each problem. Nothing was changed."),
+                "Unauthorized": error("Missing, invalid or expired token."),
+                "NotFound": error("Not found."),
+                "Unavailable": error("A dependency is unavailable; retry after the Retry-After seconds."),
+            },
+            "securitySchemes": {
+                "agentToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Signed agent session token",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Signed administrator token",
+                },
+            },
+        },
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))

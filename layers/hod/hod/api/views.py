@@ -1,0 +1,121 @@
+"""What the API answers: request models for the smaller bodies and the shapes of responses.
+
+Responses carry consumer contact details only where the caller may see them (R7): never in the admin's referral view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hod.domain import availability as av
+from hod.domain.referral import AuditEvent, Referral
+from hod.services.agents import AgentView, ImportReport
+
+RECEIPT_MESSAGES = {
+    "en": "Thank you. A licensed agent or broker who speaks your language will contact you shortly.",
+    "es": "Gracias. Un agente o corredor con licencia que habla su idioma se comunicará con usted en breve.",
+}
+
+
+class WeeklyChange(BaseModel):
+    """New standard weekly hours, optionally with the agent's (browser-detected) time zone."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weekly: av.WeeklySchedule
+    time_zone: str | None = Field(default=None, examples=["America/Chicago"])
+
+
+class TodayChange(BaseModel):
+    """Today's Availability: On (until the optional Stop Referrals time) or Off for the rest of today."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    available: bool
+    stop_at: str | None = Field(
+        default=None, examples=["20:00"], description="HH:MM; only with available=true"
+    )
+
+
+def referral_receipt(referral: Referral) -> dict[str, Any]:
+    place = referral.place
+    return {
+        "referral_id": referral.referral_id,
+        "status": referral.status.value,
+        "language": referral.language,
+        "place": {"city": place.city, "county": place.county, "state": place.state},
+        "message": RECEIPT_MESSAGES.get(referral.language, RECEIPT_MESSAGES["en"]),
+    }
+
+
+def import_report(report: ImportReport) -> dict[str, Any]:
+    return {"summary": report.summary, "results": [asdict(result) for result in report.results]}
+
+
+def _states(view: AgentView) -> dict[str, Any]:
+    return {
+        "eligible_states": sorted(view.eligible_states),
+        "offer_states": sorted(view.offer_states),
+        "not_eligible": list(view.not_eligible),
+        "suspended": view.agent.suspended,
+    }
+
+
+def profile(view: AgentView) -> dict[str, Any]:
+    agent = view.agent
+    record = agent.record
+    return {
+        "npn": agent.npn,
+        "first_name": record.first_name,
+        "last_name": record.last_name,
+        "email": record.email,
+        "phone": record.phone,
+        "mobile_phone": agent.mobile_phone,
+        "business_address": record.business_address.model_dump(mode="json"),
+        "home_state": record.home_state,
+        "languages": list(agent.languages),
+        "contact_method": agent.contact_method.value,
+        "state_preferences": list(agent.state_preferences) if agent.state_preferences is not None else None,
+        **_states(view),
+    }
+
+
+def availability(view: AgentView) -> dict[str, Any]:
+    return {
+        "availability": view.agent.availability.model_dump(mode="json"),
+        "available_now": view.available_now,
+        "next_change": view.next_change.isoformat() if view.next_change else None,
+    }
+
+
+def agent_for_admin(view: AgentView) -> dict[str, Any]:
+    agent = view.agent
+    return {
+        "record": agent.record.model_dump(mode="json"),
+        "location": {
+            "lat": agent.location.lat,
+            "lon": agent.location.lon,
+            "city": agent.city,
+            "county": agent.county,
+        },
+        "profile": profile(view),
+        **availability(view),
+        "created_at": agent.created_at.isoformat(),
+        "updated_at": agent.updated_at.isoformat(),
+    }
+
+
+def referral_for_admin(referral: Referral, trail: list[AuditEvent]) -> dict[str, Any]:
+    place = referral.place
+    return {
+        "referral_id": referral.referral_id,
+        "status": referral.status.value,
+        "language": referral.language,
+        "place": {"zip": place.zip, "city": place.city, "county": place.county, "state": place.state},
+        "created_at": referral.created_at.isoformat(),
+        "updated_at": referral.updated_at.isoformat(),
+        "audit_trail": [event.model_dump(mode="json") for event in trail],
+    }

@@ -1,0 +1,128 @@
+"""hod-admin: the administrator's command line.
+
+  hod-admin import agents.csv            load agents (CSV or JSON) through the admin API, in batches
+  hod-admin token                        mint an administrator token (reads the signing key from Secrets Manager)
+  hod-admin agent-token NPN              mint a sign-in token for one agent (support and testing)
+
+The API URL and admin token come from --api/--token or HOD_API_URL/HOD_ADMIN_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hod.services.agents import MAX_IMPORT_RECORDS
+
+
+def _batches_of_csv(text: str, size: int) -> Iterator[tuple[bytes, str]]:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return
+    rows = list(reader)
+    for start in range(0, len(rows), size):
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows[start : start + size])
+        yield out.getvalue().encode(), "text/csv"
+
+
+def _batches_of_json(text: str, size: int) -> Iterator[tuple[bytes, str]]:
+    data = json.loads(text)
+    records = data["agents"] if isinstance(data, dict) and "agents" in data else data
+    if not isinstance(records, list):
+        raise SystemExit("JSON import must be an array of agent records or {\"agents\": [...]}")
+    for start in range(0, len(records), size):
+        yield json.dumps(records[start : start + size]).encode(), "application/json"
+
+
+def _post(url: str, token: str, body: bytes, content_type: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")
+        raise SystemExit(f"import refused ({exc.code}): {detail}") from None
+
+
+def import_file(path: Path, api: str, token: str, batch: int = MAX_IMPORT_RECORDS) -> dict[str, int]:
+    text = path.read_text(encoding="utf-8-sig")
+    is_csv = path.suffix.lower() == ".csv"
+    batches = _batches_of_csv(text, batch) if is_csv else _batches_of_json(text, batch)
+    totals: dict[str, int] = {}
+    offset = 0
+    for body, content_type in batches:
+        report = _post(f"{api.rstrip('/')}/admin/agents/import", token, body, content_type)
+        for key, value in report["summary"].items():
+            totals[key] = totals.get(key, 0) + int(value)
+        for result in report["results"]:
+            if result["status"] == "refused":
+                problems = "; ".join(f"{k}: {v}" for k, v in result["errors"].items())
+                print(f"row {offset + result['row']} (npn {result['npn']}): refused — {problems}", file=sys.stderr)
+        offset += report["summary"]["received"]
+    return totals
+
+
+def _mint(purpose: str, subject: str, hours: float, secret_id: str) -> str:
+    from hod.adapters.aws import SecretsManagerKeys, SystemClock
+    from hod.services.auth import AuthService
+
+    auth = AuthService(SecretsManagerKeys(secret_id), SystemClock(), session_ttl_seconds=int(hours * 3600))
+    return auth.issue(purpose, subject, timedelta(hours=hours))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hod-admin", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import", help="load agents from a CSV or JSON file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--api", default=os.environ.get("HOD_API_URL"))
+    imp.add_argument("--token", default=os.environ.get("HOD_ADMIN_TOKEN"))
+    imp.add_argument("--batch", type=int, default=MAX_IMPORT_RECORDS)
+    for name, help_text in (("token", "mint an administrator token"), ("agent-token", "mint an agent sign-in token")):
+        cmd = sub.add_parser(name, help=help_text)
+        if name == "agent-token":
+            cmd.add_argument("npn")
+        else:
+            cmd.add_argument("--subject", default=os.environ.get("USER", "admin"))
+        cmd.add_argument("--hours", type=float, default=8.0 if name == "token" else 1.0)
+        cmd.add_argument("--secret-id", default=os.environ.get("HOD_SIGNING_SECRET_ID"))
+    args = parser.parse_args(argv)
+
+    if args.command == "import":
+        if not args.api or not args.token:
+            parser.error("import needs --api and --token (or HOD_API_URL and HOD_ADMIN_TOKEN)")
+        if not 1 <= args.batch <= MAX_IMPORT_RECORDS:
+            parser.error(f"--batch must be 1..{MAX_IMPORT_RECORDS}")
+        totals = import_file(args.file, args.api, args.token, args.batch)
+        print(json.dumps(totals))
+        return 0 if totals.get("refused", 0) == 0 else 2
+    if not args.secret_id:
+        parser.error("--secret-id (or HOD_SIGNING_SECRET_ID) is required")
+    if args.command == "token":
+        print(_mint("admin", args.subject, args.hours, args.secret_id))
+    else:
+        print(_mint("agent-session", args.npn, args.hours, args.secret_id))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,286 @@
+"""Agents and brokers: the record an administrator loads, what the agent sets, and who may receive referrals (R2, R3)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from hod.domain.availability import Availability
+from hod.domain.contact import normalise_email, normalise_name, normalise_us_phone
+from hod.domain.languages import normalise_language
+from hod.domain.marketplace import US_STATE_NAMES
+
+_NPN = re.compile(r"^[0-9]{1,10}$")
+_ZIP = re.compile(r"^[0-9]{5}$")
+
+
+def _state(value: str) -> str:
+    code = value.strip().upper()
+    if code not in US_STATE_NAMES:
+        raise ValueError(f"{value!r} is not a US state or territory code")
+    return code
+
+
+def _zip(value: str) -> str:
+    code = value.strip()[:5]
+    if not _ZIP.match(code):
+        raise ValueError("must be a 5-digit ZIP code")
+    return code
+
+
+StateCode = Annotated[str, AfterValidator(_state)]
+ZipCode = Annotated[str, AfterValidator(_zip)]
+PersonName = Annotated[str, AfterValidator(normalise_name)]
+Phone = Annotated[str, AfterValidator(normalise_us_phone)]
+Email = Annotated[str, AfterValidator(normalise_email)]
+Language = Annotated[str, AfterValidator(normalise_language)]
+
+
+class ContactMethod(StrEnum):
+    """The agent's preferred contact method (R3); e-mail is always part of it."""
+
+    EMAIL_TEXT_APP = "email_text_app"
+    EMAIL_TEXT = "email_text"
+    EMAIL_APP = "email_app"
+    EMAIL_ONLY = "email_only"
+
+    @property
+    def channels(self) -> frozenset[str]:
+        return {
+            ContactMethod.EMAIL_TEXT_APP: frozenset({"email", "text", "app"}),
+            ContactMethod.EMAIL_TEXT: frozenset({"email", "text"}),
+            ContactMethod.EMAIL_APP: frozenset({"email", "app"}),
+            ContactMethod.EMAIL_ONLY: frozenset({"email"}),
+        }[self]
+
+
+class DisplayOption(IntEnum):
+    """The MLMS display choice, which decides where an agent appears (R2)."""
+
+    ALL_STATES = 1
+    ALL_STATES_NO_STREET_ADDRESS = 2
+    HOME_STATE_ONLY = 3
+    NOT_PARTICIPATING = 4
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    street: str | None = Field(default=None, max_length=120)
+    city: str | None = Field(default=None, max_length=60)
+    state: StateCode | None = None
+    zip: ZipCode
+
+
+class Licence(BaseModel):
+    """A state licence as reported by the licensing data (NIPR)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    state: StateCode
+    status: str = Field(min_length=1, max_length=20, description="e.g. active, inactive, expired")
+    lines_of_authority: tuple[str, ...] = Field(min_length=1, max_length=20)
+    expires: date | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _lower_status(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("lines_of_authority")
+    @classmethod
+    def _lower_loa(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(sorted({v.strip().lower() for v in value if v.strip()}))
+        if not cleaned:
+            raise ValueError("at least one line of authority is required")
+        return cleaned
+
+    def authorises_health(self, today: date) -> bool:
+        """Active, unexpired, with a health line of authority."""
+        health = any("health" in loa for loa in self.lines_of_authority)
+        return self.status == "active" and health and (self.expires is None or self.expires >= today)
+
+
+def _split_list(value: Any) -> Any:
+    """Lists may come as one string ("en|es", "en;es", "en, es"), as CSV cells do."""
+    if isinstance(value, str):
+        return [part for part in re.split(r"[|;,]", value) if part.strip()]
+    return value
+
+
+def _parse_licences(value: Any) -> Any:
+    """Licences may come as one string: "STATE:STATUS:LOA|LOA:YYYY-MM-DD" entries separated by ";"."""
+    if not isinstance(value, str):
+        return value
+    licences = []
+    for entry in (e.strip() for e in value.split(";")):
+        if not entry:
+            continue
+        parts = [p.strip() for p in entry.split(":")]
+        if len(parts) not in (3, 4):
+            raise ValueError(f"licence {entry!r} must look like TX:active:health|life:2027-12-31")
+        licence: dict[str, Any] = {
+            "state": parts[0],
+            "status": parts[1],
+            "lines_of_authority": [loa for loa in parts[2].split("|") if loa.strip()],
+        }
+        if len(parts) == 4 and parts[3]:
+            licence["expires"] = parts[3]
+        licences.append(licence)
+    return licences
+
+
+class AgentRecord(BaseModel):
+    """One agent as an administrator loads it (from MLMS, the FFM completion list and licensing data)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    npn: str = Field(description="National Producer Number")
+    first_name: PersonName
+    last_name: PersonName
+    email: Email = Field(description="From the agent's MLMS profile; notifications go only here")
+    phone: Phone
+    business_address: Address
+    home_state: StateCode
+    licences: Annotated[tuple[Licence, ...], BeforeValidator(_parse_licences)] = Field(max_length=60)
+    ffm_registration_plan_year: int | None = Field(
+        default=None,
+        ge=2014,
+        le=2100,
+        description="Plan year for which Marketplace registration, training and CMS agreements are complete",
+    )
+    ffm_registration_listed: bool = Field(
+        default=False, description="NPN valid on the FFM registration completion list"
+    )
+    hod_training_complete: bool = False
+    display_option: DisplayOption
+    languages: Annotated[tuple[Language, ...], BeforeValidator(_split_list)] = Field(
+        default=("en",), min_length=1, max_length=20
+    )
+    time_zone: str | None = Field(default=None, description="IANA name; default from the business ZIP")
+    contact_method: ContactMethod = ContactMethod.EMAIL_ONLY
+    state_preferences: Annotated[tuple[StateCode, ...] | None, BeforeValidator(_split_list)] = None
+
+    @field_validator("npn")
+    @classmethod
+    def _npn(cls, value: str) -> str:
+        if not _NPN.match(value):
+            raise ValueError("must be 1 to 10 digits")
+        return value.lstrip("0") or "0"
+
+    @field_validator("languages")
+    @classmethod
+    def _unique_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _one_licence_per_state(self) -> AgentRecord:
+        states = [lic.state for lic in self.licences]
+        if len(states) != len(set(states)):
+            raise ValueError("licences: at most one licence per state")
+        return self
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Agent(BaseModel):
+    """The stored agent: the administrator's record plus what the agent controls and the program's decisions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    record: AgentRecord
+    location: Location
+    city: str
+    county: str
+    languages: tuple[str, ...]
+    contact_method: ContactMethod
+    mobile_phone: str | None = Field(
+        default=None, description="Number for text messages; default the record's"
+    )
+    state_preferences: tuple[str, ...] | None = None
+    availability: Availability
+    suspended: bool = False
+    suspended_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def npn(self) -> str:
+        return self.record.npn
+
+    @property
+    def text_phone(self) -> str:
+        return self.mobile_phone or self.record.phone
+
+    @property
+    def time_zone(self) -> str:
+        return self.availability.time_zone
+
+    def evolve(self, **changes: Any) -> Agent:
+        return self.model_copy(update=changes)
+
+
+def licensed_states(record: AgentRecord, plan_year_states: frozenset[str], today: date) -> frozenset[str]:
+    """HealthCare.gov states where the agent holds an active licence with a health line of authority."""
+    return frozenset(
+        lic.state for lic in record.licences if lic.state in plan_year_states and lic.authorises_health(today)
+    )
+
+
+def ineligibility_reasons(record: AgentRecord, plan_year: int) -> list[str]:
+    """Why the agent cannot participate at all (empty when the program requirements are met)."""
+    reasons = []
+    if record.display_option is DisplayOption.NOT_PARTICIPATING:
+        reasons.append("MLMS display option 4: does not participate in Help On Demand")
+    if record.ffm_registration_plan_year != plan_year:
+        reasons.append(
+            f"Marketplace registration, training and CMS agreements not complete for plan year {plan_year}"
+        )
+    if not record.ffm_registration_listed:
+        reasons.append("NPN not on the FFM registration completion list")
+    if not record.hod_training_complete:
+        reasons.append("Help On Demand coursework not complete")
+    return reasons
+
+
+def eligible_states(
+    record: AgentRecord, *, plan_year: int, plan_year_states: frozenset[str], today: date
+) -> frozenset[str]:
+    """States where the agent may receive referrals before preferences are applied (R2)."""
+    if ineligibility_reasons(record, plan_year):
+        return frozenset()
+    states = licensed_states(record, plan_year_states, today)
+    if record.display_option is DisplayOption.HOME_STATE_ONLY:
+        states = states & {record.home_state}
+    return states
+
+
+def offer_states(
+    agent: Agent, *, plan_year: int, plan_year_states: frozenset[str], today: date
+) -> frozenset[str]:
+    """States where the agent receives referrals now: eligibility narrowed by preferences; none while suspended."""
+    if agent.suspended:
+        return frozenset()
+    states = eligible_states(
+        agent.record, plan_year=plan_year, plan_year_states=plan_year_states, today=today
+    )
+    if agent.state_preferences is not None:
+        states = states & frozenset(agent.state_preferences)
+    return states

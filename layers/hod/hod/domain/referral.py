@@ -1,0 +1,79 @@
+"""Referrals: a consumer's request for help, where they are, and what has happened to it (R1, R7, R8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hod.domain.agent import Email, Language, PersonName, Phone, ZipCode
+
+
+class ConsumerRequest(BaseModel):
+    """What a consumer submits on "Get Contacted"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    first_name: PersonName
+    last_name: PersonName
+    phone: Phone = Field(description="US phone number; agents call this number")
+    email: Email | None = Field(default=None, description="Optional e-mail address")
+    zip: ZipCode = Field(description="5-digit ZIP code where the consumer lives")
+    language: Language = Field(default="en", description="Preferred language (ISO 639-1 code)")
+
+
+class Place(BaseModel):
+    """Where the consumer lives, derived from the ZIP code: all an agent sees before accepting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    zip: str
+    city: str
+    county: str
+    state: str
+    lat: float
+    lon: float
+    time_zone: str
+
+
+class ReferralStatus(StrEnum):
+    """The referral as a whole (offers to individual agents carry their own status)."""
+
+    SEARCHING = "searching"
+    OFFERED = "offered"
+    SAFETY_NET = "safety_net"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    NOT_A_GOOD_REFERRAL = "not_a_good_referral"
+    COMPLETED = "completed"
+    UNSERVED = "unserved"
+
+
+class Referral(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    referral_id: str
+    consumer: ConsumerRequest
+    place: Place
+    language: str
+    status: ReferralStatus
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def area(self) -> str:
+        """The available-now index partition this referral is matched in."""
+        return f"{self.place.state}#{self.language}"
+
+
+class AuditEvent(BaseModel):
+    """One entry of a referral's audit trail. Never carries the consumer's name or contact details."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: datetime
+    actor: str = Field(description="consumer, system, admin or agent:<npn>")
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,83 @@
+"""The small interfaces the services need. Adapters implement them over AWS; tests implement them in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from hod.domain.agent import Agent
+from hod.domain.nearest import IndexEntry
+from hod.domain.referral import AuditEvent, Referral
+from hod.signing import KeyRing
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One entry of the available-now index: the agent can take referrals in `area` ("TX#es") until `until`."""
+
+    area: str
+    cell: str
+    npn: str
+    lat: float
+    lon: float
+    until: int  # epoch seconds of the agent's next availability change
+
+
+@dataclass(frozen=True)
+class StoredAgent:
+    agent: Agent
+    version: int
+    placements: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    next_change_at: int | None = None
+
+
+class AgentStore(Protocol):
+    def get(self, npn: str) -> StoredAgent | None: ...
+
+    def save(
+        self,
+        agent: Agent,
+        *,
+        expected_version: int | None,
+        placements: frozenset[tuple[str, str]],
+        next_change_at: int | None,
+    ) -> int:
+        """Write the agent if its stored version is still `expected_version` (None: must not exist yet).
+        Returns the new version; raises Conflict when another writer got there first."""
+        ...
+
+    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
+        """NPNs whose availability or eligibility may have changed at or before `now`."""
+        ...
+
+
+class AvailableIndex(Protocol):
+    def query(self, area: str, prefix: str) -> Sequence[IndexEntry]: ...
+
+    def replace(self, remove: Iterable[tuple[str, str]], add: Iterable[Placement]) -> None: ...
+
+
+class ReferralStore(Protocol):
+    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None: ...
+
+    def get(self, referral_id: str) -> Referral | None: ...
+
+    def audit_trail(self, referral_id: str) -> list[AuditEvent]: ...
+
+    def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None: ...
+
+
+class Workflow(Protocol):
+    def start(self, referral: Referral) -> str:
+        """Start the referral's workflow; returns an identifier of the run."""
+        ...
+
+
+class KeyProvider(Protocol):
+    def key_ring(self) -> KeyRing: ...

@@ -1,0 +1,1 @@
+"""Use cases composed from ports; handlers call these and nothing else."""

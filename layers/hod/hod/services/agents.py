@@ -1,0 +1,373 @@
+"""Agent use cases: bulk import, profile and availability changes, and keeping the available-now index true."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hod import geo, zipdir
+from hod.domain import availability as av
+from hod.domain.agent import (
+    Agent,
+    AgentRecord,
+    ContactMethod,
+    Language,
+    Location,
+    Phone,
+    StateCode,
+    eligible_states,
+    ineligibility_reasons,
+    offer_states,
+)
+from hod.domain.marketplace import healthcare_gov_states
+from hod.errors import Conflict, NotFound, ValidationFailed
+from hod.ports import AgentStore, AvailableIndex, Clock, Placement, StoredAgent
+
+MAX_IMPORT_RECORDS = 1000
+_SAVE_ATTEMPTS = 3
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    """Pydantic's errors as {"field.path": "message"}."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"]) or "body"
+        message = err["msg"].removeprefix("Value error, ")
+        errors.setdefault(f"{prefix}{path}", message)
+    return errors
+
+
+class ProfileUpdate(BaseModel):
+    """What an agent may change in their profile (R3). Omitted fields stay as they are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    languages: tuple[Language, ...] | None = Field(default=None, min_length=1, max_length=20)
+    contact_method: ContactMethod | None = None
+    mobile_phone: Phone | None = None
+    state_preferences: tuple[StateCode, ...] | None = Field(
+        default=None, description="Narrow the states you receive referrals for; [] is refused, omit to keep"
+    )
+    reset_state_preferences: bool = Field(default=False, description="true: every eligible state again")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    row: int
+    npn: str | None
+    status: Literal["created", "updated", "unchanged", "refused"]
+    errors: dict[str, str] = field(default_factory=dict)
+    eligible_states: tuple[str, ...] = ()
+    not_eligible: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    results: list[ImportResult]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {"received": len(self.results), "created": 0, "updated": 0, "unchanged": 0, "refused": 0}
+        for result in self.results:
+            counts[result.status] += 1
+        return counts
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An agent with what the program computes about them right now."""
+
+    agent: Agent
+    eligible_states: frozenset[str]
+    offer_states: frozenset[str]
+    not_eligible: tuple[str, ...]
+    available_now: bool
+    next_change: datetime | None
+
+
+class AgentService:
+    def __init__(
+        self,
+        store: AgentStore,
+        index: AvailableIndex,
+        clock: Clock,
+        plan_year: int,
+        zip_lookup: Callable[[str], zipdir.ZipPlace | None] = zipdir.lookup,
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._clock = clock
+        self._plan_year = plan_year
+        self._zip_lookup = zip_lookup
+
+    # ----- reading -------------------------------------------------------------------------------------------
+    def view(self, npn: str) -> AgentView:
+        stored = self._store.get(npn)
+        if stored is None:
+            raise NotFound(f"Agent {npn}")
+        return self._view(stored.agent, self._clock.now())
+
+    def _view(self, agent: Agent, now: datetime) -> AgentView:
+        today = av.local_date(agent.availability, now)
+        states = healthcare_gov_states(self._plan_year)
+        return AgentView(
+            agent=agent,
+            eligible_states=eligible_states(
+                agent.record, plan_year=self._plan_year, plan_year_states=states, today=today
+            ),
+            offer_states=offer_states(agent, plan_year=self._plan_year, plan_year_states=states, today=today),
+            not_eligible=tuple(ineligibility_reasons(agent.record, self._plan_year)),
+            available_now=av.is_available(agent.availability, now),
+            next_change=av.next_change(agent.availability, now),
+        )
+
+    # ----- bulk import ---------------------------------------------------------------------------------------
+    def import_agents(self, rows: Sequence[Mapping[str, Any]]) -> ImportReport:
+        if len(rows) > MAX_IMPORT_RECORDS:
+            raise ValidationFailed(
+                {"records": f"at most {MAX_IMPORT_RECORDS} records per request (the CLI splits larger files)"}
+            )
+        seen: dict[str, int] = {}
+        results: list[ImportResult] = []
+        for row_number, row in enumerate(rows, start=1):
+            result = self._import_one(row_number, row, seen)
+            results.append(result)
+        return ImportReport(results)
+
+    def _import_one(self, row_number: int, row: Mapping[str, Any], seen: dict[str, int]) -> ImportResult:
+        raw_npn = str(row.get("npn", "")).strip() or None if isinstance(row, Mapping) else None
+        try:
+            record = AgentRecord.model_validate(row)
+        except ValidationError as exc:
+            return ImportResult(row_number, raw_npn, "refused", field_errors(exc))
+        if record.npn in seen:
+            return ImportResult(
+                row_number,
+                record.npn,
+                "refused",
+                {"npn": f"duplicate of row {seen[record.npn]} in this import"},
+            )
+        seen[record.npn] = row_number
+        place = self._zip_lookup(record.business_address.zip)
+        if place is None:
+            return ImportResult(
+                row_number,
+                record.npn,
+                "refused",
+                {"business_address.zip": "unknown ZIP code, or one with no usable location"},
+            )
+        time_zone = record.time_zone or place.time_zone
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ImportResult(
+                row_number, record.npn, "refused", {"time_zone": f"unknown time zone {time_zone!r}"}
+            )
+        now = self._clock.now()
+        states = healthcare_gov_states(self._plan_year)
+        today = now.astimezone(ZoneInfo(time_zone)).date()
+        eligible = eligible_states(record, plan_year=self._plan_year, plan_year_states=states, today=today)
+        if record.state_preferences is not None:
+            wider = sorted(set(record.state_preferences) - eligible)
+            if wider:
+                return ImportResult(
+                    row_number,
+                    record.npn,
+                    "refused",
+                    {"state_preferences": f"not eligible in {', '.join(wider)}; preferences can only narrow"},
+                )
+        location = Location(lat=place.lat, lon=place.lon)
+        for _ in range(_SAVE_ATTEMPTS):
+            stored = self._store.get(record.npn)
+            if stored is None:
+                agent = Agent(
+                    record=record,
+                    location=location,
+                    city=place.city,
+                    county=place.county,
+                    languages=record.languages,
+                    contact_method=record.contact_method,
+                    state_preferences=record.state_preferences,
+                    availability=av.default_availability(time_zone),
+                    created_at=now,
+                    updated_at=now,
+                )
+                status: Literal["created", "updated", "unchanged"] = "created"
+            else:
+                # The administrator's data is replaced; what the agent chose (languages, contact method,
+                # preferences, availability) is kept.
+                agent = stored.agent.evolve(
+                    record=record, location=location, city=place.city, county=place.county
+                )
+                if agent == stored.agent:
+                    return self._result(row_number, "unchanged", agent, now)
+                agent = agent.evolve(updated_at=now)
+                status = "updated"
+            try:
+                self._save(stored, agent, now)
+            except Conflict:
+                continue
+            return self._result(row_number, status, agent, now)
+        return ImportResult(
+            row_number, record.npn, "refused", {"npn": "changed concurrently; import it again"}
+        )
+
+    def _result(
+        self, row: int, status: Literal["created", "updated", "unchanged"], agent: Agent, now: datetime
+    ) -> ImportResult:
+        view = self._view(agent, now)
+        return ImportResult(
+            row,
+            agent.npn,
+            status,
+            eligible_states=tuple(sorted(view.eligible_states)),
+            not_eligible=view.not_eligible,
+        )
+
+    # ----- the agent's own changes ---------------------------------------------------------------------------
+    def update_profile(self, npn: str, update: ProfileUpdate) -> AgentView:
+        def change(agent: Agent, now: datetime) -> Agent:
+            changes: dict[str, Any] = {}
+            if update.languages is not None:
+                changes["languages"] = tuple(dict.fromkeys(update.languages))
+            if update.contact_method is not None:
+                changes["contact_method"] = update.contact_method
+            if update.mobile_phone is not None:
+                changes["mobile_phone"] = update.mobile_phone
+            if update.reset_state_preferences:
+                changes["state_preferences"] = None
+            elif update.state_preferences is not None:
+                view = self._view(agent, now)
+                wanted = tuple(sorted(set(update.state_preferences)))
+                if not wanted:
+                    raise ValidationFailed({"state_preferences": "choose at least one state"})
+                wider = sorted(set(wanted) - view.eligible_states)
+                if wider:
+                    raise ValidationFailed(
+                        {
+                            "state_preferences": f"you are not eligible in {', '.join(wider)}; "
+                            f"eligible: {', '.join(sorted(view.eligible_states)) or 'none'}"
+                        }
+                    )
+                changes["state_preferences"] = wanted
+            return agent.evolve(**changes)
+
+        return self._change(npn, change)
+
+    def set_weekly_schedule(
+        self, npn: str, weekly: av.WeeklySchedule, time_zone: str | None = None
+    ) -> AgentView:
+        def change(agent: Agent, now: datetime) -> Agent:
+            updates: dict[str, Any] = {"weekly": weekly}
+            if time_zone is not None:
+                updates["time_zone"] = time_zone
+            return agent.evolve(availability=_availability(agent.availability, updates))
+
+        return self._change(npn, change)
+
+    def set_today(self, npn: str, available: bool | None, stop_at: Any = None) -> AgentView:
+        """Today's Availability: True (until `stop_at`), False (rest of the day), None (back to the schedule)."""
+
+        def change(agent: Agent, now: datetime) -> Agent:
+            if available is None:
+                return agent.evolve(availability=_availability(agent.availability, {"today": None}))
+            today = av.local_date(agent.availability, now)
+            try:
+                override = av.TodayOverride(
+                    date=today, available=available, stop_at=stop_at if available else None
+                )
+            except ValidationError as exc:
+                raise ValidationFailed(field_errors(exc)) from exc
+            return agent.evolve(availability=_availability(agent.availability, {"today": override}))
+
+        return self._change(npn, change)
+
+    def set_out_of_office(self, npn: str, period: av.OutOfOffice | None) -> AgentView:
+        def change(agent: Agent, now: datetime) -> Agent:
+            return agent.evolve(availability=_availability(agent.availability, {"out_of_office": period}))
+
+        return self._change(npn, change)
+
+    def refresh(self, npn: str) -> AgentView | None:
+        """Re-evaluate one agent (the sweep calls this when an agent's next change is due)."""
+        try:
+            return self._change(npn, lambda agent, now: agent, force=True)
+        except NotFound:
+            return None
+
+    def refresh_due(self, limit: int = 500) -> int:
+        """Re-evaluate every agent whose availability or eligibility changes at or before now."""
+        due = self._store.due_for_refresh(self._clock.now(), limit)
+        for npn in due:
+            self.refresh(npn)
+        return len(due)
+
+    def _change(self, npn: str, change: Callable[[Agent, datetime], Agent], force: bool = False) -> AgentView:
+        for _ in range(_SAVE_ATTEMPTS):
+            stored = self._store.get(npn)
+            if stored is None:
+                raise NotFound(f"Agent {npn}")
+            now = self._clock.now()
+            agent = change(stored.agent, now)
+            if agent != stored.agent:
+                agent = agent.evolve(updated_at=now)
+            elif not force:
+                return self._view(agent, now)
+            try:
+                self._save(stored, agent, now)
+            except Conflict:
+                continue
+            return self._view(agent, now)
+        raise Conflict("Your profile was changed at the same time elsewhere; please try again.")
+
+    # ----- the available-now index ----------------------------------------------------------------------------
+    def _save(self, stored: StoredAgent | None, agent: Agent, now: datetime) -> None:
+        placements, next_change_at = self.placements(agent, now)
+        keys = frozenset((p.area, p.cell) for p in placements)
+        self._store.save(
+            agent,
+            expected_version=stored.version if stored else None,
+            placements=keys,
+            next_change_at=next_change_at,
+        )
+        old = stored.placements if stored else frozenset()
+        self._index.replace(remove=old - keys, add=placements)
+
+    def placements(self, agent: Agent, now: datetime) -> tuple[list[Placement], int]:
+        """Where the agent must appear in the available-now index at `now`, and when to look again.
+
+        The next look is the agent's next availability change, or the next local midnight (licence expiry and
+        Today's Availability are by local date), whichever comes first."""
+        zone = agent.availability.zone
+        local_now = now.astimezone(zone)
+        midnight = datetime.combine(local_now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        change = av.next_change(agent.availability, now)
+        look_again = min(change, midnight) if change is not None else midnight
+        until = int(look_again.timestamp())
+        if not av.is_available(agent.availability, now):
+            return [], until
+        states = offer_states(
+            agent,
+            plan_year=self._plan_year,
+            plan_year_states=healthcare_gov_states(self._plan_year),
+            today=local_now.date(),
+        )
+        cell = f"{geo.encode(agent.location.lat, agent.location.lon, 9)}#{agent.npn}"
+        placements = [
+            Placement(f"{state}#{language}", cell, agent.npn, agent.location.lat, agent.location.lon, until)
+            for state in sorted(states)
+            for language in agent.languages
+        ]
+        return placements, until
+
+
+def _availability(current: av.Availability, updates: dict[str, Any]) -> av.Availability:
+    try:
+        return av.Availability.model_validate({**dict(current), **updates})
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from exc

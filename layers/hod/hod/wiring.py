@@ -1,0 +1,113 @@
+"""The composition root: services built from settings and adapters on first use, once per process."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from hod.adapters.aws import DeferredWorkflow, SecretsManagerKeys, StepFunctionsWorkflow, SystemClock
+from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+from hod.domain.referral import ConsumerRequest, Referral
+from hod.ports import Workflow
+from hod.services.agents import AgentService
+from hod.services.auth import AuthService
+from hod.services.intake import IntakeService
+from hod.services.matching import MatchingService
+from hod.settings import get_settings
+
+
+@functools.cache
+def clock() -> SystemClock:
+    return SystemClock()
+
+
+@functools.cache
+def keys() -> SecretsManagerKeys:
+    return SecretsManagerKeys(get_settings().signing_secret_id)
+
+
+@functools.cache
+def auth() -> AuthService:
+    return AuthService(keys(), clock(), get_settings().session_ttl_seconds)
+
+
+@functools.cache
+def agent_store() -> DynamoAgentStore:
+    return DynamoAgentStore(get_settings().agents_table)
+
+
+@functools.cache
+def available_index() -> DynamoAvailableIndex:
+    return DynamoAvailableIndex(get_settings().available_table)
+
+
+@functools.cache
+def referral_store() -> DynamoReferralStore:
+    return DynamoReferralStore(get_settings().referrals_table)
+
+
+@functools.cache
+def agents() -> AgentService:
+    return AgentService(agent_store(), available_index(), clock(), get_settings().plan_year)
+
+
+@functools.cache
+def matching() -> MatchingService:
+    return MatchingService(available_index(), clock())
+
+
+def workflow() -> Workflow:
+    arn = get_settings().state_machine_arn
+    return StepFunctionsWorkflow(arn) if arn else DeferredWorkflow()
+
+
+@functools.cache
+def intake() -> IntakeService:
+    return IntakeService(referral_store(), workflow(), clock(), get_settings().plan_year)
+
+
+@functools.cache
+def submit_referral() -> Callable[..., Referral]:
+    """IntakeService.submit made idempotent: the same submission (same fields, same Idempotency-Key header)
+    within the idempotency window returns the first referral instead of creating another."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+    config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds)
+    service = intake()
+
+    @idempotent_function(
+        data_keyword_argument="submission",
+        persistence_store=persistence,
+        config=config,
+        output_serializer=PydanticSerializer(model=Referral),
+    )
+    def submit(submission: dict[str, Any]) -> Referral:
+        return service.submit(ConsumerRequest.model_validate(submission["request"]))
+
+    return submit
+
+
+def reset() -> None:
+    """Forget every cached service (tests and the local stack call this after changing the environment)."""
+    get_settings.cache_clear()
+    for factory in (
+        clock,
+        keys,
+        auth,
+        agent_store,
+        available_index,
+        referral_store,
+        agents,
+        matching,
+        intake,
+    ):
+        factory.cache_clear()
+    submit_referral.cache_clear()

@@ -1,0 +1,50 @@
+"""Shared test set-up: a clean, offline AWS environment for every test (no test may reach a real endpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import aws_xray_sdk.core  # noqa: F401  (opens its UDP emitter socket on import: do it before sockets are blocked)
+import pytest
+
+from hod import wiring
+
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "TZ": "UTC",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "help-on-demand",
+    "POWERTOOLS_METRICS_NAMESPACE": "HelpOnDemand",
+    "POWERTOOLS_DEV": "false",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+@pytest.fixture(autouse=True)
+def offline_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in FAKE_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HOD_STATE_MACHINE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    wiring.reset()
+    yield
+    wiring.reset()
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand."""
+
+    current: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
