@@ -6,6 +6,7 @@ SAMVENV := .venv-sam
 PORT   ?= 8000
 AGENTS ?= 300
 export TZ := UTC
+export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run test dev lint typecheck unit integration template sam-validate build clean
@@ -23,7 +24,7 @@ run: dev
 	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
 
 ## Command 2: the whole suite — lint, type-check, template checks, unit and integration tests
-test: lint typecheck template
+test: lint typecheck template sam-validate
 	$(BIN)/python -m pytest
 
 lint: dev

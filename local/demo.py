@@ -15,8 +15,34 @@ from hod import zipdir
 from hod.domain.marketplace import healthcare_gov_states
 
 FIRST = {
-    "en": ["James", "Mary", "Robert", "Linda", "Michael", "Karen", "David", "Susan", "Daniel", "Emily", "Grace", "Owen"],
-    "es": ["José", "María", "Luis", "Ana", "Carlos", "Lucía", "Jorge", "Sofía", "Miguel", "Elena", "Andrés", "Rosa"],
+    "en": [
+        "James",
+        "Mary",
+        "Robert",
+        "Linda",
+        "Michael",
+        "Karen",
+        "David",
+        "Susan",
+        "Daniel",
+        "Emily",
+        "Grace",
+        "Owen",
+    ],
+    "es": [
+        "José",
+        "María",
+        "Luis",
+        "Ana",
+        "Carlos",
+        "Lucía",
+        "Jorge",
+        "Sofía",
+        "Miguel",
+        "Elena",
+        "Andrés",
+        "Rosa",
+    ],
     "vi": ["Minh", "Lan", "Tuấn", "Hoa", "Dũng", "Mai"],
     "zh": ["Wei", "Li", "Jun", "Mei", "Hao", "Yan"],
     "ko": ["Min-jun", "Seo-yeon", "Ji-ho", "Ha-eun"],
@@ -24,7 +50,17 @@ FIRST = {
 }
 LAST = {
     "en": ["Smith", "Johnson", "Williams", "Brown", "Miller", "Davis", "Wilson", "Taylor", "Clark", "Walker"],
-    "es": ["García", "Rodríguez", "Martínez", "Hernández", "López", "González", "Pérez", "Sánchez", "Ramírez"],
+    "es": [
+        "García",
+        "Rodríguez",
+        "Martínez",
+        "Hernández",
+        "López",
+        "González",
+        "Pérez",
+        "Sánchez",
+        "Ramírez",
+    ],
     "vi": ["Nguyễn", "Trần", "Lê", "Phạm"],
     "zh": ["Wang", "Li", "Zhang", "Liu", "Chen"],
     "ko": ["Kim", "Lee", "Park", "Choi"],
@@ -33,6 +69,7 @@ LAST = {
 # Share of agents speaking a second language, by state where it is notably higher than elsewhere.
 SPANISH_SHARE = {"TX": 0.45, "FL": 0.4, "AZ": 0.35, "NM": 0.35, "UT": 0.15, "OK": 0.15}
 OTHER_LANGUAGES = [("vi", 0.03), ("zh", 0.03), ("ko", 0.02), ("ht", 0.02), ("ru", 0.01), ("ar", 0.01)]
+AREA_CODES = ["512", "305", "614", "907", "808", "602", "615", "405"]
 CONTACT_METHODS = [("email_text_app", 0.45), ("email_text", 0.25), ("email_app", 0.1), ("email_only", 0.2)]
 
 
@@ -94,7 +131,12 @@ def demo_agents(count: int, plan_year: int = 2026, seed: int = 7) -> Iterator[De
         name_language = next((code for code in reversed(languages) if code in FIRST), "en")
         others = [s for s in rng.sample(state_list, k=rng.choice([0, 0, 1, 2])) if s != place.state]
         licences = [
-            {"state": s, "status": "active", "lines_of_authority": ["health", "life"], "expires": "2028-06-30"}
+            {
+                "state": s,
+                "status": "active",
+                "lines_of_authority": ["health", "life"],
+                "expires": "2028-06-30",
+            }
             for s in [place.state, *others]
         ]
         if rng.random() < 0.04:
@@ -105,9 +147,13 @@ def demo_agents(count: int, plan_year: int = 2026, seed: int = 7) -> Iterator[De
             "first_name": rng.choice(FIRST[name_language]),
             "last_name": rng.choice(LAST[name_language]),
             "email": f"agent{npn}@example.com",
-            "phone": f"+1{rng.choice(['512', '305', '614', '907', '808', '602', '615', '405'])}5550{rng.randint(100, 199)}",
-            "business_address": {"street": f"{rng.randint(1, 9999)} Main St", "city": place.city,
-                                 "state": place.state, "zip": place.zip},
+            "phone": f"+1{rng.choice(AREA_CODES)}5550{rng.randint(100, 199)}",
+            "business_address": {
+                "street": f"{rng.randint(1, 9999)} Main St",
+                "city": place.city,
+                "state": place.state,
+                "zip": place.zip,
+            },
             "home_state": place.state,
             "licences": licences,
             "ffm_registration_plan_year": plan_year if rng.random() > 0.04 else plan_year - 1,

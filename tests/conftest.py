@@ -10,19 +10,14 @@ import aws_xray_sdk.core  # noqa: F401  (opens its UDP emitter socket on import:
 import pytest
 
 from hod import wiring
+from local.stack import LOCAL_ENV
 
+# The local stack's offline environment, with metrics kept on so handlers exercise Powertools' metric flushing.
 FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    **LOCAL_ENV,
     "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "TZ": "UTC",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "help-on-demand",
-    "POWERTOOLS_METRICS_NAMESPACE": "HelpOnDemand",
+    "POWERTOOLS_METRICS_DISABLED": "false",
     "POWERTOOLS_DEV": "false",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 
 

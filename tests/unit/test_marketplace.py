@@ -4,6 +4,7 @@ import json
 from importlib import resources
 
 import pytest
+
 from hod.domain.marketplace import (
     US_STATE_NAMES,
     healthcare_gov_states,

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hod import zipdir
 from hod.domain.marketplace import US_STATE_NAMES, is_healthcare_gov_state
 from hod.zipdir import ZipPlace, all_places, lookup
-from hypothesis import given
-from hypothesis import strategies as st
 
 MILITARY_STATES = {"AA", "AE", "AP"}
 

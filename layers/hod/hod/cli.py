@@ -43,7 +43,7 @@ def _batches_of_json(text: str, size: int) -> Iterator[tuple[bytes, str]]:
     data = json.loads(text)
     records = data["agents"] if isinstance(data, dict) and "agents" in data else data
     if not isinstance(records, list):
-        raise SystemExit("JSON import must be an array of agent records or {\"agents\": [...]}")
+        raise SystemExit('JSON import must be an array of agent records or {"agents": [...]}')
     for start in range(0, len(records), size):
         yield json.dumps(records[start : start + size]).encode(), "application/json"
 
@@ -76,7 +76,10 @@ def import_file(path: Path, api: str, token: str, batch: int = MAX_IMPORT_RECORD
         for result in report["results"]:
             if result["status"] == "refused":
                 problems = "; ".join(f"{k}: {v}" for k, v in result["errors"].items())
-                print(f"row {offset + result['row']} (npn {result['npn']}): refused — {problems}", file=sys.stderr)
+                print(
+                    f"row {offset + result['row']} (npn {result['npn']}): refused — {problems}",
+                    file=sys.stderr,
+                )
         offset += report["summary"]["received"]
     return totals
 
@@ -97,7 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     imp.add_argument("--api", default=os.environ.get("HOD_API_URL"))
     imp.add_argument("--token", default=os.environ.get("HOD_ADMIN_TOKEN"))
     imp.add_argument("--batch", type=int, default=MAX_IMPORT_RECORDS)
-    for name, help_text in (("token", "mint an administrator token"), ("agent-token", "mint an agent sign-in token")):
+    for name, help_text in (
+        ("token", "mint an administrator token"),
+        ("agent-token", "mint an agent sign-in token"),
+    ):
         cmd = sub.add_parser(name, help=help_text)
         if name == "agent-token":
             cmd.add_argument("npn")

@@ -53,9 +53,7 @@ def _int(name: str, default: int | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(
-            f"Environment variable {name} must be a whole number, got {raw!r}."
-        ) from None
+        raise ConfigurationError(f"Environment variable {name} must be a whole number, got {raw!r}.") from None
     if value <= 0:
         raise ConfigurationError(f"Environment variable {name} must be positive, got {value}.")
     return value

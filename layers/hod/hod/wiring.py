@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from hod.adapters.aws import DeferredWorkflow, SecretsManagerKeys, StepFunctionsWorkflow, SystemClock
 from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
 from hod.domain.referral import ConsumerRequest, Referral
+from hod.errors import Conflict
 from hod.ports import Workflow
 from hod.services.agents import AgentService
 from hod.services.auth import AuthService
 from hod.services.intake import IntakeService
 from hod.services.matching import MatchingService
 from hod.settings import get_settings
+
+# Seconds to wait between looks when an identical submission is still being stored.
+_IN_PROGRESS_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5)
 
 
 @functools.cache
@@ -68,14 +73,16 @@ def intake() -> IntakeService:
 
 
 @functools.cache
-def submit_referral() -> Callable[..., Referral]:
+def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
     """IntakeService.submit made idempotent: the same submission (same fields, same Idempotency-Key header)
-    within the idempotency window returns the first referral instead of creating another."""
+    within the idempotency window returns the first referral instead of creating another. A duplicate that
+    arrives while the first is still being stored waits for it (briefly) rather than failing."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
     from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
     settings = get_settings()
@@ -83,14 +90,26 @@ def submit_referral() -> Callable[..., Referral]:
     config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds)
     service = intake()
 
-    @idempotent_function(
+    @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="submission",
         persistence_store=persistence,
         config=config,
         output_serializer=PydanticSerializer(model=Referral),
     )
-    def submit(submission: dict[str, Any]) -> Referral:
+    def submit_once(submission: dict[str, Any]) -> Referral:
         return service.submit(ConsumerRequest.model_validate(submission["request"]))
+
+    def submit(request: ConsumerRequest, idempotency_key: str, lambda_context: Any = None) -> Referral:
+        if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+            # An interrupted attempt then blocks retries only until its Lambda timeout, not the whole window.
+            config.register_lambda_context(lambda_context)
+        submission = {"request": request.model_dump(mode="json"), "key": idempotency_key}
+        for delay in _IN_PROGRESS_WAITS:
+            try:
+                return cast(Referral, submit_once(submission=submission))
+            except IdempotencyAlreadyInProgressError:
+                time.sleep(delay)
+        raise Conflict("This request is already being processed; please wait a moment and check again.")
 
     return submit
 

@@ -50,10 +50,7 @@ class SecretsManagerKeys:
         try:
             value = client("secretsmanager").get_secret_value(SecretId=self._secret_id, VersionStage=stage)
         except ClientError as exc:
-            if (
-                exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
-                and stage != "AWSCURRENT"
-            ):
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException" and stage != "AWSCURRENT":
                 return None
             raise DependencyFailed("secretsmanager", "GetSecretValue", str(exc)) from exc
         except BotoCoreError as exc:

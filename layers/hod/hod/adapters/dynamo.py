@@ -51,16 +51,14 @@ def _sdk(operation: str) -> Iterator[None]:
     except (Conflict, DependencyFailed):
         raise
     except PynamoDBException as exc:
-        raise DependencyFailed(
-            "dynamodb", operation, type(exc.cause).__name__ if exc.cause else str(exc)
-        ) from exc
+        raise DependencyFailed("dynamodb", operation, type(exc.cause).__name__ if exc.cause else str(exc)) from exc
 
 
 def _conditional_failed(exc: PynamoDBException) -> bool:
     return exc.cause_response_code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
 
 
-class _DueChanges(GlobalSecondaryIndex["AgentItem"]):
+class _DueChanges(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "due-changes"
         projection = KeysOnlyProjection()

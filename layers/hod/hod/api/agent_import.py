@@ -71,9 +71,7 @@ def parse_csv(text: str) -> list[Any]:
     header = [name.strip() for name in reader.fieldnames]
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     if unknown:
-        raise ValidationFailed(
-            {"header": f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}"}
-        )
+        raise ValidationFailed({"header": f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}"})
     if "npn" not in header:
         raise ValidationFailed({"header": "the npn column is required"})
     rows: list[Any] = []

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the HTTP API, built from the same pydantic models the handlers validate with.
 
-`docs/openapi.json` is this document written out (`python -m hod.api.openapi > docs/openapi.json`); a test keeps the two,
+`docs/openapi.json` is this document written out (`python -m hod.api.openapi > docs/openapi.json`);
+a test keeps the two,
 and the Chalice routes, in step.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,9 +86,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "agents",
         "agent",
     ),
-    Operation(
-        "PUT", "/agent/availability", "Set your standard weekly hours", "agents", "agent", WeeklyChange
-    ),
+    Operation("PUT", "/agent/availability", "Set your standard weekly hours", "agents", "agent", WeeklyChange),
     Operation(
         "PUT",
         "/agent/availability/today",
@@ -95,9 +95,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "agent",
         TodayChange,
     ),
-    Operation(
-        "DELETE", "/agent/availability/today", "Back to your weekly hours for today", "agents", "agent"
-    ),
+    Operation("DELETE", "/agent/availability/today", "Back to your weekly hours for today", "agents", "agent"),
     Operation(
         "PUT",
         "/agent/availability/out-of-office",
@@ -135,9 +133,7 @@ def openapi_document() -> dict[str, Any]:
             if part.startswith("{")
         ]
         if op.path == "/referrals":
-            params.append(
-                {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
-            )
+            params.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}})
         responses: dict[str, Any] = {
             str(op.ok_status): {
                 "description": op.ok_description,
@@ -153,7 +149,7 @@ def openapi_document() -> dict[str, Any]:
         operation: dict[str, Any] = {
             "summary": op.summary,
             "tags": [op.tag],
-            "operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_').replace('.', '_')}",
+            "operationId": op.method.lower() + "_" + re.sub(r"[^a-z0-9]+", "_", op.path.lower()).strip("_"),
             "responses": responses,
         }
         if params:

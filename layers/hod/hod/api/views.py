@@ -35,9 +35,7 @@ class TodayChange(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     available: bool
-    stop_at: str | None = Field(
-        default=None, examples=["20:00"], description="HH:MM; only with available=true"
-    )
+    stop_at: str | None = Field(default=None, examples=["20:00"], description="HH:MM; only with available=true")
 
 
 def referral_receipt(referral: Referral) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Agents and brokers: the record an administrator loads, what the agent sets, and who may receive referrals (R2, R3)."""
+"""Agents and brokers: the record an administrator loads, what the agent sets, who may receive referrals (R2, R3)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -211,9 +211,7 @@ class Agent(BaseModel):
     county: str
     languages: tuple[str, ...]
     contact_method: ContactMethod
-    mobile_phone: str | None = Field(
-        default=None, description="Number for text messages; default the record's"
-    )
+    mobile_phone: str | None = Field(default=None, description="Number for text messages; default the record's")
     state_preferences: tuple[str, ...] | None = None
     availability: Availability
     suspended: bool = False
@@ -250,9 +248,7 @@ def ineligibility_reasons(record: AgentRecord, plan_year: int) -> list[str]:
     if record.display_option is DisplayOption.NOT_PARTICIPATING:
         reasons.append("MLMS display option 4: does not participate in Help On Demand")
     if record.ffm_registration_plan_year != plan_year:
-        reasons.append(
-            f"Marketplace registration, training and CMS agreements not complete for plan year {plan_year}"
-        )
+        reasons.append(f"Marketplace registration, training and CMS agreements not complete for plan year {plan_year}")
     if not record.ffm_registration_listed:
         reasons.append("NPN not on the FFM registration completion list")
     if not record.hod_training_complete:
@@ -272,15 +268,11 @@ def eligible_states(
     return states
 
 
-def offer_states(
-    agent: Agent, *, plan_year: int, plan_year_states: frozenset[str], today: date
-) -> frozenset[str]:
+def offer_states(agent: Agent, *, plan_year: int, plan_year_states: frozenset[str], today: date) -> frozenset[str]:
     """States where the agent receives referrals now: eligibility narrowed by preferences; none while suspended."""
     if agent.suspended:
         return frozenset()
-    states = eligible_states(
-        agent.record, plan_year=plan_year, plan_year_states=plan_year_states, today=today
-    )
+    states = eligible_states(agent.record, plan_year=plan_year, plan_year_states=plan_year_states, today=today)
     if agent.state_preferences is not None:
         states = states & frozenset(agent.state_preferences)
     return states

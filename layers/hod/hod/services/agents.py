@@ -165,9 +165,7 @@ class AgentService:
         try:
             ZoneInfo(time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            return ImportResult(
-                row_number, record.npn, "refused", {"time_zone": f"unknown time zone {time_zone!r}"}
-            )
+            return ImportResult(row_number, record.npn, "refused", {"time_zone": f"unknown time zone {time_zone!r}"})
         now = self._clock.now()
         states = healthcare_gov_states(self._plan_year)
         today = now.astimezone(ZoneInfo(time_zone)).date()
@@ -201,9 +199,7 @@ class AgentService:
             else:
                 # The administrator's data is replaced; what the agent chose (languages, contact method,
                 # preferences, availability) is kept.
-                agent = stored.agent.evolve(
-                    record=record, location=location, city=place.city, county=place.county
-                )
+                agent = stored.agent.evolve(record=record, location=location, city=place.city, county=place.county)
                 if agent == stored.agent:
                     return self._result(row_number, "unchanged", agent, now)
                 agent = agent.evolve(updated_at=now)
@@ -213,9 +209,7 @@ class AgentService:
             except Conflict:
                 continue
             return self._result(row_number, status, agent, now)
-        return ImportResult(
-            row_number, record.npn, "refused", {"npn": "changed concurrently; import it again"}
-        )
+        return ImportResult(row_number, record.npn, "refused", {"npn": "changed concurrently; import it again"})
 
     def _result(
         self, row: int, status: Literal["created", "updated", "unchanged"], agent: Agent, now: datetime
@@ -259,9 +253,7 @@ class AgentService:
 
         return self._change(npn, change)
 
-    def set_weekly_schedule(
-        self, npn: str, weekly: av.WeeklySchedule, time_zone: str | None = None
-    ) -> AgentView:
+    def set_weekly_schedule(self, npn: str, weekly: av.WeeklySchedule, time_zone: str | None = None) -> AgentView:
         def change(agent: Agent, now: datetime) -> Agent:
             updates: dict[str, Any] = {"weekly": weekly}
             if time_zone is not None:
@@ -278,9 +270,7 @@ class AgentService:
                 return agent.evolve(availability=_availability(agent.availability, {"today": None}))
             today = av.local_date(agent.availability, now)
             try:
-                override = av.TodayOverride(
-                    date=today, available=available, stop_at=stop_at if available else None
-                )
+                override = av.TodayOverride(date=today, available=available, stop_at=stop_at if available else None)
             except ValidationError as exc:
                 raise ValidationFailed(field_errors(exc)) from exc
             return agent.evolve(availability=_availability(agent.availability, {"today": override}))

@@ -80,9 +80,7 @@ class IntakeService:
             run = self._workflow.start(referral)
         except DependencyFailed as exc:
             # The referral is stored; the consumer is not told to retry (that would not lose or duplicate it).
-            logger.error(
-                "workflow start failed", extra={"referral_id": referral.referral_id, "error": str(exc)}
-            )
+            logger.error("workflow start failed", extra={"referral_id": referral.referral_id, "error": str(exc)})
             self._referrals.append_events(
                 referral.referral_id,
                 [AuditEvent(at=self._clock.now(), actor="system", action="workflow.start_failed")],
@@ -90,10 +88,6 @@ class IntakeService:
             return referral
         self._referrals.append_events(
             referral.referral_id,
-            [
-                AuditEvent(
-                    at=self._clock.now(), actor="system", action="workflow.started", detail={"run": run}
-                )
-            ],
+            [AuditEvent(at=self._clock.now(), actor="system", action="workflow.started", detail={"run": run})],
         )
         return referral

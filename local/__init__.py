@@ -1,0 +1,1 @@
+"""Local-only support: the embedded AWS stack, demo data and the template reader. Never shipped to Lambda."""

@@ -1,0 +1,194 @@
+"""The service on your machine: an embedded AWS (moto, in-process), the stack's resources created from
+template.yaml, demo agents, and the API on http://127.0.0.1:8000.
+
+    python -m local.stack [--port 8000] [--agents 300] [--host 127.0.0.1]
+
+Everything lives in memory and is gone when you stop it (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "TZ": "UTC",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "help-on-demand",
+    "POWERTOOLS_METRICS_NAMESPACE": "HelpOnDemand",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+PARAMETERS = {"SenderEmail": "offers@help-on-demand.example", "Stage": "local"}
+SWEEP_EVERY_SECONDS = 60
+
+
+def load_function_module(code_uri: str, handler: str) -> ModuleType:
+    """Import a function's handler module from its CodeUri folder, as the Lambda runtime would."""
+    root = Path(__file__).resolve().parent.parent
+    module_name = handler.rsplit(".", 1)[0]
+    path = root / code_uri / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def local_aws(parameters: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """moto in-process with the template's resources; the process environment points at them."""
+    for name, value in LOCAL_ENV.items():
+        os.environ.setdefault(name, value)
+    import boto3
+    from moto import mock_aws
+
+    from hod import wiring
+    from local.cfn import create_local_resources, load_template
+
+    with mock_aws():
+        env = create_local_resources(boto3.session.Session(), load_template(), parameters=parameters or PARAMETERS)
+        os.environ.update(env)
+        wiring.reset()
+        yield env
+
+
+def load_demo_agents(count: int) -> dict[str, int]:
+    from hod import wiring
+    from hod.domain.availability import WeeklySchedule
+    from local.demo import demo_agents
+
+    service = wiring.agents()
+    people = list(demo_agents(count, plan_year=int(os.environ["HOD_PLAN_YEAR"])))
+    totals: dict[str, int] = {}
+    for start in range(0, len(people), 500):
+        batch = people[start : start + 500]
+        report = service.import_agents([p.record for p in batch])
+        for key, value in report.summary.items():
+            totals[key] = totals.get(key, 0) + value
+        for person in batch:
+            if person.weekly is not None:
+                service.set_weekly_schedule(person.record["npn"], WeeklySchedule.model_validate(person.weekly))
+    return totals
+
+
+class LocalContext:
+    """The part of the Lambda context object the handlers use."""
+
+    def __init__(self, function_name: str, timeout_seconds: int = 60) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = "local"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Sweeper(threading.Thread):
+    """Runs the expire function's availability sweep every minute, as the deployed schedule does."""
+
+    def __init__(self, handler: Any) -> None:
+        super().__init__(name="availability-sweep", daemon=True)
+        self._handler = handler
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(SWEEP_EVERY_SECONDS):
+            try:
+                self._handler({}, LocalContext("ExpireFunction"))
+            except Exception as exc:  # a failed sweep is retried next minute, as the schedule would
+                print(f"availability sweep failed: {exc}", file=sys.stderr)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def banner(host: str, port: int, totals: dict[str, int], demo_npn: str | None) -> str:
+    from hod import wiring
+
+    base = f"http://{host}:{port}"
+    admin = wiring.auth().admin_token("local-admin")
+    agent = wiring.auth().agent_session(demo_npn) if demo_npn else "(no demo agent)"
+    return f"""
+Help On Demand is running locally on an embedded AWS (moto).
+  API:           {base}
+  OpenAPI:       {base}/openapi.json
+  Demo agents:   {totals.get("created", 0)} created, {totals.get("refused", 0)} refused by validation
+  Admin token:   {admin}
+  Agent token:   {agent}   (agent {demo_npn}, valid 1 hour)
+
+Try:
+  curl -s -X POST {base}/referrals -H 'Content-Type: application/json' \\
+       -d '{{"first_name":"Rosa","last_name":"Martínez","phone":"512-555-0188","zip":"78702","language":"es"}}'
+  curl -s {base}/agent/profile -H 'Authorization: Bearer {agent}'
+  HOD_API_URL={base} HOD_ADMIN_TOKEN={admin} .venv/bin/hod-admin import agents.csv
+
+Stop with Ctrl-C.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("HOD_PORT", "8000")))
+    parser.add_argument("--agents", type=int, default=300, help="how many demo agents to load (0 for none)")
+    args = parser.parse_args(argv)
+    if args.agents < 0:
+        parser.error("--agents must be 0 or more")
+
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    with local_aws():
+        from local.cfn import functions, load_template
+
+        specs = functions(load_template())
+        intake = load_function_module(specs["IntakeFunction"].code_uri, specs["IntakeFunction"].handler)
+        expire = load_function_module(specs["ExpireFunction"].code_uri, specs["ExpireFunction"].handler)
+        started = time.monotonic()
+        totals = load_demo_agents(args.agents) if args.agents else {}
+        print(f"loaded demo agents in {time.monotonic() - started:.1f}s: {totals}")
+        demo_npn = "17000000" if totals.get("created") else None
+        server = LocalDevServer(intake.app, Config.create(chalice_stage="local"), args.host, args.port)
+        sweeper = Sweeper(expire.handler)
+        sweeper.start()
+        print(banner(args.host, args.port, totals, demo_npn), flush=True)
+
+        def stop(signum: int, frame: Any) -> None:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            server.serve_forever()
+        finally:
+            sweeper.stop()
+            server.server.server_close()
+        print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""The API's three descriptions agree: Chalice's routes, template.yaml's events and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hod.api.openapi import OPERATIONS, openapi_document
+from local.cfn import api_routes, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chalice_routes() -> set[tuple[str, str]]:
+    import app as intake_app
+
+    return {
+        (method, path) for path, methods in intake_app.app.routes.items() for method in methods if method != "OPTIONS"
+    }
+
+
+def test_every_chalice_route_has_exactly_one_template_event() -> None:
+    # Chalice routes on requestContext.resourcePath: a route without its own API event is unreachable once deployed
+    assert chalice_routes() == api_routes(load_template())
+
+
+def test_openapi_describes_exactly_the_chalice_routes() -> None:
+    assert {(op.method, op.path) for op in OPERATIONS} == chalice_routes()
+
+
+def test_committed_openapi_document_is_current() -> None:
+    committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert committed == openapi_document(), "regenerate: python -m hod.api.openapi > docs/openapi.json"
