@@ -29,6 +29,7 @@ LOCAL_ACCOUNT_ID = "123456789012"
 _TABLE = "AWS::DynamoDB::Table"
 _SECRET = "AWS::SecretsManager::Secret"
 _FUNCTION = "AWS::Serverless::Function"
+_STATE_MACHINE = "AWS::Serverless::StateMachine"
 
 
 class TemplateError(Exception):
@@ -524,7 +525,8 @@ def provision(
     prefix: str = DEFAULT_PREFIX,
     parameters: Mapping[str, Any] | None = None,
 ) -> LocalResources:
-    """Create the template's tables (TTL included) and secrets; an existing one of the same name is reused."""
+    """Create the template's tables (TTL included), secrets, functions and state machines; an existing one of the
+    same name is reused. Functions get a placeholder package: their code runs in-process (see local/inproc.py)."""
     dynamodb, secretsmanager = _clients(session_or_clients)
     region = dynamodb.meta.region_name
     refs: dict[str, str] = {}
@@ -548,7 +550,88 @@ def provision(
         refs[logical_id] = arn
         attributes[(logical_id, "Id")] = arn
         account_id = arn.split(":")[4]
+    if not isinstance(session_or_clients, Mapping):
+        _create_functions_and_workflows(session_or_clients, template, prefix, refs, attributes, resolver)
     return LocalResources(refs=refs, attributes=attributes, region=region, account_id=account_id, stack_name=stack_name)
+
+
+def _placeholder_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "# the function's code runs in-process locally\n")
+    return buffer.getvalue()
+
+
+def state_machine_definition(template: Mapping[str, Any], logical_id: str, substitutions: Mapping[str, str]) -> str:
+    """A state machine's inline Definition as JSON, with ${Name} DefinitionSubstitutions applied."""
+    properties = dict(template["Resources"][logical_id]["Properties"])
+    text = json.dumps(properties["Definition"])
+    missing = sorted(set(_SUB_VARIABLE.findall(text)) - set(substitutions))
+    if missing:
+        raise TemplateError(f"{logical_id}: no substitution for {', '.join(missing)}.")
+    return _SUB_VARIABLE.sub(lambda m: substitutions[m.group(1)], text)
+
+
+def _create_functions_and_workflows(
+    session: _SessionLike,
+    template: Mapping[str, Any],
+    prefix: str,
+    refs: dict[str, str],
+    attributes: dict[tuple[str, str], str],
+    resolver: _Resolver,
+) -> None:
+    iam = session.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role_name = f"{prefix}role"
+    try:
+        role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    lambda_client = session.client("lambda")
+    for logical_id, spec in functions(template).items():
+        name = f"{prefix}{logical_id}"
+        try:
+            arn = lambda_client.create_function(
+                FunctionName=name,
+                Runtime=spec.runtime or "python3.13",
+                Role=role_arn,
+                Handler=spec.handler,
+                Code={"ZipFile": _placeholder_zip()},
+                Timeout=60,
+            )["FunctionArn"]
+        except lambda_client.exceptions.ResourceConflictException:
+            arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        refs[logical_id] = name
+        attributes[(logical_id, "Arn")] = arn
+    sfn = session.client("stepfunctions")
+    for logical_id, properties in _resources(template, _STATE_MACHINE):
+        raw = properties.get("DefinitionSubstitutions") or {}
+        substitutions = {
+            key: _scalar_text(resolver.resolve(value, f"{logical_id}.DefinitionSubstitutions.{key}"))
+            for key, value in raw.items()
+        }
+        definition = state_machine_definition(template, logical_id, substitutions)
+        name = f"{prefix}{logical_id}"
+        existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name]
+        if existing:
+            arn = existing[0]
+        else:
+            arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)["stateMachineArn"]
+        refs[logical_id] = arn
+        attributes[(logical_id, "Arn")] = arn
+        attributes[(logical_id, "Name")] = name
 
 
 def create_local_resources(

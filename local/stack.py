@@ -9,7 +9,6 @@ Everything lives in memory and is gone when you stop it (Ctrl-C).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import signal
 import sys
@@ -17,9 +16,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from local.inproc import LocalContext, load_function_module
 
 LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -36,20 +35,6 @@ LOCAL_ENV = {
 }
 PARAMETERS = {"SenderEmail": "offers@help-on-demand.example", "Stage": "local"}
 SWEEP_EVERY_SECONDS = 60
-
-
-def load_function_module(code_uri: str, handler: str) -> ModuleType:
-    """Import a function's handler module from its CodeUri folder, as the Lambda runtime would."""
-    root = Path(__file__).resolve().parent.parent
-    module_name = handler.rsplit(".", 1)[0]
-    path = root / code_uri / f"{module_name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextmanager
@@ -87,23 +72,6 @@ def load_demo_agents(count: int) -> dict[str, int]:
             if person.weekly is not None:
                 service.set_weekly_schedule(person.record["npn"], WeeklySchedule.model_validate(person.weekly))
     return totals
-
-
-class LocalContext:
-    """The part of the Lambda context object the handlers use."""
-
-    def __init__(self, function_name: str, timeout_seconds: int = 60) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-        self.memory_limit_in_mb = 512
-        self.aws_request_id = "local"
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class Sweeper(threading.Thread):

@@ -36,7 +36,7 @@ from hod.errors import (
 from hod.services.agents import ProfileUpdate, field_errors
 from hod.services.auth import ADMIN, AGENT_SESSION
 
-app = Chalice(app_name="help-on-demand")
+app = Chalice(app_name="hod-intake", configure_logs=False)
 app.api.cors = False
 logger = Logger()
 tracer = Tracer()

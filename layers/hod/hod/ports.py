@@ -19,14 +19,15 @@ class Clock(Protocol):
 
 @dataclass(frozen=True)
 class Placement:
-    """One entry of the available-now index: the agent can take referrals in `area` ("TX#es") until `until`."""
+    """One entry of the agent index: in `area` "TX#es" the agent is available until `until` (epoch seconds of the
+    next change); in area "ROSTER#TX" the agent takes Texas referrals at all (until = 0: no expiry)."""
 
     area: str
     cell: str
     npn: str
     lat: float
     lon: float
-    until: int  # epoch seconds of the agent's next availability change
+    until: int
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ class Settings:
     idempotency_ttl_seconds: int = 3600
     state_machine_arn: str | None = None
     public_base_url: str = ""
+    sender_email: str = ""
+    safety_net_window_seconds: int = 1800
+    safety_net_rounds: int = 24
+    suspend_after_missed: int = 5
 
     @property
     def is_local(self) -> bool:
@@ -41,6 +45,8 @@ _INTS = {
     "offer_window_seconds": ("HOD_OFFER_WINDOW_SECONDS", 900),
     "session_ttl_seconds": ("HOD_SESSION_TTL_SECONDS", 3600),
     "idempotency_ttl_seconds": ("HOD_IDEMPOTENCY_TTL_SECONDS", 3600),
+    "safety_net_window_seconds": ("HOD_SAFETY_NET_WINDOW_SECONDS", 1800),
+    "safety_net_rounds": ("HOD_SAFETY_NET_ROUNDS", 24),
 }
 
 
@@ -59,6 +65,16 @@ def _int(name: str, default: int | None) -> int:
     return value
 
 
+def _whole(name: str, default: int) -> int:
+    """A whole number that may be 0 (0 switches the policy off)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigurationError(f"Environment variable {name} must be a whole number (0 or more), got {raw!r}.")
+    return int(raw)
+
+
 @functools.cache
 def get_settings() -> Settings:
     """The process's settings. Tests that change the environment call `get_settings.cache_clear()`."""
@@ -75,4 +91,6 @@ def get_settings() -> Settings:
         stage=os.environ.get("HOD_STAGE", "prod").strip() or "prod",
         state_machine_arn=os.environ.get("HOD_STATE_MACHINE_ARN") or None,
         public_base_url=os.environ.get("HOD_PUBLIC_BASE_URL", "").rstrip("/"),
+        sender_email=os.environ.get("HOD_SENDER_EMAIL", "").strip(),
+        suspend_after_missed=_whole("HOD_SUSPEND_AFTER_MISSED", 5),
     )

@@ -11,7 +11,7 @@ from hod.adapters.aws import DeferredWorkflow, SecretsManagerKeys, StepFunctions
 from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
 from hod.domain.referral import ConsumerRequest, Referral
 from hod.errors import Conflict
-from hod.ports import Workflow
+from hod.ports import Clock, Workflow
 from hod.services.agents import AgentService
 from hod.services.auth import AuthService
 from hod.services.intake import IntakeService
@@ -22,9 +22,18 @@ from hod.settings import get_settings
 _IN_PROGRESS_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5)
 
 
-@functools.cache
-def clock() -> SystemClock:
-    return SystemClock()
+_clock: list[Clock] = []
+
+
+def clock() -> Clock:
+    """The process's clock: the system's, unless a test or demo has set another with `use_clock`."""
+    if not _clock:
+        _clock.append(SystemClock())
+    return _clock[0]
+
+
+def use_clock(replacement: Clock) -> None:
+    _clock[:] = [replacement]
 
 
 @functools.cache
@@ -117,8 +126,8 @@ def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
 def reset() -> None:
     """Forget every cached service (tests and the local stack call this after changing the environment)."""
     get_settings.cache_clear()
+    _clock.clear()
     for factory in (
-        clock,
         keys,
         auth,
         agent_store,

@@ -88,3 +88,57 @@ class DeferredWorkflow:
 
     def start(self, referral: Referral) -> str:
         return f"deferred:{referral.referral_id}"
+
+
+class StepFunctionsCallbacks:
+    """Wake the waiting workflow: the answer itself is already in DynamoDB, so a callback that finds the task gone
+    (timed out, already answered) is not an error."""
+
+    _GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+    def success(self, token: str, output: dict[str, Any]) -> bool:
+        return self._call("SendTaskSuccess", taskToken=token, output=json.dumps(output))
+
+    def failure(self, token: str, error: str, cause: str = "") -> bool:
+        return self._call("SendTaskFailure", taskToken=token, error=error, cause=cause or error)
+
+    def _call(self, operation: str, **kwargs: Any) -> bool:
+        sfn = client("stepfunctions")
+        method = sfn.send_task_success if operation == "SendTaskSuccess" else sfn.send_task_failure
+        try:
+            method(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in self._GONE:
+                return False
+            raise DependencyFailed("stepfunctions", operation, str(exc)) from exc
+        except BotoCoreError as exc:
+            raise DependencyFailed("stepfunctions", operation, str(exc)) from exc
+        return True
+
+
+class SesEmail:
+    """E-mail through SES v2 (HTML with a plain-text alternative)."""
+
+    def __init__(self, sender: str) -> None:
+        self._sender = sender
+
+    def send(self, to: str, subject: str, text: str, html: str) -> str:
+        if not self._sender:
+            raise ConfigurationError("HOD_SENDER_EMAIL is not set: no e-mail can be sent.")
+        try:
+            response = client("sesv2").send_email(
+                FromEmailAddress=self._sender,
+                Destination={"ToAddresses": [to]},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Text": {"Data": text, "Charset": "UTF-8"},
+                            "Html": {"Data": html, "Charset": "UTF-8"},
+                        },
+                    }
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyFailed("sesv2", "SendEmail", str(exc)) from exc
+        return str(response.get("MessageId", ""))

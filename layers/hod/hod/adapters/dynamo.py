@@ -17,13 +17,13 @@ from typing import Any, ClassVar
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from hod.domain.agent import Agent
 from hod.domain.nearest import IndexEntry
-from hod.domain.referral import AuditEvent, Referral
+from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
 from hod.ports import Placement, StoredAgent
 
@@ -92,10 +92,22 @@ class AvailableItem(Model):
     lat = NumberAttribute()
     lon = NumberAttribute()
     until = NumberAttribute()
-    expires_at = NumberAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class _ByAgent(GlobalSecondaryIndex["ReferralItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by-agent"
+        projection = AllProjection()
+
+    agent_npn = UnicodeAttribute(hash_key=True)
+    offered_at = UnicodeAttribute(range_key=True)
 
 
 class ReferralItem(Model):
+    """One item collection per referral: the referral ("REFERRAL"), its offers ("OFFER#<npn>") and its audit trail
+    ("EVENT#..."). What changes during the workflow is kept in top-level attributes so writes can be conditional."""
+
     class Meta:
         table_name: ClassVar[str | None] = None
         region: ClassVar[str | None] = None
@@ -103,8 +115,19 @@ class ReferralItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     doc = UnicodeAttribute()
+    status = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+    accepted_by = UnicodeAttribute(null=True)
+    accepted_at = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    deadline = NumberAttribute(null=True)
+    safety_net_round = NumberAttribute(null=True)
+    not_good_reason = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
     agent_npn = UnicodeAttribute(null=True)
     offered_at = UnicodeAttribute(null=True)
+    by_agent = _ByAgent()
 
 
 def sweep_shard(npn: str) -> str:
@@ -201,7 +224,7 @@ class DynamoAvailableIndex:
                         lat=p.lat,
                         lon=p.lon,
                         until=p.until,
-                        expires_at=p.until + self._grace,
+                        expires_at=p.until + self._grace if p.until else None,
                     )
                 )
 
@@ -217,7 +240,14 @@ class DynamoReferralStore:
     def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral.referral_id}"
-        head = ReferralItem(pk, "REFERRAL", doc=referral.model_dump_json())
+        head = ReferralItem(
+            pk,
+            "REFERRAL",
+            doc=referral.model_dump_json(),
+            status=referral.status.value,
+            safety_net_round=referral.safety_net_round,
+            updated_at=referral.updated_at.isoformat(),
+        )
         with _sdk("TransactWriteItems"):
             try:
                 with TransactWrite(connection=Connection(region=_region())) as tx:
@@ -236,7 +266,7 @@ class DynamoReferralStore:
                 item = ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
             except ReferralItem.DoesNotExist:
                 return None
-        return Referral.model_validate_json(item.doc)
+        return referral_from_item(item)
 
     def audit_trail(self, referral_id: str) -> list[AuditEvent]:
         bind(ReferralItem, self._table)
@@ -254,3 +284,22 @@ class DynamoReferralStore:
         with _sdk("BatchWriteItem"), ReferralItem.batch_write() as batch:
             for seq, event in enumerate(events):
                 batch.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
+
+def referral_from_item(item: ReferralItem) -> Referral:
+    """The stored referral: its fixed part from the document, what the workflow changed from the attributes."""
+    referral = Referral.model_validate_json(item.doc)
+    changes: dict[str, Any] = {}
+    if item.status:
+        changes["status"] = ReferralStatus(item.status)
+    if item.updated_at:
+        changes["updated_at"] = datetime.fromisoformat(item.updated_at)
+    if item.accepted_by:
+        changes["accepted_by"] = item.accepted_by
+    if item.accepted_at:
+        changes["accepted_at"] = datetime.fromisoformat(item.accepted_at)
+    if item.safety_net_round is not None:
+        changes["safety_net_round"] = int(item.safety_net_round)
+    changes["not_good_reason"] = item.not_good_reason
+    changes["outcome"] = item.outcome
+    return referral.model_copy(update=changes)

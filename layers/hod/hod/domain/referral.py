@@ -61,6 +61,11 @@ class Referral(BaseModel):
     status: ReferralStatus
     created_at: datetime
     updated_at: datetime
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+    safety_net_round: int = 0
+    not_good_reason: str | None = None
+    outcome: str | None = None
 
     @property
     def area(self) -> str:

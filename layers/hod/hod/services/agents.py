@@ -326,34 +326,55 @@ class AgentService:
             next_change_at=next_change_at,
         )
         old = stored.placements if stored else frozenset()
-        self._index.replace(remove=old - keys, add=placements)
+        # Available-now entries carry the time of the next change, so they are rewritten; roster entries only once.
+        fresh = [p for p in placements if p.until or (p.area, p.cell) not in old]
+        self._index.replace(remove=old - keys, add=fresh)
 
     def placements(self, agent: Agent, now: datetime) -> tuple[list[Placement], int]:
-        """Where the agent must appear in the available-now index at `now`, and when to look again.
+        """Where the agent must appear in the agent index at `now`, and when to look again.
 
+        Two kinds of entry: the roster of each state the agent takes referrals in (for the safety net, whatever the
+        hour), and, while the agent is available, one available-now entry per state and language (for matching).
         The next look is the agent's next availability change, or the next local midnight (licence expiry and
-        Today's Availability are by local date), whichever comes first."""
+        Today's Availability go by local date), whichever comes first."""
         zone = agent.availability.zone
         local_now = now.astimezone(zone)
         midnight = datetime.combine(local_now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
         change = av.next_change(agent.availability, now)
         look_again = min(change, midnight) if change is not None else midnight
         until = int(look_again.timestamp())
-        if not av.is_available(agent.availability, now):
-            return [], until
-        states = offer_states(
-            agent,
-            plan_year=self._plan_year,
-            plan_year_states=healthcare_gov_states(self._plan_year),
-            today=local_now.date(),
+        states = sorted(
+            offer_states(
+                agent,
+                plan_year=self._plan_year,
+                plan_year_states=healthcare_gov_states(self._plan_year),
+                today=local_now.date(),
+            )
         )
-        cell = f"{geo.encode(agent.location.lat, agent.location.lon, 9)}#{agent.npn}"
-        placements = [
-            Placement(f"{state}#{language}", cell, agent.npn, agent.location.lat, agent.location.lon, until)
-            for state in sorted(states)
-            for language in agent.languages
-        ]
+        lat, lon = agent.location.lat, agent.location.lon
+        placements = [Placement(roster_area(state), agent.npn, agent.npn, lat, lon, 0) for state in states]
+        if av.is_available(agent.availability, now):
+            cell = f"{geo.encode(lat, lon, 9)}#{agent.npn}"
+            placements += [
+                Placement(f"{state}#{language}", cell, agent.npn, lat, lon, until)
+                for state in states
+                for language in agent.languages
+            ]
         return placements, until
+
+    def roster(self, state: str) -> list[str]:
+        """NPNs of every agent who takes referrals in `state`, available or not (the safety net's recipients)."""
+        return [entry.npn for entry in self._index.query(roster_area(state), "")]
+
+    def suspend(self, npn: str, reason: str) -> AgentView:
+        return self._change(npn, lambda agent, now: agent.evolve(suspended=True, suspended_reason=reason))
+
+    def reactivate(self, npn: str) -> AgentView:
+        return self._change(npn, lambda agent, now: agent.evolve(suspended=False, suspended_reason=None))
+
+
+def roster_area(state: str) -> str:
+    return f"ROSTER#{state}"
 
 
 def _availability(current: av.Availability, updates: dict[str, Any]) -> av.Availability:

@@ -1,0 +1,255 @@
+"""The referral workflow's state in DynamoDB: every move is one conditional transaction that also writes its audit
+event, so a race (a late accept against the timeout, twenty safety-net accepts at once) has exactly one winner and
+the trail always matches what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from hod.adapters.dynamo import ReferralItem, _event_key, _region, _sdk, bind, referral_from_item
+from hod.domain.offer import Offer, OfferStatus
+from hod.domain.referral import AuditEvent, Referral, ReferralStatus
+from hod.errors import Conflict
+
+_HEAD = "REFERRAL"
+
+
+def _pk(referral_id: str) -> str:
+    return f"REF#{referral_id}"
+
+
+def _offer_sk(npn: str) -> str:
+    return f"OFFER#{npn}"
+
+
+def offer_from_item(item: ReferralItem) -> Offer:
+    offer = Offer.model_validate_json(item.doc)
+    changes: dict[str, Any] = {}
+    if item.status:
+        changes["status"] = OfferStatus(item.status)
+    if item.decided_at:
+        changes["decided_at"] = datetime.fromisoformat(item.decided_at)
+    return offer.model_copy(update=changes)
+
+
+class DynamoWorkflowStore:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    # ----- reading -----------------------------------------------------------------------------------------------
+    def referral(self, referral_id: str) -> Referral | None:
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                return referral_from_item(ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True))
+            except ReferralItem.DoesNotExist:
+                return None
+
+    def offers(self, referral_id: str) -> list[Offer]:
+        bind(ReferralItem, self._table)
+        with _sdk("Query"):
+            return [
+                offer_from_item(item)
+                for item in ReferralItem.query(
+                    _pk(referral_id), ReferralItem.sk.startswith("OFFER#"), consistent_read=True
+                )
+            ]
+
+    def offer(self, referral_id: str, npn: str) -> tuple[Offer, str | None] | None:
+        """The offer and its task token."""
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = ReferralItem.get(_pk(referral_id), _offer_sk(npn), consistent_read=True)
+            except ReferralItem.DoesNotExist:
+                return None
+        return offer_from_item(item), item.task_token
+
+    def safety_net_token(self, referral_id: str) -> str | None:
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                return ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True).task_token
+            except ReferralItem.DoesNotExist:
+                return None
+
+    def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]:
+        bind(ReferralItem, self._table)
+        with _sdk("Query"):
+            return [
+                offer_from_item(item)
+                for item in ReferralItem.by_agent.query(npn, ReferralItem.offered_at >= since.isoformat())
+            ]
+
+    def referrals(self, referral_ids: Sequence[str]) -> dict[str, Referral]:
+        bind(ReferralItem, self._table)
+        keys = [(_pk(rid), _HEAD) for rid in dict.fromkeys(referral_ids)]
+        with _sdk("BatchGetItem"):
+            items = list(ReferralItem.batch_get(keys)) if keys else []
+        return {item.pk.removeprefix("REF#"): referral_from_item(item) for item in items}
+
+    # ----- moves -------------------------------------------------------------------------------------------------
+    def _transact(self, referral_id: str, event: AuditEvent, build: Any, conflict: str) -> None:
+        bind(ReferralItem, self._table)
+        with _sdk("TransactWriteItems"):
+            try:
+                with TransactWrite(connection=Connection(region=_region())) as tx:
+                    build(tx)
+                    tx.save(ReferralItem(_pk(referral_id), _event_key(event, 0), doc=event.model_dump_json()))
+            except TransactWriteError as exc:
+                if exc.cause_response_code == "TransactionCanceledException":
+                    raise Conflict(conflict) from exc
+                raise
+
+    def record_offer(self, offer: Offer, event: AuditEvent) -> None:
+        """A new pending offer, and the referral marked offered; only while the referral is searching and the agent
+        has never been offered it."""
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(
+                ReferralItem(
+                    _pk(offer.referral_id),
+                    _offer_sk(offer.agent_npn),
+                    doc=offer.model_dump_json(),
+                    status=offer.status.value,
+                    deadline=int(offer.deadline.timestamp()),
+                    agent_npn=offer.agent_npn,
+                    offered_at=offer.offered_at.isoformat(),
+                ),
+                condition=ReferralItem.sk.does_not_exist(),
+            )
+            tx.update(
+                ReferralItem(_pk(offer.referral_id), _HEAD),
+                actions=[
+                    ReferralItem.status.set(ReferralStatus.OFFERED.value),
+                    ReferralItem.updated_at.set(offer.offered_at.isoformat()),
+                ],
+                condition=ReferralItem.status == ReferralStatus.SEARCHING.value,
+            )
+
+        self._transact(offer.referral_id, event, build, "The referral is no longer searching, or was offered before.")
+
+    def move_referral(
+        self,
+        referral_id: str,
+        *,
+        expected: Sequence[ReferralStatus],
+        to: ReferralStatus,
+        event: AuditEvent,
+        at: datetime,
+        accepted_by_must_be: str | None = None,
+        extra: dict[str, Any] | None = None,
+        conflict: str = "The referral has moved on.",
+    ) -> None:
+        condition: Condition = ReferralItem.status.is_in(*[s.value for s in expected])
+        if accepted_by_must_be is not None:
+            condition &= ReferralItem.accepted_by == accepted_by_must_be
+        actions: list[Action] = [ReferralItem.status.set(to.value), ReferralItem.updated_at.set(at.isoformat())]
+        for name, value in (extra or {}).items():
+            attribute = getattr(ReferralItem, name)
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(ReferralItem(_pk(referral_id), _HEAD), actions=actions, condition=condition)
+
+        self._transact(referral_id, event, build, conflict)
+
+    def decide_offer(
+        self,
+        referral_id: str,
+        npn: str,
+        *,
+        to: OfferStatus,
+        at: datetime,
+        before_deadline: bool,
+        referral_to: ReferralStatus,
+        event: AuditEvent,
+    ) -> None:
+        """Pending offer → accepted / rejected / missed, with the referral moved from offered in the same write."""
+        offer_condition = ReferralItem.status == OfferStatus.PENDING.value
+        if before_deadline:
+            offer_condition &= ReferralItem.deadline > int(at.timestamp())
+        referral_actions: list[Action] = [
+            ReferralItem.status.set(referral_to.value),
+            ReferralItem.updated_at.set(at.isoformat()),
+        ]
+        if referral_to is ReferralStatus.ACCEPTED:
+            referral_actions += [ReferralItem.accepted_by.set(npn), ReferralItem.accepted_at.set(at.isoformat())]
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                ReferralItem(_pk(referral_id), _offer_sk(npn)),
+                actions=[ReferralItem.status.set(to.value), ReferralItem.decided_at.set(at.isoformat())],
+                condition=offer_condition,
+            )
+            tx.update(
+                ReferralItem(_pk(referral_id), _HEAD),
+                actions=referral_actions,
+                condition=ReferralItem.status == ReferralStatus.OFFERED.value,
+            )
+
+        self._transact(referral_id, event, build, "This offer is no longer open.")
+
+    def accept_safety_net(self, offer: Offer, event: AuditEvent) -> None:
+        """The first agent to answer the safety net takes the referral; everyone after them gets a Conflict."""
+        at = offer.decided_at or offer.offered_at
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(
+                ReferralItem(
+                    _pk(offer.referral_id),
+                    _offer_sk(offer.agent_npn),
+                    doc=offer.model_dump_json(),
+                    status=OfferStatus.ACCEPTED.value,
+                    decided_at=at.isoformat(),
+                    deadline=int(offer.deadline.timestamp()),
+                    agent_npn=offer.agent_npn,
+                    offered_at=offer.offered_at.isoformat(),
+                ),
+                condition=ReferralItem.sk.does_not_exist(),
+            )
+            tx.update(
+                ReferralItem(_pk(offer.referral_id), _HEAD),
+                actions=[
+                    ReferralItem.status.set(ReferralStatus.ACCEPTED.value),
+                    ReferralItem.accepted_by.set(offer.agent_npn),
+                    ReferralItem.accepted_at.set(at.isoformat()),
+                    ReferralItem.updated_at.set(at.isoformat()),
+                ],
+                condition=ReferralItem.status == ReferralStatus.SAFETY_NET.value,
+            )
+
+        self._transact(offer.referral_id, event, build, "Another agent has already taken this referral.")
+
+    def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool:
+        """Keep the workflow's task token on the pending offer (npn) or the open safety net (None).
+        False when that offer or safety net is no longer open."""
+        bind(ReferralItem, self._table)
+        if npn is None:
+            item = ReferralItem(_pk(referral_id), _HEAD)
+            condition = ReferralItem.status == ReferralStatus.SAFETY_NET.value
+        else:
+            item = ReferralItem(_pk(referral_id), _offer_sk(npn))
+            condition = ReferralItem.status == OfferStatus.PENDING.value
+        with _sdk("UpdateItem"):
+            try:
+                item.update(actions=[ReferralItem.task_token.set(token)], condition=condition)
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return True
+
+    def append(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        bind(ReferralItem, self._table)
+        with _sdk("BatchWriteItem"), ReferralItem.batch_write() as batch:
+            for seq, event in enumerate(events):
+                batch.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))

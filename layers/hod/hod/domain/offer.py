@@ -1,0 +1,99 @@
+"""Offers to agents and the referral's life after acceptance (R6, R8): statuses and the legal moves between them.
+
+A referral is offered to one agent at a time (a *direct* offer with a deadline) or, when nobody qualifies, to every
+participating agent licensed in the state at once (the *safety net*). Exactly one agent can accept; from then on the
+referral's status is that agent's to move: In Progress, Not a Good Referral (with a reason) or Referral Completed
+(with an outcome).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from hod.domain.referral import ReferralStatus
+from hod.errors import Conflict
+
+
+class OfferKind(StrEnum):
+    DIRECT = "direct"
+    SAFETY_NET = "safety_net"
+
+
+class OfferStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    MISSED = "missed"  # not answered within the offer window ("Missed Referral" / "Expired")
+    TAKEN = "taken"  # a safety-net call another agent answered first, or that lapsed
+
+
+class NotGoodReason(StrEnum):
+    WRONG_CONTACT_DETAILS = "wrong_contact_details"
+    ALREADY_HAS_BROKER = "already_has_broker"
+    UNREACHABLE_AFTER_THREE_ATTEMPTS = "unreachable_after_three_attempts"
+
+
+class CompletedOutcome(StrEnum):
+    SELECTED_MARKETPLACE_QHP = "selected_marketplace_qhp"
+    REFERRED_TO_MEDICAID = "referred_to_medicaid"
+    REFERRED_TO_NAVIGATOR_ASSISTER = "referred_to_navigator_assister"
+    OTHER = "other"
+
+
+class Offer(BaseModel):
+    """One agent's offer of one referral. Carries where the consumer is, never who they are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    referral_id: str
+    agent_npn: str
+    kind: OfferKind
+    status: OfferStatus
+    offered_at: datetime
+    deadline: datetime
+    city: str
+    county: str
+    state: str
+    language: str
+    distance_km: float | None = None
+    decided_at: datetime | None = None
+
+    def open_at(self, now: datetime) -> bool:
+        return self.status is OfferStatus.PENDING and now < self.deadline
+
+
+# Moves the accepting agent may make, and what each needs.
+_AGENT_MOVES: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    ReferralStatus.ACCEPTED: frozenset(
+        {ReferralStatus.IN_PROGRESS, ReferralStatus.NOT_A_GOOD_REFERRAL, ReferralStatus.COMPLETED}
+    ),
+    ReferralStatus.IN_PROGRESS: frozenset({ReferralStatus.NOT_A_GOOD_REFERRAL, ReferralStatus.COMPLETED}),
+}
+
+AGENT_STATUSES = frozenset({ReferralStatus.IN_PROGRESS, ReferralStatus.NOT_A_GOOD_REFERRAL, ReferralStatus.COMPLETED})
+
+
+def check_agent_move(
+    current: ReferralStatus,
+    target: ReferralStatus,
+    reason: NotGoodReason | None,
+    outcome: CompletedOutcome | None,
+) -> None:
+    """Raise Conflict unless the accepting agent may move the referral from `current` to `target`."""
+    if target not in AGENT_STATUSES:
+        raise Conflict(f"An agent cannot set a referral to {target.value}.")
+    if target not in _AGENT_MOVES.get(current, frozenset()):
+        raise Conflict(
+            f"A referral that is {current.value.replace('_', ' ')} cannot become {target.value.replace('_', ' ')}."
+        )
+    if target is ReferralStatus.NOT_A_GOOD_REFERRAL and reason is None:
+        raise Conflict("Not a Good Referral needs a reason.")
+    if target is ReferralStatus.COMPLETED and outcome is None:
+        raise Conflict("Referral Completed needs an outcome.")
+    if target is not ReferralStatus.NOT_A_GOOD_REFERRAL and reason is not None:
+        raise Conflict("A reason goes only with Not a Good Referral.")
+    if target is not ReferralStatus.COMPLETED and outcome is not None:
+        raise Conflict("An outcome goes only with Referral Completed.")

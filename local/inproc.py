@@ -1,0 +1,92 @@
+"""Run the functions' real handlers in this process when moto's Lambda is invoked (by Step Functions' lambda:invoke
+tasks or by boto3), instead of in a container: no Docker needed, and tests run the same definition `sam deploy` ships.
+
+The template decides what runs: a moto function named <prefix><LogicalId> calls that function's Handler, imported from
+its CodeUri folder as the Lambda runtime would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+from local.cfn import DEFAULT_PREFIX, PROJECT_ROOT, functions
+
+_imports = threading.Lock()
+
+
+def load_function_module(code_uri: str, handler: str) -> ModuleType:
+    """Import a function's handler module from its CodeUri folder (once per process), as the Lambda runtime would."""
+    module_name = handler.rsplit(".", 1)[0]
+    with _imports:
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        path = PROJECT_ROOT / code_uri / f"{module_name}.py"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        return module
+
+
+def resolve_handler(code_uri: str, handler: str) -> Callable[[Any, Any], Any]:
+    module = load_function_module(code_uri, handler)
+    return getattr(module, handler.rsplit(".", 1)[1])  # type: ignore[no-any-return]
+
+
+class LocalContext:
+    """The part of the Lambda context object the handlers use."""
+
+    def __init__(self, function_name: str, timeout_seconds: int = 60) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@contextmanager
+def route_lambdas_in_process(
+    template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX, root: Path = PROJECT_ROOT
+) -> Iterator[list[tuple[str, Any]]]:
+    """Patch moto so that invoking <prefix><LogicalId> calls that function's handler here. Yields the invocations
+    (function logical id, event) as they happen, for tests to inspect."""
+    from moto.awslambda.models import LambdaFunction
+
+    specs = {f"{prefix}{logical_id}": spec for logical_id, spec in functions(template).items()}
+    calls: list[tuple[str, Any]] = []
+
+    def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        spec = specs.get(self.function_name)
+        if spec is None:
+            return json.dumps({"errorType": "ResourceNotFound", "errorMessage": self.function_name}), True, ""
+        payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
+        calls.append((spec.logical_id, payload))
+        try:
+            result = resolve_handler(spec.code_uri, spec.handler)(payload, LocalContext(self.function_name))
+            return json.dumps(result), False, ""
+        except Exception as exc:  # the Lambda runtime's unhandled-error payload
+            body = {"errorType": type(exc).__name__, "errorMessage": str(exc), "trace": traceback.format_exc()}
+            return json.dumps(body), True, traceback.format_exc()
+
+    with mock.patch.object(LambdaFunction, "_invoke_lambda", invoke):
+        yield calls
