@@ -30,6 +30,7 @@ _TABLE = "AWS::DynamoDB::Table"
 _SECRET = "AWS::SecretsManager::Secret"
 _FUNCTION = "AWS::Serverless::Function"
 _STATE_MACHINE = "AWS::Serverless::StateMachine"
+_API = "AWS::Serverless::Api"
 
 
 class TemplateError(Exception):
@@ -544,6 +545,9 @@ def provision(
     partial = LocalResources(refs=refs, attributes=attributes, region=region, stack_name=stack_name)
     resolver = _Resolver(template, partial, parameters or {})
     account_id = LOCAL_ACCOUNT_ID
+    for logical_id, _ in _resources(template, _API):
+        # No API Gateway locally: the API is served by the local stack; its id only shows up in default URLs.
+        refs[logical_id] = f"{prefix}{logical_id}".lower()
     for logical_id, properties in _resources(template, _SECRET):
         value = _secret_value(secretsmanager, properties, resolver, logical_id)
         arn = _create_secret(secretsmanager, f"{prefix}{logical_id}", value)

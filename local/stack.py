@@ -9,13 +9,16 @@ Everything lives in memory and is gone when you stop it (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import HTTPServer
 from typing import Any
 
 from local.inproc import LocalContext, load_function_module
@@ -33,13 +36,28 @@ LOCAL_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
-PARAMETERS = {"SenderEmail": "offers@help-on-demand.example", "Stage": "local"}
+PARAMETERS = {"SenderEmail": "offers@help-on-demand.example", "Stage": "local", "LogLevel": "WARNING"}
 SWEEP_EVERY_SECONDS = 60
 
 
+def parameters_from_environment(base_url: str) -> dict[str, str]:
+    """Template parameters for the local stack; HOD_OFFER_WINDOW_SECONDS=20 (say) lets a person watch a cascade."""
+    params = {**PARAMETERS, "PublicBaseUrl": base_url}
+    for name, variable in (
+        ("OfferWindowSeconds", "HOD_OFFER_WINDOW_SECONDS"),
+        ("SafetyNetWindowSeconds", "HOD_SAFETY_NET_WINDOW_SECONDS"),
+        ("SafetyNetRounds", "HOD_SAFETY_NET_ROUNDS"),
+        ("SuspendAfterMissed", "HOD_SUSPEND_AFTER_MISSED"),
+    ):
+        if os.environ.get(variable):
+            params[name] = os.environ[variable]
+    return params
+
+
 @contextmanager
-def local_aws(parameters: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
-    """moto in-process with the template's resources; the process environment points at them."""
+def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
+    """moto in-process with the template's resources, its state machine executing for real and the functions'
+    handlers running in this process; the process environment points at it all."""
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
     import boto3
@@ -47,12 +65,43 @@ def local_aws(parameters: dict[str, str] | None = None) -> Iterator[dict[str, st
 
     from hod import wiring
     from local.cfn import create_local_resources, load_template
+    from local.inproc import route_lambdas_in_process
 
-    with mock_aws():
-        env = create_local_resources(boto3.session.Session(), load_template(), parameters=parameters or PARAMETERS)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        template = load_template()
+        session = boto3.session.Session()
+        env = create_local_resources(session, template, parameters=parameters)
+        session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
-        yield env
+        with route_lambdas_in_process(template):
+            yield env
+
+
+class MailLog(threading.Thread):
+    """Prints every e-mail the service sends (to moto's SES), with its link, so the flow can be followed by hand."""
+
+    def __init__(self) -> None:
+        super().__init__(name="mail-log", daemon=True)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        seen = 0
+        while not self._stop_event.wait(1):
+            messages = ses_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].sent_messages
+            for message in messages[seen:]:
+                to = ", ".join(message.destinations.get("ToAddresses", []))
+                link = re.search(r'href="([^"]+)"', message.body)
+                print(f"e-mail to {to}: {message.subject}", flush=True)
+                if link:
+                    print(f"    {html.unescape(link.group(1))}", flush=True)
+            seen = len(messages)
+
+    def stop(self) -> None:
+        self._stop_event.set()
 
 
 def load_demo_agents(count: int) -> dict[str, int]:
@@ -93,6 +142,16 @@ class Sweeper(threading.Thread):
         self._stop.set()
 
 
+def first_participating_agent(count: int) -> str | None:
+    from hod import wiring
+
+    for i in range(min(count, 200)):
+        view = wiring.agents().view(str(17_000_000 + i))
+        if view.offer_states:
+            return view.agent.npn
+    return None
+
+
 def banner(host: str, port: int, totals: dict[str, int], demo_npn: str | None) -> str:
     from hod import wiring
 
@@ -106,6 +165,9 @@ Help On Demand is running locally on an embedded AWS (moto).
   Demo agents:   {totals.get("created", 0)} created, {totals.get("refused", 0)} refused by validation
   Admin token:   {admin}
   Agent token:   {agent}   (agent {demo_npn}, valid 1 hour)
+
+A referral runs the real workflow (Step Functions in moto): offer window {os.environ["HOD_OFFER_WINDOW_SECONDS"]} s
+(set HOD_OFFER_WINDOW_SECONDS=20 to watch a cascade). Every e-mail sent is printed below with its link.
 
 Try:
   curl -s -X POST {base}/referrals -H 'Content-Type: application/json' \\
@@ -129,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
-    with local_aws():
+    base_url = f"http://{args.host}:{args.port}"
+    with local_aws(parameters_from_environment(base_url)):
         from local.cfn import functions, load_template
 
         specs = functions(load_template())
@@ -138,10 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         totals = load_demo_agents(args.agents) if args.agents else {}
         print(f"loaded demo agents in {time.monotonic() - started:.1f}s: {totals}")
-        demo_npn = "17000000" if totals.get("created") else None
-        server = LocalDevServer(intake.app, Config.create(chalice_stage="local"), args.host, args.port)
+        demo_npn = first_participating_agent(args.agents)
+        # One request at a time: Chalice keeps the current request on the app object, as Lambda (one event per
+        # container at a time) allows; a threaded server would let concurrent requests read each other's.
+        server = LocalDevServer(
+            intake.app, Config.create(chalice_stage="local"), args.host, args.port, server_cls=HTTPServer
+        )
         sweeper = Sweeper(expire.handler)
         sweeper.start()
+        mail_log = MailLog()
+        mail_log.start()
         print(banner(args.host, args.port, totals, demo_npn), flush=True)
 
         def stop(signum: int, frame: Any) -> None:
@@ -153,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             server.serve_forever()
         finally:
             sweeper.stop()
+            mail_log.stop()
             server.server.server_close()
         print("stopped.")
     return 0

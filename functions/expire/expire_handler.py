@@ -1,13 +1,20 @@
-"""Scheduled sweep (every minute): re-evaluate agents whose availability or eligibility changes now, so the
-available-now index that matching reads stays true (agents come on at 8:00, go to lunch, leave, lose a licence)."""
+"""Time-driven work.
+
+EventBridge schedule (every minute)                   re-evaluate agents whose availability changes now, so the
+                                                      available-now index that matching reads stays true
+{"task": "offer_lapsed", "referral_id", "agent_npn"}  the offer window closed: mark the offer missed (unless an
+                                                      answer won the race) -> {"next": "match" | "done"}
+{"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from hod import wiring
 
@@ -20,10 +27,46 @@ _RESERVE_MS = 3000
 _BATCH = 200
 
 
+class OfferLapsed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["offer_lapsed"]
+    referral_id: str = Field(min_length=1, max_length=64)
+    agent_npn: str = Field(min_length=1, max_length=10)
+
+
+class SafetyNetLapsed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["safety_net_lapsed"]
+    referral_id: str = Field(min_length=1, max_length=64)
+
+
+_TASKS: TypeAdapter[OfferLapsed | SafetyNetLapsed] = TypeAdapter(
+    Annotated[OfferLapsed | SafetyNetLapsed, Field(discriminator="task")]
+)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "task" not in event:
+        return _sweep(context)
+    task = _TASKS.validate_python(event)
+    logger.append_keys(referral_id=task.referral_id, task=task.task)
+    service = wiring.referral_workflow()
+    if isinstance(task, OfferLapsed):
+        step = service.offer_lapsed(task.referral_id, task.agent_npn)
+        metrics.add_metric(name="OffersLapsed", unit=MetricUnit.Count, value=1)
+    else:
+        step = service.safety_net_lapsed(task.referral_id)
+        metrics.add_metric(name="SafetyNetRoundsLapsed", unit=MetricUnit.Count, value=1)
+    logger.info("lapsed", extra={"next": step.next})
+    return {"next": step.next}
+
+
+def _sweep(context: LambdaContext) -> dict[str, Any]:
     service = wiring.agents()
     refreshed = 0
     while True:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import urllib.parse
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -19,11 +20,12 @@ from chalice import Chalice, ConvertToMiddleware, Response
 from pydantic import BaseModel, ValidationError
 
 from hod import wiring
-from hod.api import views
+from hod.api import pages, views
 from hod.api.agent_import import parse_import
 from hod.api.openapi import openapi_document
 from hod.domain import availability as av
-from hod.domain.referral import ConsumerRequest
+from hod.domain.offer import OfferStatus
+from hod.domain.referral import ConsumerRequest, ReferralStatus
 from hod.errors import (
     Conflict,
     DependencyFailed,
@@ -33,8 +35,9 @@ from hod.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from hod.services.agents import ProfileUpdate, field_errors
+from hod.services.agents import AgentView, ProfileUpdate, field_errors
 from hod.services.auth import ADMIN, AGENT_SESSION
+from hod.services.workflow import OFFER_LINK, SAFETY_NET_LINK, missed_alert
 
 app = Chalice(app_name="hod-intake", configure_logs=False)
 app.api.cors = False
@@ -83,8 +86,31 @@ def _error_response(exc: HodError) -> Response:
     return Response(body={"error": "internal", "message": "Something went wrong."}, status_code=500)
 
 
-def route(path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`app.route` with the project's error answers: every HodError becomes its HTTP status in one place."""
+def _error_page(exc: HodError) -> Response:
+    answer = _error_response(exc)
+    title = {401: "This link is not valid", 403: "Not yours to answer", 404: "Not found", 409: "No longer open"}.get(
+        answer.status_code, "Something went wrong"
+    )
+    message = answer.body["message"] if isinstance(answer.body, dict) else "Something went wrong."
+    return _html(pages.closed_page(title, message), answer.status_code)
+
+
+def _html(body: str, status: int = 200) -> Response:
+    return Response(
+        body=body,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+        },
+    )
+
+
+def route(path: str, *, html: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`app.route` with the project's error answers: every HodError becomes its HTTP status in one place
+    (as JSON, or as a page for the signed-link pages)."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -92,7 +118,7 @@ def route(path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[
             try:
                 return view(**kwargs)
             except HodError as exc:
-                return _error_response(exc)
+                return _error_page(exc) if html else _error_response(exc)
 
         app.route(path, **options)(answered)
         return view
@@ -164,6 +190,14 @@ def admin_agent(npn: str) -> dict[str, Any]:
     return views.agent_for_admin(wiring.agents().view(npn))
 
 
+@route("/admin/agents/{npn}/reactivate", methods=["POST"])
+def admin_reactivate(npn: str) -> dict[str, Any]:
+    who = _require_admin()
+    view = wiring.agents().reactivate(npn)
+    logger.info("agent reactivated", extra={"by": who, "agent_npn": npn})
+    return views.agent_for_admin(view)
+
+
 @route("/admin/referrals/{referral_id}", methods=["GET"])
 def admin_referral(referral_id: str) -> dict[str, Any]:
     _require_admin()
@@ -175,15 +209,123 @@ def admin_referral(referral_id: str) -> dict[str, Any]:
 
 
 # ----- agents ----------------------------------------------------------------------------------------------------
+def _profile(view: AgentView) -> dict[str, Any]:
+    missed = wiring.referral_workflow().missed_recently(view.agent.npn)
+    return views.profile(view, missed, missed_alert(missed))
+
+
 @route("/agent/profile", methods=["GET"])
 def get_profile() -> dict[str, Any]:
-    return views.profile(wiring.agents().view(_agent_npn()))
+    return _profile(wiring.agents().view(_agent_npn()))
 
 
 @route("/agent/profile", methods=["PUT"])
 def put_profile() -> dict[str, Any]:
     npn = _agent_npn()
-    return views.profile(wiring.agents().update_profile(npn, _parse(ProfileUpdate, _json_body())))
+    return _profile(wiring.agents().update_profile(npn, _parse(ProfileUpdate, _json_body())))
+
+
+@route("/agent/referrals", methods=["GET"])
+def agent_referrals() -> dict[str, Any]:
+    """Manage Referrals (R11): the agent's offers of the last `days` days (default 30), newest first."""
+    npn = _agent_npn()
+    params = app.current_request.query_params or {}
+    try:
+        days = int(params.get("days", "30"))
+    except ValueError:
+        raise ValidationFailed({"days": "must be a whole number of days"}) from None
+    if not 1 <= days <= 366:
+        raise ValidationFailed({"days": "must be between 1 and 366"})
+    now = wiring.clock().now()
+    store = wiring.workflow_store()
+    offers = store.offers_for_agent(npn, now - timedelta(days=days))
+    referrals = store.referrals([o.referral_id for o in offers if o.status is OfferStatus.ACCEPTED])
+    rows = [views.agent_row(o, referrals.get(o.referral_id), npn, now) for o in offers]
+    rows.sort(key=lambda row: row["assigned_at"], reverse=True)
+    return {"referrals": rows}
+
+
+@route("/agent/referrals/{referral_id}/accept", methods=["POST"])
+def agent_accept(referral_id: str) -> dict[str, Any]:
+    npn = _agent_npn()
+    return views.accepted_referral(wiring.referral_workflow().accept(referral_id, npn, via="portal"))
+
+
+@route("/agent/referrals/{referral_id}/reject", methods=["POST"])
+def agent_reject(referral_id: str) -> dict[str, Any]:
+    npn = _agent_npn()
+    wiring.referral_workflow().reject(referral_id, npn, via="portal")
+    return {"referral_id": referral_id, "status": "rejected"}
+
+
+@route("/agent/referrals/{referral_id}/status", methods=["POST"])
+def agent_status(referral_id: str) -> dict[str, Any]:
+    npn = _agent_npn()
+    change = _parse(views.StatusChange, _json_body())
+    referral = wiring.referral_workflow().set_status(
+        referral_id, npn, ReferralStatus(change.status), change.reason, change.outcome
+    )
+    return views.accepted_referral(referral)
+
+
+# ----- signed links (from notifications): GET shows, POST answers ------------------------------------------------
+_LINKS = (OFFER_LINK, SAFETY_NET_LINK)
+
+
+def _form_token() -> str | None:
+    raw = app.current_request.raw_body or b""
+    values = urllib.parse.parse_qs(raw.decode("utf-8", errors="replace"))
+    return (values.get("t") or [None])[0]
+
+
+@route("/offers/view", methods=["GET"], html=True)
+def offer_view() -> Response:
+    token = (app.current_request.query_params or {}).get("t")
+    claims = wiring.auth().link(token, _LINKS)
+    store = wiring.workflow_store()
+    referral = store.referral(claims.resource)
+    if referral is None:
+        raise NotFound("This referral")
+    npn = claims.subject
+    if referral.accepted_by == npn:
+        return _html(pages.accepted_page(referral))
+    found = store.offer(referral.referral_id, npn)
+    now = wiring.clock().now()
+    if claims.purpose == SAFETY_NET_LINK and found is None:
+        if referral.status is ReferralStatus.SAFETY_NET:
+            return _html(pages.safety_net_page(referral, token or ""))
+        if referral.accepted_by:
+            return _html(pages.closed_page("Referral taken", "Another agent has already accepted this referral."))
+        return _html(pages.closed_page("No longer open", "This referral is no longer waiting for an agent."))
+    if found is None:
+        raise Forbidden("This referral was not offered to you.")
+    offer = found[0]
+    if offer.open_at(now):
+        return _html(pages.offer_page(offer, token or "", now, "New referral"))
+    if offer.status is OfferStatus.REJECTED:
+        return _html(pages.closed_page("Referral rejected", "You rejected this referral; it went to the next agent."))
+    return _html(
+        pages.closed_page(
+            "Missed Referral",
+            "Expired: this referral was not accepted within 15 minutes and has gone to the next available agent.",
+        )
+    )
+
+
+@route("/offers/accept", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
+def offer_accept() -> Response:
+    claims = wiring.auth().link(_form_token(), _LINKS)
+    referral = wiring.referral_workflow().accept(
+        claims.resource, claims.subject, via="link", safety_net_call=claims.purpose == SAFETY_NET_LINK
+    )
+    return _html(pages.accepted_page(referral))
+
+
+@route("/offers/reject", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
+def offer_reject() -> Response:
+    claims = wiring.auth().link(_form_token(), _LINKS)
+    wiring.referral_workflow().reject(claims.resource, claims.subject, via="link")
+    return _html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))
 
 
 @route("/agent/availability", methods=["GET"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -10,13 +13,21 @@ from moto import mock_aws
 
 from hod import wiring
 from local.cfn import create_local_resources, load_template
+from local.inproc import route_lambdas_in_process
 
-PARAMETERS = {"SenderEmail": "offers@help-on-demand.example", "PlanYear": "2026", "Stage": "test"}
+SENDER = "offers@help-on-demand.example"
+PARAMETERS = {
+    "SenderEmail": SENDER,
+    "PlanYear": "2026",
+    "Stage": "test",
+    "PublicBaseUrl": "http://hod.test",
+}
 
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """A fresh local copy of the stack's tables and secret in moto; the process environment points at it."""
+    """A fresh local copy of the stack's tables and secret in moto; the process environment points at it.
+    Referrals are stored but their workflow is not started (see `workflow` for that)."""
     with mock_aws():
         env = create_local_resources(boto3.session.Session(), load_template(), parameters=PARAMETERS)
         for name, value in env.items():
@@ -24,4 +35,52 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         monkeypatch.delenv("HOD_STATE_MACHINE_ARN", raising=False)
         wiring.reset()
         yield env
+        wiring.reset()
+
+
+@dataclass
+class Workflow:
+    env: dict[str, str]
+    calls: list[tuple[str, Any]]
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions")
+        return list(sfn.list_executions(stateMachineArn=self.env["HOD_STATE_MACHINE_ARN"])["executions"])
+
+    def execution(self, referral_id: str) -> dict[str, Any]:
+        arn = self.env["HOD_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{referral_id}"
+        return dict(boto3.client("stepfunctions").describe_execution(executionArn=arn))
+
+    def wait_for(self, condition: Any, timeout: float = 15.0, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetRounds": "2"}
+
+
+@pytest.fixture
+def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
+    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
+    offer and safety-net windows of 3 seconds."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        template = load_template()
+        session = boto3.session.Session()
+        env = create_local_resources(session, template, parameters={**PARAMETERS, **WINDOWS})
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+        wiring.reset()
+        with route_lambdas_in_process(template) as calls:
+            harness = Workflow(env, calls)
+            yield harness
+            sfn = session.client("stepfunctions")
+            for execution in harness.executions():
+                if execution["status"] == "RUNNING":
+                    sfn.stop_execution(executionArn=execution["executionArn"])
         wiring.reset()

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,8 +76,9 @@ def sign(claims: Claims, key: SigningKey) -> str:
     return f"{signed_part}.{_b64(_mac(key, signed_part))}"
 
 
-def verify(token: str, ring: KeyRing, *, purpose: str, now: datetime) -> Claims:
-    """The token's claims if it is well-formed, signed by a key in the ring, for `purpose`, and not expired."""
+def verify(token: str, ring: KeyRing, *, purpose: str | Collection[str], now: datetime) -> Claims:
+    """The token's claims if it is well-formed, signed by a key in the ring, for `purpose` (or one of several),
+    and not expired."""
     parts = token.strip().split(".")
     if len(parts) != 3 or parts[0] != _VERSION:
         raise Unauthorized("This link or sign-in token is not valid.")
@@ -96,7 +98,8 @@ def verify(token: str, ring: KeyRing, *, purpose: str, now: datetime) -> Claims:
         expires_at=int(body.get("e", 0)),
         nonce=str(body.get("n", "")),
     )
-    if not hmac.compare_digest(claims.purpose, purpose):
+    allowed = (purpose,) if isinstance(purpose, str) else tuple(purpose)
+    if not any(hmac.compare_digest(claims.purpose, p) for p in allowed):
         raise Unauthorized("This link or sign-in token is not valid here.")
     if now.timestamp() >= claims.expires_at:
         raise Unauthorized("This link or sign-in token has expired.")

@@ -5,10 +5,19 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
-from hod.adapters.aws import DeferredWorkflow, SecretsManagerKeys, StepFunctionsWorkflow, SystemClock
+from hod.adapters.aws import (
+    DeferredWorkflow,
+    SecretsManagerKeys,
+    SesEmail,
+    StepFunctionsCallbacks,
+    StepFunctionsWorkflow,
+    SystemClock,
+)
 from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+from hod.adapters.workflow_store import DynamoWorkflowStore
 from hod.domain.referral import ConsumerRequest, Referral
 from hod.errors import Conflict
 from hod.ports import Clock, Workflow
@@ -16,6 +25,7 @@ from hod.services.agents import AgentService
 from hod.services.auth import AuthService
 from hod.services.intake import IntakeService
 from hod.services.matching import MatchingService
+from hod.services.workflow import WorkflowPolicy, WorkflowService
 from hod.settings import get_settings
 
 # Seconds to wait between looks when an identical submission is still being stored.
@@ -74,6 +84,39 @@ def matching() -> MatchingService:
 def workflow() -> Workflow:
     arn = get_settings().state_machine_arn
     return StepFunctionsWorkflow(arn) if arn else DeferredWorkflow()
+
+
+@functools.cache
+def workflow_store() -> DynamoWorkflowStore:
+    return DynamoWorkflowStore(get_settings().referrals_table)
+
+
+def signed_link(purpose: str, referral_id: str, npn: str, expires: datetime) -> str:
+    """The page an agent opens from a notification to see and answer one referral."""
+    base = get_settings().public_base_url
+    token = auth().issue(purpose, npn, expires - clock().now(), resource=referral_id)
+    return f"{base}/offers/view?t={token}"
+
+
+@functools.cache
+def referral_workflow() -> WorkflowService:
+    settings = get_settings()
+    policy = WorkflowPolicy(
+        offer_window_seconds=settings.offer_window_seconds,
+        safety_net_window_seconds=settings.safety_net_window_seconds,
+        safety_net_rounds=settings.safety_net_rounds,
+        suspend_after_missed=settings.suspend_after_missed,
+    )
+    return WorkflowService(
+        workflow_store(),
+        agents(),
+        matching(),
+        StepFunctionsCallbacks(),
+        SesEmail(settings.sender_email),
+        clock(),
+        policy,
+        signed_link,
+    )
 
 
 @functools.cache
@@ -136,6 +179,8 @@ def reset() -> None:
         agents,
         matching,
         intake,
+        workflow_store,
+        referral_workflow,
     ):
         factory.cache_clear()
     submit_referral.cache_clear()

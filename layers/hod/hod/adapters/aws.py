@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +21,19 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+_clients_lock = threading.Lock()
+
+
 @functools.cache
-def client(service: str) -> Any:
-    """One boto3 client per service per process, created on first use (not at import)."""
+def _client(service: str) -> Any:
     return boto3.session.Session().client(service)  # type: ignore[call-overload]
+
+
+def client(service: str) -> Any:
+    """One boto3 client per service per process, created on first use (not at import). Creating clients is not
+    thread-safe in botocore, so creation is serialised; using them is safe."""
+    with _clients_lock:
+        return _client(service)
 
 
 class SecretsManagerKeys:

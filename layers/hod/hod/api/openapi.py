@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from hod.api.views import TodayChange, WeeklyChange
+from hod.api.views import StatusChange, TodayChange, WeeklyChange
 from hod.domain.availability import OutOfOffice
 from hod.domain.referral import ConsumerRequest
 from hod.services.agents import ProfileUpdate
@@ -33,6 +33,8 @@ class Operation:
     body_media: tuple[str, ...] = ("application/json",)
     ok_status: int = 200
     ok_description: str = "OK"
+    query: tuple[str, ...] = ()
+    ok_media: str = "application/json"
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -105,7 +107,63 @@ OPERATIONS: tuple[Operation, ...] = (
         OutOfOffice,
     ),
     Operation("DELETE", "/agent/availability/out-of-office", "Switch Out of Office off", "agents", "agent"),
+    Operation(
+        "GET",
+        "/agent/referrals",
+        "Manage Referrals: your offers of the last `days` days (query, default 30); consumer details only on "
+        "referrals you accepted",
+        "agents",
+        "agent",
+        query=("days",),
+    ),
+    Operation("POST", "/agent/referrals/{referral_id}/accept", "Accept a referral offered to you", "agents", "agent"),
+    Operation("POST", "/agent/referrals/{referral_id}/reject", "Reject a referral offered to you", "agents", "agent"),
+    Operation(
+        "POST",
+        "/agent/referrals/{referral_id}/status",
+        "Report progress on a referral you accepted",
+        "agents",
+        "agent",
+        StatusChange,
+    ),
+    Operation("POST", "/admin/agents/{npn}/reactivate", "Lift an agent's suspension", "administrators", "admin"),
+    Operation(
+        "GET",
+        "/offers/view",
+        "Signed-link page of one offer (query t = the link's token); never changes anything",
+        "links",
+        ok_description="HTML page",
+        query=("t",),
+        ok_media="text/html",
+    ),
+    Operation(
+        "POST",
+        "/offers/accept",
+        "Accept from a signed link (form field t)",
+        "links",
+        body_media=("application/x-www-form-urlencoded",),
+        ok_description="HTML page with the consumer's details",
+        ok_media="text/html",
+    ),
+    Operation(
+        "POST",
+        "/offers/reject",
+        "Reject from a signed link (form field t)",
+        "links",
+        body_media=("application/x-www-form-urlencoded",),
+        ok_description="HTML page",
+        ok_media="text/html",
+    ),
 )
+
+_MEDIA_SCHEMAS: dict[str, Any] = {
+    "text/csv": {"type": "string", "description": "CSV with a header row of agent record fields"},
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "required": ["t"],
+        "properties": {"t": {"type": "string", "description": "the signed link's token"}},
+    },
+}
 
 _ERROR = {
     "type": "object",
@@ -132,12 +190,13 @@ def openapi_document() -> dict[str, Any]:
             for part in op.path.split("/")
             if part.startswith("{")
         ]
+        params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in op.query]
         if op.path == "/referrals":
             params.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}})
         responses: dict[str, Any] = {
             str(op.ok_status): {
                 "description": op.ok_description,
-                "content": {"application/json": {"schema": {}}},
+                "content": {op.ok_media: {"schema": {"type": "string"} if op.ok_media == "text/html" else {}}},
             },
             "400": {"$ref": "#/components/responses/Invalid"},
             "503": {"$ref": "#/components/responses/Unavailable"},
@@ -146,6 +205,8 @@ def openapi_document() -> dict[str, Any]:
             responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
         if "{" in op.path or op.auth == "agent":
             responses["404"] = {"$ref": "#/components/responses/NotFound"}
+        if op.method == "POST" and ("referral" in op.path or op.path.startswith("/offers")):
+            responses["409"] = {"$ref": "#/components/responses/Conflict"}
         operation: dict[str, Any] = {
             "summary": op.summary,
             "tags": [op.tag],
@@ -163,7 +224,7 @@ def openapi_document() -> dict[str, Any]:
             operation["requestBody"] = {
                 "required": True,
                 "content": {
-                    media: {"schema": schema if media == "application/json" else {"type": "string"}}
+                    media: {"schema": schema if media == "application/json" else _MEDIA_SCHEMAS[media]}
                     for media in op.body_media
                 },
             }
@@ -191,6 +252,7 @@ def openapi_document() -> dict[str, Any]:
                 "Invalid": error("Invalid input; `fields` names each problem. Nothing was changed."),
                 "Unauthorized": error("Missing, invalid or expired token."),
                 "NotFound": error("Not found."),
+                "Conflict": error("The referral or offer has moved on (taken, expired, answered); nothing changed."),
                 "Unavailable": error("A dependency is unavailable; retry after the Retry-After seconds."),
             },
             "securitySchemes": {

@@ -6,11 +6,13 @@ Responses carry consumer contact details only where the caller may see them (R7)
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hod.domain import availability as av
+from hod.domain.offer import CompletedOutcome, NotGoodReason, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral
 from hod.services.agents import AgentView, ImportReport
 
@@ -62,7 +64,7 @@ def _states(view: AgentView) -> dict[str, Any]:
     }
 
 
-def profile(view: AgentView) -> dict[str, Any]:
+def profile(view: AgentView, missed_in_last_7_days: int = 0, alert: str | None = None) -> dict[str, Any]:
     agent = view.agent
     record = agent.record
     return {
@@ -78,6 +80,8 @@ def profile(view: AgentView) -> dict[str, Any]:
         "contact_method": agent.contact_method.value,
         "state_preferences": list(agent.state_preferences) if agent.state_preferences is not None else None,
         **_states(view),
+        "missed_in_last_7_days": missed_in_last_7_days,
+        "alert": alert,
     }
 
 
@@ -116,4 +120,66 @@ def referral_for_admin(referral: Referral, trail: list[AuditEvent]) -> dict[str,
         "created_at": referral.created_at.isoformat(),
         "updated_at": referral.updated_at.isoformat(),
         "audit_trail": [event.model_dump(mode="json") for event in trail],
+    }
+
+
+class StatusChange(BaseModel):
+    """The accepting agent's progress report (R8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["in_progress", "not_a_good_referral", "completed"]
+    reason: NotGoodReason | None = Field(default=None, description="Required with not_a_good_referral")
+    outcome: CompletedOutcome | None = Field(default=None, description="Required with completed")
+
+
+def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) -> dict[str, Any]:
+    """One row of Manage Referrals (R11). Consumer details only once this agent has accepted (R7)."""
+    mine = referral is not None and referral.accepted_by == npn and offer.status is OfferStatus.ACCEPTED
+    if offer.status is OfferStatus.PENDING and now >= offer.deadline:
+        status = "missed"
+    elif mine and referral is not None:
+        status = referral.status.value
+    else:
+        status = offer.status.value
+    row: dict[str, Any] = {
+        "referral_id": offer.referral_id,
+        "kind": offer.kind.value,
+        "status": status,
+        "assigned_at": offer.offered_at.isoformat(),
+        "expires_at": offer.deadline.isoformat() if offer.kind.value == "direct" else None,
+        "place": {"city": offer.city, "county": offer.county, "state": offer.state},
+        "language": offer.language,
+        "consumer": None,
+    }
+    if status == "missed":
+        row["label"] = "Missed Referral"
+    if mine and referral is not None:
+        consumer = referral.consumer
+        row["consumer"] = {
+            "first_name": consumer.first_name,
+            "last_name": consumer.last_name,
+            "phone": consumer.phone,
+            "email": consumer.email,
+        }
+        row["not_good_reason"] = referral.not_good_reason
+        row["outcome"] = referral.outcome
+    return row
+
+
+def accepted_referral(referral: Referral) -> dict[str, Any]:
+    """What the accepting agent gets: the consumer's name and contact details (R7)."""
+    consumer = referral.consumer
+    return {
+        "referral_id": referral.referral_id,
+        "status": referral.status.value,
+        "consumer": {
+            "first_name": consumer.first_name,
+            "last_name": consumer.last_name,
+            "phone": consumer.phone,
+            "email": consumer.email,
+        },
+        "place": {"city": referral.place.city, "county": referral.place.county, "state": referral.place.state},
+        "language": referral.language,
+        "accepted_at": referral.accepted_at.isoformat() if referral.accepted_at else None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from hod.errors import Unauthorized
@@ -27,6 +28,12 @@ class AuthService:
 
     def admin_token(self, who: str, ttl: timedelta = timedelta(hours=8)) -> str:
         return self.issue(ADMIN, who, ttl)
+
+    def link(self, token: str | None, purposes: Collection[str]) -> Claims:
+        """Claims of a signed link's token (from a notification)."""
+        if not token:
+            raise Unauthorized("This link is incomplete: open it again from your notification.")
+        return verify(token, self._keys.key_ring(), purpose=purposes, now=self._clock.now())
 
     def authenticate(self, authorization: str | None, purpose: str) -> Claims:
         """Claims of an ``Authorization: Bearer <token>`` header for `purpose`."""

@@ -276,13 +276,18 @@ class WorkflowService:
         return Step("match" if referral.status is ReferralStatus.SEARCHING else "done")
 
     # ----- what agents do ------------------------------------------------------------------------------------------
-    def accept(self, referral_id: str, npn: str, via: str) -> Referral:
-        """Take the referral. Returns it with the consumer's details — for the accepting agent only."""
+    def accept(self, referral_id: str, npn: str, via: str, safety_net_call: bool = False) -> Referral:
+        """Take the referral. Returns it with the consumer's details — for the accepting agent only.
+        `safety_net_call`: the agent answers the safety net's e-mail rather than an offer made to them."""
         referral = self._referral(referral_id)
         if referral.accepted_by == npn and referral.status in ACCEPTED_STATES:
             return referral  # a repeated click: already theirs, nothing changes
         now = self._clock.now()
         actor = f"agent:{npn}"
+        if safety_net_call and referral.status is not ReferralStatus.SAFETY_NET:
+            if referral.status in ACCEPTED_STATES:
+                raise Conflict("Another agent has already taken this referral.")
+            raise Conflict("This referral is no longer waiting for an agent.")
         if referral.status is ReferralStatus.SAFETY_NET:
             view = self._agents.view(npn)
             if referral.place.state not in view.offer_states:
