@@ -627,7 +627,11 @@ def _create_functions_and_workflows(
             for key, value in raw.items()
         }
         definition = state_machine_definition(template, logical_id, substitutions)
-        name = f"{prefix}{logical_id}"
+        name = (
+            _scalar_text(resolver.resolve(properties["Name"], f"{logical_id}.Name"))
+            if "Name" in properties
+            else f"{prefix}{logical_id}"
+        )
         existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name]
         if existing:
             arn = existing[0]

@@ -64,29 +64,82 @@ class LocalContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class Invocations:
+    """What the routed functions were asked to do, and a way to wait until none is running."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self._active = 0
+        self._closed = False
+        self._idle = threading.Condition()
+
+    def begin(self, logical_id: str, payload: Any) -> bool:
+        with self._idle:
+            if self._closed:
+                return False
+            self._active += 1
+            self.calls.append((logical_id, payload))
+            return True
+
+    def end(self) -> None:
+        with self._idle:
+            self._active -= 1
+            self._idle.notify_all()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Refuse new invocations and wait for the running ones (before the embedded AWS goes away)."""
+        with self._idle:
+            self._closed = True
+            self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
+
+
 @contextmanager
 def route_lambdas_in_process(
     template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX, root: Path = PROJECT_ROOT
-) -> Iterator[list[tuple[str, Any]]]:
+) -> Iterator[Invocations]:
     """Patch moto so that invoking <prefix><LogicalId> calls that function's handler here. Yields the invocations
-    (function logical id, event) as they happen, for tests to inspect."""
+    as they happen, for tests to inspect; on exit, new invocations are refused and running ones are waited for."""
     from moto.awslambda.models import LambdaFunction
 
     specs = {f"{prefix}{logical_id}": spec for logical_id, spec in functions(template).items()}
-    calls: list[tuple[str, Any]] = []
+    invocations = Invocations()
 
     def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:
         spec = specs.get(self.function_name)
         if spec is None:
             return json.dumps({"errorType": "ResourceNotFound", "errorMessage": self.function_name}), True, ""
         payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
-        calls.append((spec.logical_id, payload))
+        if not invocations.begin(spec.logical_id, payload):
+            return json.dumps({"errorType": "ShuttingDown", "errorMessage": "the local stack is stopping"}), True, ""
         try:
             result = resolve_handler(spec.code_uri, spec.handler)(payload, LocalContext(self.function_name))
             return json.dumps(result), False, ""
         except Exception as exc:  # the Lambda runtime's unhandled-error payload
             body = {"errorType": type(exc).__name__, "errorMessage": str(exc), "trace": traceback.format_exc()}
             return json.dumps(body), True, traceback.format_exc()
+        finally:
+            invocations.end()
 
     with mock.patch.object(LambdaFunction, "_invoke_lambda", invoke):
-        yield calls
+        try:
+            yield invocations
+        finally:
+            invocations.close()
+
+
+@contextmanager
+def atomic_dynamodb() -> Iterator[None]:
+    """Make moto's DynamoDB answer one request at a time, as the real service applies each request atomically.
+    moto's transactions copy tables for rollback and are not safe against concurrent writers; without this, a
+    test of twenty simultaneous accepts would test moto's thread safety instead of the service's conditions."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    with mock.patch.object(DynamoHandler, "call_action", call_action):
+        yield

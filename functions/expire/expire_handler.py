@@ -74,6 +74,8 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
         refreshed += done
         if done < _BATCH or context.get_remaining_time_in_millis() < _RESERVE_MS:
             break
+    started = wiring.intake().start_unstarted()
     metrics.add_metric(name="AgentsRefreshed", unit=MetricUnit.Count, value=refreshed)
-    logger.info("availability sweep", extra={"refreshed": refreshed})
-    return {"refreshed": refreshed}
+    metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
+    logger.info("sweep", extra={"refreshed": refreshed, "workflows_started": started})
+    return {"refreshed": refreshed, "workflows_started": started}

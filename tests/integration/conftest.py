@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from hod import wiring
 from local.cfn import create_local_resources, load_template
-from local.inproc import route_lambdas_in_process
+from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -41,7 +41,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 @dataclass
 class Workflow:
     env: dict[str, str]
-    calls: list[tuple[str, Any]]
+    invocations: Invocations
 
     def executions(self) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")
@@ -76,11 +76,13 @@ def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
             monkeypatch.setenv(name, value)
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         wiring.reset()
-        with route_lambdas_in_process(template) as calls:
-            harness = Workflow(env, calls)
+        with atomic_dynamodb(), route_lambdas_in_process(template) as invocations:
+            harness = Workflow(env, invocations)
             yield harness
+            # Stop what is still running, and let in-flight handlers finish while the embedded AWS is still here
             sfn = session.client("stepfunctions")
             for execution in harness.executions():
                 if execution["status"] == "RUNNING":
                     sfn.stop_execution(executionArn=execution["executionArn"])
+            invocations.close()
         wiring.reset()

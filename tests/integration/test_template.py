@@ -108,7 +108,10 @@ def test_every_template_table_is_created_in_moto_with_exactly_its_keys_and_index
         (
             "ReferralsTable",
             [("pk", "HASH"), ("sk", "RANGE")],
-            {"by-agent": ([("agent_npn", "HASH"), ("offered_at", "RANGE")], "ALL")},
+            {
+                "by-agent": ([("agent_npn", "HASH"), ("offered_at", "RANGE")], "ALL"),
+                "unstarted": ([("needs_start", "HASH")], "KEYS_ONLY"),
+            },
             None,
         ),
         ("IdempotencyTable", [("id", "HASH")], {}, "expiration"),
@@ -216,7 +219,7 @@ def test_merged_environment_is_what_the_service_settings_read(
     # (no PublicBaseUrl given: links point at the stack's own API URL)
     assert settings.public_base_url == "https://hod-test-hodapi.execute-api.us-east-1.amazonaws.com/v1"
     assert settings.state_machine_arn is not None
-    assert settings.state_machine_arn.endswith(":stateMachine:hod-test-ReferralWorkflow")
+    assert settings.state_machine_arn.endswith(":stateMachine:hod-test-referral")
     assert environment["HOD_SENDER_EMAIL"] == SENDER
 
 

@@ -332,3 +332,32 @@ def submit_new(client: Client) -> str:
     response = client.http.post("/referrals", body=json.dumps(body), headers={"Content-Type": "application/json"})
     assert response.status_code == 201, response.body
     return str(response.json_body["referral_id"])
+
+
+def test_a_referral_whose_workflow_failed_to_start_is_started_by_the_sweep(
+    workflow: Workflow, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import expire_handler
+    from hod.adapters.aws import StepFunctionsWorkflow
+    from hod.errors import DependencyFailed
+    from local.inproc import LocalContext
+
+    add_agents(("101", "78701", ALWAYS))
+
+    # Given Step Functions refusing to start executions when the consumer submits
+    def unavailable(self: StepFunctionsWorkflow, referral: Any) -> str:
+        raise DependencyFailed("stepfunctions", "StartExecution", "ServiceUnavailable")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(StepFunctionsWorkflow, "start", unavailable)
+        rid = submit(client)
+    # Then the consumer was still told their request is received, and the referral is kept and flagged
+    assert workflow.executions() == []
+    assert wiring.referral_store().unstarted(10) == [rid]
+    # When the one-minute sweep runs after the outage
+    assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 1
+    # Then the referral's workflow runs and the flag is gone
+    workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
+    assert wiring.referral_store().unstarted(10) == []
+    trail = actions(client, rid)
+    assert trail.index("workflow.start_failed") < trail.index("workflow.started") < trail.index("offer.made")

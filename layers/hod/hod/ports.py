@@ -73,6 +73,10 @@ class ReferralStore(Protocol):
 
     def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None: ...
 
+    def mark_unstarted(self, referral_id: str, unstarted: bool) -> None: ...
+
+    def unstarted(self, limit: int) -> list[str]: ...
+
 
 class Workflow(Protocol):
     def start(self, referral: Referral) -> str:

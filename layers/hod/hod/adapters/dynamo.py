@@ -104,6 +104,14 @@ class _ByAgent(GlobalSecondaryIndex["ReferralItem"]):  # type: ignore[no-untyped
     offered_at = UnicodeAttribute(range_key=True)
 
 
+class _Unstarted(GlobalSecondaryIndex["ReferralItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "unstarted"
+        projection = KeysOnlyProjection()
+
+    needs_start = UnicodeAttribute(hash_key=True)
+
+
 class ReferralItem(Model):
     """One item collection per referral: the referral ("REFERRAL"), its offers ("OFFER#<npn>") and its audit trail
     ("EVENT#..."). What changes during the workflow is kept in top-level attributes so writes can be conditional."""
@@ -127,7 +135,9 @@ class ReferralItem(Model):
     updated_at = UnicodeAttribute(null=True)
     agent_npn = UnicodeAttribute(null=True)
     offered_at = UnicodeAttribute(null=True)
+    needs_start = UnicodeAttribute(null=True)
     by_agent = _ByAgent()
+    unstarted = _Unstarted()
 
 
 def sweep_shard(npn: str) -> str:
@@ -277,6 +287,19 @@ class DynamoReferralStore:
                     f"REF#{referral_id}", ReferralItem.sk.startswith("EVENT#"), consistent_read=True
                 )
             ]
+
+    def mark_unstarted(self, referral_id: str, unstarted: bool) -> None:
+        """Flag (or clear) a referral whose workflow has not started yet, for the sweep to find."""
+        bind(ReferralItem, self._table)
+        attribute = ReferralItem.needs_start
+        action = attribute.set("1") if unstarted else attribute.remove()
+        with _sdk("UpdateItem"):
+            ReferralItem(f"REF#{referral_id}", "REFERRAL").update(actions=[action])
+
+    def unstarted(self, limit: int) -> list[str]:
+        bind(ReferralItem, self._table)
+        with _sdk("Query"):
+            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query("1", limit=limit)]
 
     def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)

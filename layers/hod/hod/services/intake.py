@@ -76,18 +76,37 @@ class IntakeService:
             },
         )
         self._referrals.create(referral, [created])
+        self._start(referral)
+        return referral
+
+    def _start(self, referral: Referral) -> bool:
         try:
             run = self._workflow.start(referral)
         except DependencyFailed as exc:
-            # The referral is stored; the consumer is not told to retry (that would not lose or duplicate it).
+            # The referral is stored and flagged; the one-minute sweep starts it (`start_unstarted`). The consumer
+            # is not asked to retry: that could not lose it, but could not help either.
             logger.error("workflow start failed", extra={"referral_id": referral.referral_id, "error": str(exc)})
+            self._referrals.mark_unstarted(referral.referral_id, True)
             self._referrals.append_events(
                 referral.referral_id,
                 [AuditEvent(at=self._clock.now(), actor="system", action="workflow.start_failed")],
             )
-            return referral
+            return False
         self._referrals.append_events(
             referral.referral_id,
             [AuditEvent(at=self._clock.now(), actor="system", action="workflow.started", detail={"run": run})],
         )
-        return referral
+        return True
+
+    def start_unstarted(self, limit: int = 100) -> int:
+        """Start the workflow of referrals whose start failed earlier. Executions are named after the referral, so
+        a referral can never get two."""
+        started = 0
+        for referral_id in self._referrals.unstarted(limit):
+            referral = self._referrals.get(referral_id)
+            if referral is None:
+                continue
+            if self._start(referral):
+                self._referrals.mark_unstarted(referral_id, False)
+                started += 1
+        return started

@@ -33,6 +33,8 @@ ACCEPTED_STATES = frozenset(
     {ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.NOT_A_GOOD_REFERRAL, ReferralStatus.COMPLETED}
 )
 Next = Literal["offer", "safety_net", "match", "done"]
+# How long a link keeps showing its referral (acceptance itself is limited by the offer's deadline).
+LINK_VIEWABLE = timedelta(days=1)
 
 
 class Callbacks(Protocol):
@@ -175,7 +177,7 @@ class WorkflowService:
         if found is None:
             raise NotFound(f"Offer of {referral_id} to {npn}")
         offer = found[0]
-        url = self._link(OFFER_LINK, referral_id, npn, offer.deadline + timedelta(days=1))
+        url = self._link(OFFER_LINK, referral_id, npn, offer.deadline + LINK_VIEWABLE)
         local_deadline = offer.deadline.astimezone(stored.availability.zone).strftime("%I:%M %p %Z").lstrip("0")
         where = f"{offer.city}, {offer.county}, {offer.state}"
         subject = f"Help On Demand referral in {offer.city}, {offer.state} — respond by {local_deadline}"
@@ -213,9 +215,9 @@ class WorkflowService:
             return {"sent": 0}
         passed = {offer.agent_npn for offer in self._store.offers(referral_id)}
         recipients = [npn for npn in self._agents.roster(referral.place.state) if npn not in passed]
-        expires = self._clock.now() + timedelta(
-            seconds=self._policy.safety_net_window_seconds * self._policy.safety_net_rounds
-        )
+        # Viewable for at least a day, like offer links: whether it can still be accepted is the referral's state.
+        rounds = timedelta(seconds=self._policy.safety_net_window_seconds * self._policy.safety_net_rounds)
+        expires = self._clock.now() + max(rounds, LINK_VIEWABLE)
         where = f"{referral.place.city}, {referral.place.county}, {referral.place.state}"
         sent = failed = 0
         for npn in recipients:
