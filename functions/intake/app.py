@@ -283,7 +283,7 @@ def offer_view() -> Response:
     token = (app.current_request.query_params or {}).get("t")
     claims = wiring.auth().link(token, _LINKS)
     store = wiring.workflow_store()
-    referral = store.referral(claims.resource)
+    referral = store.get(claims.resource)
     if referral is None:
         raise NotFound("This referral")
     npn = claims.subject

@@ -103,7 +103,7 @@ def test_the_nearest_agent_accepts_through_the_link(workflow: Workflow, client: 
     assert "Rosa Martínez" in accepted.body.decode()
     assert "+15125550188" in accepted.body.decode()
     workflow.wait_for(lambda: succeeded(workflow, rid), what="the execution to succeed")
-    referral = wiring.workflow_store().referral(rid)
+    referral = wiring.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.ACCEPTED
     assert referral.accepted_by == "101"
@@ -166,7 +166,7 @@ def test_accepting_after_the_window_is_refused_and_changes_nothing(workflow: Wor
     answer = client.http.post("/offers/accept", body=f"t={token_of(late_link)}", headers=FORM)
     assert answer.status_code == 409
     assert "expired" in answer.body.decode()
-    referral = wiring.workflow_store().referral(rid)
+    referral = wiring.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.OFFERED
     assert referral.accepted_by is None
@@ -198,7 +198,7 @@ def test_a_safety_net_nobody_answers_ends_unserved_not_lost(workflow: Workflow, 
     link_of("104", workflow)
     # Two rounds of 3 seconds, matching retried between them, then the referral is closed as unserved
     workflow.wait_for(lambda: succeeded(workflow, rid), timeout=20, what="the execution to end")
-    referral = wiring.workflow_store().referral(rid)
+    referral = wiring.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.UNSERVED
     trail = actions(client, rid)
@@ -231,7 +231,7 @@ def test_twenty_simultaneous_safety_net_accepts_have_one_winner(workflow: Workfl
     losers = [answer for npn, answer in answers if answer != "won"]
     assert losers == ["Another agent has already taken this referral."] * 19
     workflow.wait_for(lambda: succeeded(workflow, rid), what="the execution to succeed")
-    referral = wiring.workflow_store().referral(rid)
+    referral = wiring.workflow_store().get(rid)
     assert referral is not None
     assert referral.accepted_by == winners[0]
     assert actions(client, rid).count("safety_net.accepted") == 1

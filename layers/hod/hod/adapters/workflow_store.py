@@ -14,7 +14,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from hod.adapters.dynamo import ReferralItem, _event_key, _region, _sdk, bind, referral_from_item
+from hod.adapters.dynamo import DynamoReferralStore, ReferralItem, _event_key, _region, _sdk, bind, referral_from_item
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
@@ -30,6 +30,19 @@ def _offer_sk(npn: str) -> str:
     return f"OFFER#{npn}"
 
 
+def _offer_item(offer: Offer) -> ReferralItem:
+    return ReferralItem(
+        _pk(offer.referral_id),
+        _offer_sk(offer.agent_npn),
+        doc=offer.model_dump_json(),
+        status=offer.status.value,
+        decided_at=offer.decided_at.isoformat() if offer.decided_at else None,
+        deadline=int(offer.deadline.timestamp()),
+        agent_npn=offer.agent_npn,
+        offered_at=offer.offered_at.isoformat(),
+    )
+
+
 def offer_from_item(item: ReferralItem) -> Offer:
     offer = Offer.model_validate_json(item.doc)
     changes: dict[str, Any] = {}
@@ -40,19 +53,10 @@ def offer_from_item(item: ReferralItem) -> Offer:
     return offer.model_copy(update=changes)
 
 
-class DynamoWorkflowStore:
-    def __init__(self, table_name: str) -> None:
-        self._table = table_name
+class DynamoWorkflowStore(DynamoReferralStore):
+    """The referral store plus the workflow's offers and moves (same table, same item collection)."""
 
     # ----- reading -----------------------------------------------------------------------------------------------
-    def referral(self, referral_id: str) -> Referral | None:
-        bind(ReferralItem, self._table)
-        with _sdk("GetItem"):
-            try:
-                return referral_from_item(ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True))
-            except ReferralItem.DoesNotExist:
-                return None
-
     def offers(self, referral_id: str) -> list[Offer]:
         bind(ReferralItem, self._table)
         with _sdk("Query"):
@@ -114,18 +118,7 @@ class DynamoWorkflowStore:
         has never been offered it."""
 
         def build(tx: TransactWrite) -> None:
-            tx.save(
-                ReferralItem(
-                    _pk(offer.referral_id),
-                    _offer_sk(offer.agent_npn),
-                    doc=offer.model_dump_json(),
-                    status=offer.status.value,
-                    deadline=int(offer.deadline.timestamp()),
-                    agent_npn=offer.agent_npn,
-                    offered_at=offer.offered_at.isoformat(),
-                ),
-                condition=ReferralItem.sk.does_not_exist(),
-            )
+            tx.save(_offer_item(offer), condition=ReferralItem.sk.does_not_exist())
             tx.update(
                 ReferralItem(_pk(offer.referral_id), _HEAD),
                 actions=[
@@ -199,23 +192,12 @@ class DynamoWorkflowStore:
         self._transact(referral_id, event, build, "This offer is no longer open.")
 
     def accept_safety_net(self, offer: Offer, event: AuditEvent) -> None:
-        """The first agent to answer the safety net takes the referral; everyone after them gets a Conflict."""
+        """The first agent to answer the safety net takes the referral (`offer`: their accepted offer); everyone
+        after them gets a Conflict."""
         at = offer.decided_at or offer.offered_at
 
         def build(tx: TransactWrite) -> None:
-            tx.save(
-                ReferralItem(
-                    _pk(offer.referral_id),
-                    _offer_sk(offer.agent_npn),
-                    doc=offer.model_dump_json(),
-                    status=OfferStatus.ACCEPTED.value,
-                    decided_at=at.isoformat(),
-                    deadline=int(offer.deadline.timestamp()),
-                    agent_npn=offer.agent_npn,
-                    offered_at=offer.offered_at.isoformat(),
-                ),
-                condition=ReferralItem.sk.does_not_exist(),
-            )
+            tx.save(_offer_item(offer), condition=ReferralItem.sk.does_not_exist())
             tx.update(
                 ReferralItem(_pk(offer.referral_id), _HEAD),
                 actions=[
@@ -247,9 +229,3 @@ class DynamoWorkflowStore:
                     return False
                 raise
         return True
-
-    def append(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
-        bind(ReferralItem, self._table)
-        with _sdk("BatchWriteItem"), ReferralItem.batch_write() as batch:
-            for seq, event in enumerate(events):
-                batch.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))

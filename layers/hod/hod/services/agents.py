@@ -140,7 +140,7 @@ class AgentService:
         return ImportReport(results)
 
     def _import_one(self, row_number: int, row: Mapping[str, Any], seen: dict[str, int]) -> ImportResult:
-        raw_npn = str(row.get("npn", "")).strip() or None if isinstance(row, Mapping) else None
+        raw_npn = (str(row.get("npn", "")).strip() or None) if isinstance(row, Mapping) else None
         try:
             record = AgentRecord.model_validate(row)
         except ValidationError as exc:

@@ -91,7 +91,7 @@ class WorkflowService:
         return AuditEvent(at=self._clock.now(), actor=actor, action=action, detail=detail)
 
     def _referral(self, referral_id: str) -> Referral:
-        referral = self._store.referral(referral_id)
+        referral = self._store.get(referral_id)
         if referral is None:
             raise NotFound(f"Referral {referral_id}")
         return referral
@@ -197,7 +197,7 @@ class WorkflowService:
         except DependencyFailed as exc:
             outcome = "failed"
             logger.error("offer e-mail failed", extra={"referral_id": referral_id, "error": str(exc)})
-        self._store.append(referral_id, [self._event("system", "offer.notified", agent_npn=npn, email=outcome)])
+        self._store.append_events(referral_id, [self._event("system", "offer.notified", agent_npn=npn, email=outcome)])
         return {"delivered": outcome == "sent"}
 
     def open_safety_net(self, referral_id: str, task_token: str) -> dict[str, Any]:
@@ -237,7 +237,9 @@ class WorkflowService:
             except (DependencyFailed, NotFound) as exc:
                 failed += 1
                 logger.error("safety-net e-mail failed", extra={"referral_id": referral_id, "error": str(exc)})
-        self._store.append(referral_id, [self._event("system", "safety_net.notified", recipients=sent, failed=failed)])
+        self._store.append_events(
+            referral_id, [self._event("system", "safety_net.notified", recipients=sent, failed=failed)]
+        )
         return {"sent": sent, "failed": failed}
 
     def offer_lapsed(self, referral_id: str, npn: str) -> Step:
@@ -416,9 +418,13 @@ class WorkflowService:
         if not limit:
             return
         missed = self.missed_recently(npn)
-        if missed >= limit:
+        if missed < limit:
+            return
+        try:
             self._agents.suspend(npn, f"missed {missed} referrals in the last 7 days")
-            logger.warning("agent suspended", extra={"agent_npn": npn, "missed": missed})
+        except NotFound:
+            return  # the agent was removed meanwhile: nothing left to suspend
+        logger.warning("agent suspended", extra={"agent_npn": npn, "missed": missed})
 
 
 def missed_alert(count: int) -> str | None:

@@ -1,0 +1,114 @@
+"""Referral statuses after acceptance (R8) and what an agent's Manage Referrals row shows (R7, R11)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hod.api.views import agent_row
+from hod.domain.offer import CompletedOutcome, NotGoodReason, Offer, OfferKind, OfferStatus, check_agent_move
+from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
+from hod.errors import Conflict
+from hod.services.workflow import missed_alert
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+S = ReferralStatus
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "reason", "outcome"),
+    [
+        (S.ACCEPTED, S.IN_PROGRESS, None, None),
+        (S.ACCEPTED, S.COMPLETED, None, CompletedOutcome.REFERRED_TO_MEDICAID),
+        (S.IN_PROGRESS, S.NOT_A_GOOD_REFERRAL, NotGoodReason.UNREACHABLE_AFTER_THREE_ATTEMPTS, None),
+        (S.IN_PROGRESS, S.COMPLETED, None, CompletedOutcome.OTHER),
+    ],
+)
+def test_legal_moves(current: S, target: S, reason: NotGoodReason | None, outcome: CompletedOutcome | None) -> None:
+    check_agent_move(current, target, reason, outcome)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "reason", "outcome", "message"),
+    [
+        (S.OFFERED, S.IN_PROGRESS, None, None, "cannot become"),
+        (S.COMPLETED, S.IN_PROGRESS, None, None, "cannot become"),
+        (S.NOT_A_GOOD_REFERRAL, S.COMPLETED, None, CompletedOutcome.OTHER, "cannot become"),
+        (S.IN_PROGRESS, S.IN_PROGRESS, None, None, "cannot become"),
+        (S.ACCEPTED, S.ACCEPTED, None, None, "cannot set"),
+        (S.ACCEPTED, S.SEARCHING, None, None, "cannot set"),
+        (S.ACCEPTED, S.COMPLETED, None, None, "needs an outcome"),
+        (S.ACCEPTED, S.NOT_A_GOOD_REFERRAL, None, None, "needs a reason"),
+        (S.ACCEPTED, S.COMPLETED, NotGoodReason.ALREADY_HAS_BROKER, CompletedOutcome.OTHER, "reason goes only"),
+        (S.ACCEPTED, S.IN_PROGRESS, None, CompletedOutcome.OTHER, "outcome goes only"),
+    ],
+)
+def test_illegal_moves_are_refused(
+    current: S, target: S, reason: NotGoodReason | None, outcome: CompletedOutcome | None, message: str
+) -> None:
+    with pytest.raises(Conflict, match=message):
+        check_agent_move(current, target, reason, outcome)
+
+
+def offer(status: OfferStatus, deadline: datetime = NOW + timedelta(minutes=10)) -> Offer:
+    return Offer(
+        referral_id="r1",
+        agent_npn="101",
+        kind=OfferKind.DIRECT,
+        status=status,
+        offered_at=NOW - timedelta(minutes=5),
+        deadline=deadline,
+        city="Austin",
+        county="Travis County",
+        state="TX",
+        language="es",
+    )
+
+
+def referral(status: S, accepted_by: str | None) -> Referral:
+    return Referral(
+        referral_id="r1",
+        consumer=ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550188", zip="78702"),
+        place=Place(
+            zip="78702",
+            city="Austin",
+            county="Travis County",
+            state="TX",
+            lat=30.26,
+            lon=-97.71,
+            time_zone="America/Chicago",
+        ),
+        language="es",
+        status=status,
+        created_at=NOW,
+        updated_at=NOW,
+        accepted_by=accepted_by,
+    )
+
+
+def test_rows_show_the_consumer_only_to_the_agent_who_accepted() -> None:
+    mine = agent_row(offer(OfferStatus.ACCEPTED), referral(S.IN_PROGRESS, "101"), "101", NOW)
+    assert mine["status"] == "in_progress"
+    assert mine["consumer"]["last_name"] == "Díaz"
+    pending = agent_row(offer(OfferStatus.PENDING), referral(S.OFFERED, None), "101", NOW)
+    assert pending["status"] == "pending"
+    assert pending["consumer"] is None
+    assert pending["place"] == {"city": "Austin", "county": "Travis County", "state": "TX"}
+    # Even with the referral at hand, another agent's acceptance shows nothing of the consumer
+    other = agent_row(offer(OfferStatus.ACCEPTED), referral(S.ACCEPTED, "202"), "101", NOW)
+    assert other["consumer"] is None
+
+
+def test_an_unanswered_offer_past_its_deadline_reads_as_missed() -> None:
+    row = agent_row(offer(OfferStatus.PENDING, deadline=NOW - timedelta(seconds=1)), None, "101", NOW)
+    assert (row["status"], row["label"], row["consumer"]) == ("missed", "Missed Referral", None)
+
+
+def test_the_missed_alert_uses_the_programs_words() -> None:
+    assert missed_alert(0) is None
+    assert missed_alert(2) == (
+        "Alert! You have missed 2 referral(s) in the last seven days. As a reminder, you must accept a referral "
+        "within 15 minutes of receiving your notification. Missed referrals are sent to the next available Help On "
+        "Demand agent or broker."
+    )
