@@ -13,7 +13,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -37,7 +37,12 @@ LOCAL_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
-PARAMETERS = {"SenderEmail": "offers@help-on-demand.example", "Stage": "local", "LogLevel": "WARNING"}
+PARAMETERS = {
+    "SenderEmail": "offers@help-on-demand.example",
+    "Stage": "local",
+    "LogLevel": "WARNING",
+    "PinpointAppId": "local",  # pushes are recorded in the outbox (moto has no Pinpoint send_messages)
+}
 SWEEP_EVERY_SECONDS = 60
 
 
@@ -67,6 +72,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
     from hod import wiring
     from local.cfn import create_local_resources, load_template
     from local.inproc import atomic_dynamodb, route_lambdas_in_process
+    from local.outbox import record_push
 
     # moto logs each caught task timeout at ERROR; here that is an unanswered offer moving on, not a failure.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -77,7 +83,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
-        with atomic_dynamodb(), route_lambdas_in_process(template):
+        with atomic_dynamodb(), record_push(), route_lambdas_in_process(template):
             yield env
 
 
@@ -170,7 +176,8 @@ Help On Demand is running locally on an embedded AWS (moto).
   Agent token:   {agent}   (agent {demo_npn}, valid 1 hour)
 
 A referral runs the real workflow (Step Functions in moto): offer window {os.environ["HOD_OFFER_WINDOW_SECONDS"]} s
-(set HOD_OFFER_WINDOW_SECONDS=20 to watch a cascade). Every e-mail sent is printed below with its link.
+(set HOD_OFFER_WINDOW_SECONDS=20 to watch a cascade). Every message sent is in the outbox,
+{base}/dev/outbox?format=html (JSON without ?format), and e-mails are printed below with their links.
 
 Try:
   curl -s -X POST {base}/referrals -H 'Content-Type: application/json' \\
@@ -194,12 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
+    from local.outbox import register_outbox
+
     base_url = f"http://{args.host}:{args.port}"
     with local_aws(parameters_from_environment(base_url)):
         from local.cfn import functions, load_template
 
         specs = functions(load_template())
         intake = load_function_module(specs["IntakeFunction"].code_uri, specs["IntakeFunction"].handler)
+        register_outbox(intake.app)
         expire = load_function_module(specs["ExpireFunction"].code_uri, specs["ExpireFunction"].handler)
         started = time.monotonic()
         totals = load_demo_agents(args.agents) if args.agents else {}

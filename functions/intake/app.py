@@ -24,6 +24,7 @@ from hod.api import pages, views
 from hod.api.agent_import import parse_import
 from hod.api.openapi import openapi_document
 from hod.domain import availability as av
+from hod.domain.agent import PushDevice
 from hod.domain.offer import OfferStatus
 from hod.domain.referral import ConsumerRequest, ReferralStatus
 from hod.errors import (
@@ -326,6 +327,14 @@ def offer_reject() -> Response:
     claims = wiring.auth().link(_form_token(), _LINKS)
     wiring.referral_workflow().reject(claims.resource, claims.subject, via="link")
     return _html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))
+
+
+@route("/agent/devices", methods=["PUT"])
+def put_device() -> dict[str, Any]:
+    """Register the agent's phone for app push (the Help On Demand app calls this after sign-in)."""
+    npn = _agent_npn()
+    view = wiring.agents().register_device(npn, _parse(PushDevice, _json_body()))
+    return {"devices": [device.platform for device in view.agent.devices]}
 
 
 @route("/agent/availability", methods=["GET"])

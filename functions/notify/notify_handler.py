@@ -2,6 +2,7 @@
 
   {"task": "offer", "referral_id", "agent_npn", "task_token"}   the offer to one agent (accept/reject link)
   {"task": "safety_net", "referral_id", "task_token"}           every participating agent in the state, e-mail only
+  {"task": "receipt", "referral_id"}                            the consumer: "we received your request"
 
 The state machine waits on the token until the agent answers (or the window closes); the answer itself is written to
 DynamoDB by whoever receives it, and the token only wakes the workflow.
@@ -32,6 +33,13 @@ class OfferTask(BaseModel):
     task_token: str = Field(min_length=1)
 
 
+class ReceiptTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["receipt"]
+    referral_id: str = Field(min_length=1, max_length=64)
+
+
 class SafetyNetTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,8 +48,8 @@ class SafetyNetTask(BaseModel):
     task_token: str = Field(min_length=1)
 
 
-_TASKS: TypeAdapter[OfferTask | SafetyNetTask] = TypeAdapter(
-    Annotated[OfferTask | SafetyNetTask, Field(discriminator="task")]
+_TASKS: TypeAdapter[OfferTask | SafetyNetTask | ReceiptTask] = TypeAdapter(
+    Annotated[OfferTask | SafetyNetTask | ReceiptTask, Field(discriminator="task")]
 )
 
 
@@ -55,8 +63,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(task, OfferTask):
         result = service.deliver_offer(task.referral_id, task.agent_npn, task.task_token)
         metrics.add_metric(name="OffersNotified", unit=MetricUnit.Count, value=1 if result["delivered"] else 0)
+    elif isinstance(task, ReceiptTask):
+        result = service.acknowledge(task.referral_id)
     else:
         result = service.open_safety_net(task.referral_id, task.task_token)
         metrics.add_metric(name="SafetyNetEmails", unit=MetricUnit.Count, value=result.get("sent", 0))
-    logger.info("notified", extra=result)
+    for outcome in result.get("outcomes", {}).values():
+        metrics.add_metric(name=f"Send_{outcome}", unit=MetricUnit.Count, value=1)
+    logger.info("notified", extra={"result": result})
     return result

@@ -257,3 +257,19 @@ def test_simultaneous_identical_submissions_create_one_referral() -> None:
         ids = set(pool.map(lambda _: submit(request, "", None).referral_id, range(8)))
     # Then they all name one referral
     assert len(ids) == 1
+
+
+def test_an_agent_registers_a_phone_for_push_and_bad_tokens_are_refused(client: Client) -> None:
+    post_json(client, "/admin/agents/import", [agent("1001")], admin_headers())
+    headers = agent_headers("1001")
+    good = client.http.put(
+        "/agent/devices", body=json.dumps({"platform": "fcm", "token": "abc:DEF_123-x"}), headers=headers
+    )
+    assert good.status_code == 200
+    assert good.json_body == {"devices": ["fcm"]}
+    bad = client.http.put("/agent/devices", body=json.dumps({"platform": "sms", "token": "x"}), headers=headers)
+    assert bad.status_code == 400
+    assert set(bad.json_body["fields"]) == {"platform", "token"}
+    stored = wiring.agent_store().get("1001")
+    assert stored is not None
+    assert [d.token for d in stored.agent.devices] == ["abc:DEF_123-x"]

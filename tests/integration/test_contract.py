@@ -31,3 +31,10 @@ def test_openapi_describes_exactly_the_chalice_routes() -> None:
 def test_committed_openapi_document_is_current() -> None:
     committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
     assert committed == openapi_document(), "regenerate: python -m hod.api.openapi > docs/openapi.json"
+
+
+def test_the_deployed_api_has_no_local_outbox() -> None:
+    # The outbox route exists only when the local stack registers it on the app
+    routes = chalice_routes()
+    assert not any(path.startswith("/dev") for _, path in routes)
+    assert not any(path.startswith("/dev") for _, path in api_routes(load_template()))

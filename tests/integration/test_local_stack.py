@@ -82,6 +82,20 @@ def test_local_stack_serves_the_api_and_stops_cleanly(tmp_path: Path) -> None:
         assert status == 201
         assert receipt["place"]["state"] == "TX"
 
+        # The consumer's receipt shows in the outbox, as JSON and as a page
+        def outbox() -> list[Any]:
+            with urllib.request.urlopen(f"{base}/dev/outbox", timeout=10) as response:
+                return list(json.loads(response.read())["messages"])
+
+        deadline = time.monotonic() + 20
+        while not any(m["to"] == "+15125550188" for m in outbox()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        receipt_text = next(m for m in outbox() if m["to"] == "+15125550188")
+        assert receipt_text["channel"] == "text"
+        assert "recibimos su solicitud" in receipt_text["body"]
+        with urllib.request.urlopen(f"{base}/dev/outbox?format=html", timeout=10) as response:
+            assert "Outbox" in response.read().decode()
+
         # An administrator imports agents from CSV through the CLI
         csv_file = tmp_path / "agents.csv"
         good = agent("5550001")

@@ -24,6 +24,7 @@ class Settings:
     state_machine_arn: str | None = None
     public_base_url: str = ""
     sender_email: str = ""
+    pinpoint_app_id: str = ""
     safety_net_window_seconds: int = 1800
     safety_net_rounds: int = 24
     suspend_after_missed: int = 5
@@ -92,5 +93,6 @@ def get_settings() -> Settings:
         state_machine_arn=os.environ.get("HOD_STATE_MACHINE_ARN") or None,
         public_base_url=os.environ.get("HOD_PUBLIC_BASE_URL", "").rstrip("/"),
         sender_email=os.environ.get("HOD_SENDER_EMAIL", "").strip(),
+        pinpoint_app_id=os.environ.get("HOD_PINPOINT_APP_ID", "").strip(),
         suspend_after_missed=_whole("HOD_SUSPEND_AFTER_MISSED", 5),
     )

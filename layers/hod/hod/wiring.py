@@ -10,13 +10,15 @@ from typing import Any, cast
 
 from hod.adapters.aws import (
     DeferredWorkflow,
+    PinpointPush,
     SecretsManagerKeys,
     SesEmail,
+    SnsText,
     StepFunctionsCallbacks,
     StepFunctionsWorkflow,
     SystemClock,
 )
-from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore, DynamoSendLedger
 from hod.adapters.workflow_store import DynamoWorkflowStore
 from hod.domain.referral import ConsumerRequest, Referral
 from hod.errors import Conflict
@@ -25,6 +27,7 @@ from hod.services.agents import AgentService
 from hod.services.auth import AuthService
 from hod.services.intake import IntakeService
 from hod.services.matching import MatchingService
+from hod.services.notifier import Notifier
 from hod.services.workflow import WorkflowPolicy, WorkflowService
 from hod.settings import get_settings
 
@@ -99,6 +102,17 @@ def signed_link(purpose: str, referral_id: str, npn: str, expires: datetime) -> 
 
 
 @functools.cache
+def notifier() -> Notifier:
+    settings = get_settings()
+    return Notifier(
+        SesEmail(settings.sender_email),
+        SnsText(),
+        PinpointPush(settings.pinpoint_app_id),
+        DynamoSendLedger(settings.referrals_table),
+    )
+
+
+@functools.cache
 def referral_workflow() -> WorkflowService:
     settings = get_settings()
     policy = WorkflowPolicy(
@@ -112,7 +126,7 @@ def referral_workflow() -> WorkflowService:
         agents(),
         matching(),
         StepFunctionsCallbacks(),
-        SesEmail(settings.sender_email),
+        notifier(),
         clock(),
         policy,
         signed_link,
@@ -180,6 +194,7 @@ def reset() -> None:
         matching,
         intake,
         workflow_store,
+        notifier,
         referral_workflow,
     ):
         factory.cache_clear()

@@ -6,7 +6,7 @@ import functools
 import json
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -152,3 +152,47 @@ class SesEmail:
         except (ClientError, BotoCoreError) as exc:
             raise DependencyFailed("sesv2", "SendEmail", str(exc)) from exc
         return str(response.get("MessageId", ""))
+
+
+class SnsText:
+    """Text messages through SNS (transactional, straight to the phone number)."""
+
+    def send(self, phone: str, text: str) -> str:
+        try:
+            response = client("sns").publish(
+                PhoneNumber=phone,
+                Message=text,
+                MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyFailed("sns", "Publish", str(exc)) from exc
+        return str(response.get("MessageId", ""))
+
+
+class PinpointPush:
+    """App push through Pinpoint's messaging API (now AWS End User Messaging); a small adapter so it can be swapped."""
+
+    CHANNELS: ClassVar[dict[str, str]] = {"apns": "APNS", "fcm": "GCM"}
+
+    def __init__(self, application_id: str) -> None:
+        self._application_id = application_id
+
+    def send(self, platform: str, token: str, title: str, body: str) -> str:
+        if not self._application_id:
+            raise ConfigurationError("HOD_PINPOINT_APP_ID is not set: app push is not configured.")
+        try:
+            response = client("pinpoint").send_messages(
+                ApplicationId=self._application_id,
+                MessageRequest={
+                    "Addresses": {token: {"ChannelType": self.CHANNELS[platform]}},
+                    "MessageConfiguration": {
+                        "DefaultPushNotificationMessage": {"Title": title, "Body": body, "Action": "OPEN_APP"}
+                    },
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyFailed("pinpoint", "SendMessages", str(exc)) from exc
+        result = response["MessageResponse"]["Result"].get(token, {})
+        if result.get("DeliveryStatus") not in (None, "SUCCESSFUL"):
+            raise DependencyFailed("pinpoint", "SendMessages", str(result.get("DeliveryStatus")))
+        return str(result.get("MessageId", ""))

@@ -326,3 +326,29 @@ def referral_from_item(item: ReferralItem) -> Referral:
     changes["not_good_reason"] = item.not_good_reason
     changes["outcome"] = item.outcome
     return referral.model_copy(update=changes)
+
+
+class DynamoSendLedger:
+    """Which messages went out: one item per (referral, message, channel), claimed before sending, so a retried
+    Lambda never sends the same e-mail or text twice."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def claim(self, scope: str, key: str) -> bool:
+        bind(ReferralItem, self._table)
+        with _sdk("PutItem"):
+            try:
+                ReferralItem(scope, f"SEND#{key}", doc="{}", status="sending").save(
+                    condition=ReferralItem.sk.does_not_exist()
+                )
+            except PutError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True
+
+    def settle(self, scope: str, key: str, outcome: str) -> None:
+        bind(ReferralItem, self._table)
+        with _sdk("UpdateItem"):
+            ReferralItem(scope, f"SEND#{key}").update(actions=[ReferralItem.status.set(outcome)])

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from hod.api.views import StatusChange, TodayChange, WeeklyChange
+from hod.domain.agent import PushDevice
 from hod.domain.availability import OutOfOffice
 from hod.domain.referral import ConsumerRequest
 from hod.services.agents import ProfileUpdate
@@ -107,6 +108,7 @@ OPERATIONS: tuple[Operation, ...] = (
         OutOfOffice,
     ),
     Operation("DELETE", "/agent/availability/out-of-office", "Switch Out of Office off", "agents", "agent"),
+    Operation("PUT", "/agent/devices", "Register your phone for app push notifications", "agents", "agent", PushDevice),
     Operation(
         "GET",
         "/agent/referrals",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -193,6 +193,15 @@ class AgentRecord(BaseModel):
         return self
 
 
+class PushDevice(BaseModel):
+    """A phone with the Help On Demand app, registered for push notifications."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform: Literal["apns", "fcm"]
+    token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9:_\-.]+$")
+
+
 class Location(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -212,6 +221,7 @@ class Agent(BaseModel):
     languages: tuple[str, ...]
     contact_method: ContactMethod
     mobile_phone: str | None = Field(default=None, description="Number for text messages; default the record's")
+    devices: tuple[PushDevice, ...] = ()
     state_preferences: tuple[str, ...] | None = None
     availability: Availability
     suspended: bool = False

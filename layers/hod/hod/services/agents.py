@@ -19,6 +19,7 @@ from hod.domain.agent import (
     Language,
     Location,
     Phone,
+    PushDevice,
     StateCode,
     eligible_states,
     ineligibility_reasons,
@@ -29,6 +30,7 @@ from hod.errors import Conflict, NotFound, ValidationFailed
 from hod.ports import AgentStore, AvailableIndex, Clock, Placement, StoredAgent
 
 MAX_IMPORT_RECORDS = 1000
+MAX_DEVICES = 5
 _SAVE_ATTEMPTS = 3
 
 
@@ -250,6 +252,15 @@ class AgentService:
                     )
                 changes["state_preferences"] = wanted
             return agent.evolve(**changes)
+
+        return self._change(npn, change)
+
+    def register_device(self, npn: str, device: PushDevice) -> AgentView:
+        """Add a phone for app push (the newest five are kept)."""
+
+        def change(agent: Agent, now: datetime) -> Agent:
+            others = tuple(d for d in agent.devices if d.token != device.token)
+            return agent.evolve(devices=(*others, device)[-MAX_DEVICES:])
 
         return self._change(npn, change)
 

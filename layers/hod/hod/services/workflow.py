@@ -3,14 +3,14 @@ signed links and the portal. Each decision is one conditional write in the store
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal, Protocol
 
 from hod.adapters.workflow_store import DynamoWorkflowStore
+from hod.domain.agent import Agent
 from hod.domain.offer import (
     CompletedOutcome,
     NotGoodReason,
@@ -20,10 +20,12 @@ from hod.domain.offer import (
     check_agent_move,
 )
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import Conflict, DependencyFailed, Forbidden, NotFound
+from hod.errors import Conflict, Forbidden, NotFound
+from hod.messages import language_name
 from hod.ports import Clock
 from hod.services.agents import AgentService
 from hod.services.matching import MatchingService
+from hod.services.notifier import Notifier, Recipient
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +43,6 @@ class Callbacks(Protocol):
     def success(self, token: str, output: dict[str, Any]) -> bool: ...
 
     def failure(self, token: str, error: str, cause: str = "") -> bool: ...
-
-
-class Email(Protocol):
-    def send(self, to: str, subject: str, text: str, html: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class WorkflowService:
         agents: AgentService,
         matching: MatchingService,
         callbacks: Callbacks,
-        email: Email,
+        notifier: Notifier,
         clock: Clock,
         policy: WorkflowPolicy,
         link: Callable[[str, str, str, datetime], str],
@@ -82,7 +80,7 @@ class WorkflowService:
         self._agents = agents
         self._matching = matching
         self._callbacks = callbacks
-        self._email = email
+        self._notifier = notifier
         self._clock = clock
         self._policy = policy
         self._link = link  # (purpose, referral_id, npn, expires) -> URL of the signed link page
@@ -173,32 +171,33 @@ class WorkflowService:
                 self._callbacks.failure(task_token, "Rejected", f"offer {decided}")
             return {"delivered": False, "status": str(decided)}
         found = self._store.offer(referral_id, npn)
-        stored = self._agents.view(npn).agent
         if found is None:
             raise NotFound(f"Offer of {referral_id} to {npn}")
         offer = found[0]
-        url = self._link(OFFER_LINK, referral_id, npn, offer.deadline + LINK_VIEWABLE)
-        local_deadline = offer.deadline.astimezone(stored.availability.zone).strftime("%I:%M %p %Z").lstrip("0")
-        where = f"{offer.city}, {offer.county}, {offer.state}"
-        subject = f"Help On Demand referral in {offer.city}, {offer.state} — respond by {local_deadline}"
-        text = (
-            f"A consumer in {where} needs help with Marketplace coverage ({offer.language}).\n"
-            f"Accept or reject by {local_deadline}: {url}\n"
-            "If you do not respond in time the referral goes to the next available agent."
+        agent = self._agents.view(npn).agent
+        recipient = agent_recipient(agent)
+        values = {
+            "city": offer.city,
+            "county": offer.county,
+            "state": offer.state,
+            "deadline": local_time(offer.deadline, agent.availability.zone),
+            "link": self._link(OFFER_LINK, referral_id, npn, offer.deadline + LINK_VIEWABLE),
+            "language_name": language_name(offer.language, recipient.language),
+        }
+        outcomes = self._notifier.send(referral_id, f"offer:{npn}", recipient, "offer", values)
+        self._store.append_events(referral_id, [self._event("system", "offer.notified", agent_npn=npn, **outcomes)])
+        return {"delivered": "sent" in outcomes.values(), "outcomes": outcomes}
+
+    def acknowledge(self, referral_id: str) -> dict[str, Any]:
+        """Tell the consumer, in their language, that the request arrived and an agent will contact them."""
+        referral = self._referral(referral_id)
+        consumer = referral.consumer
+        values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
+        outcomes = self._notifier.send(
+            referral_id, "received", consumer_recipient(referral), "consumer_received", values
         )
-        body = (
-            f"<p>A consumer in <b>{html.escape(where)}</b> needs help with Marketplace coverage.</p>"
-            f"<p>Accept or reject by <b>{html.escape(local_deadline)}</b>: "
-            f'<a href="{html.escape(url)}">open the referral</a></p>'
-        )
-        outcome = "sent"
-        try:
-            self._email.send(stored.record.email, subject, text, body)
-        except DependencyFailed as exc:
-            outcome = "failed"
-            logger.error("offer e-mail failed", extra={"referral_id": referral_id, "error": str(exc)})
-        self._store.append_events(referral_id, [self._event("system", "offer.notified", agent_npn=npn, email=outcome)])
-        return {"delivered": outcome == "sent"}
+        self._store.append_events(referral_id, [self._event("system", "consumer.notified", **outcomes)])
+        return {"outcomes": outcomes}
 
     def open_safety_net(self, referral_id: str, task_token: str) -> dict[str, Any]:
         """Safety-net task: keep the token on the referral and, in the first round, e-mail every participating
@@ -218,29 +217,29 @@ class WorkflowService:
         # Viewable for at least a day, like offer links: whether it can still be accepted is the referral's state.
         rounds = timedelta(seconds=self._policy.safety_net_window_seconds * self._policy.safety_net_rounds)
         expires = self._clock.now() + max(rounds, LINK_VIEWABLE)
-        where = f"{referral.place.city}, {referral.place.county}, {referral.place.state}"
-        sent = failed = 0
+        place = referral.place
+        tally: dict[str, int] = {}
         for npn in recipients:
             try:
                 agent = self._agents.view(npn).agent
-                url = self._link(SAFETY_NET_LINK, referral_id, npn, expires)
-                self._email.send(
-                    agent.record.email,
-                    f"A consumer in {referral.place.city}, {referral.place.state} needs help now",
-                    f"No agent is available near {where}. The first agent to accept gets the referral: {url}\n"
-                    "There is no penalty for not answering this message.",
-                    f"<p>No agent is available near <b>{html.escape(where)}</b>. The first agent to accept gets the "
-                    f'referral: <a href="{html.escape(url)}">open it</a>.</p><p>There is no penalty for not '
-                    "answering this message.</p>",
-                )
-                sent += 1
-            except (DependencyFailed, NotFound) as exc:
-                failed += 1
-                logger.error("safety-net e-mail failed", extra={"referral_id": referral_id, "error": str(exc)})
+            except NotFound:
+                continue
+            values = {
+                "city": place.city,
+                "county": place.county,
+                "state": place.state,
+                "link": self._link(SAFETY_NET_LINK, referral_id, npn, expires),
+            }
+            # The safety net is e-mail only, whatever the agent's preferred method (R10).
+            recipient = agent_recipient(agent, channels=frozenset({"email"}))
+            for outcome in self._notifier.send(
+                referral_id, f"safety_net:{npn}", recipient, "safety_net", values
+            ).values():
+                tally[outcome] = tally.get(outcome, 0) + 1
         self._store.append_events(
-            referral_id, [self._event("system", "safety_net.notified", recipients=sent, failed=failed)]
+            referral_id, [self._event("system", "safety_net.notified", recipients=len(recipients), **tally)]
         )
-        return {"sent": sent, "failed": failed}
+        return {"sent": tally.get("sent", 0), "failed": tally.get("failed", 0)}
 
     def offer_lapsed(self, referral_id: str, npn: str) -> Step:
         """OfferLapsed task: the window closed. Mark the offer missed unless an answer got there first."""
@@ -258,7 +257,7 @@ class WorkflowService:
         except Conflict:
             found = self._store.offer(referral_id, npn)
             return Step("done" if found and found[0].status is OfferStatus.ACCEPTED else "match")
-        self._apply_suspension_policy(npn)
+        self._after_miss(referral_id, npn)
         return Step("match")
 
     def safety_net_lapsed(self, referral_id: str) -> Step:
@@ -332,7 +331,45 @@ class WorkflowService:
                 raise Conflict(self._closed_message(referral_id, npn, now)) from None
         if token:
             self._callbacks.success(token, {"accepted_by": npn})
-        return self._referral(referral_id)
+        accepted = self._referral(referral_id)
+        self._announce_acceptance(accepted, npn)
+        return accepted
+
+    def _announce_acceptance(self, referral: Referral, npn: str) -> None:
+        """The consumer's details to the accepting agent; the agent's name and number to the consumer."""
+        agent = self._agents.view(npn).agent
+        consumer = referral.consumer
+        agent_channels = frozenset({"email", "text"}) & agent.contact_method.channels
+        recipient = agent_recipient(agent, channels=agent_channels)
+        agent_values = {
+            "consumer_name": f"{consumer.first_name} {consumer.last_name}",
+            "consumer_phone": consumer.phone,
+            "consumer_email": consumer.email or "—",
+            "city": referral.place.city,
+            "county": referral.place.county,
+            "state": referral.place.state,
+            "language_name": language_name(referral.language, recipient.language),
+        }
+        to_agent = self._notifier.send(referral.referral_id, f"accepted:{npn}", recipient, "accepted", agent_values)
+        consumer_values = {
+            "first_name": consumer.first_name,
+            "agent_name": f"{agent.record.first_name} {agent.record.last_name}",
+            "agent_phone": agent.record.phone,
+        }
+        to_consumer = self._notifier.send(
+            referral.referral_id,
+            "agent_assigned",
+            consumer_recipient(referral),
+            "consumer_agent_assigned",
+            consumer_values,
+        )
+        self._store.append_events(
+            referral.referral_id,
+            [
+                self._event("system", "accepted.notified", agent_npn=npn, **to_agent),
+                self._event("system", "consumer.notified", message="agent_assigned", **to_consumer),
+            ],
+        )
 
     def reject(self, referral_id: str, npn: str, via: str) -> None:
         """Pass on the referral: it moves at once to the next agent. Never penalised."""
@@ -413,17 +450,29 @@ class WorkflowService:
             if offer.kind is OfferKind.DIRECT and offer.status is OfferStatus.MISSED
         )
 
-    def _apply_suspension_policy(self, npn: str) -> None:
-        limit = self._policy.suspend_after_missed
-        if not limit:
-            return
-        missed = self.missed_recently(npn)
-        if missed < limit:
-            return
+    def _after_miss(self, referral_id: str, npn: str) -> None:
+        """Tell the agent about the missed referral and apply the suspension policy (R9)."""
         try:
-            self._agents.suspend(npn, f"missed {missed} referrals in the last 7 days")
+            agent = self._agents.view(npn).agent
         except NotFound:
-            return  # the agent was removed meanwhile: nothing left to suspend
+            return  # the agent was removed meanwhile
+        missed = self.missed_recently(npn)
+        found = self._store.offer(referral_id, npn)
+        place = {"city": found[0].city, "state": found[0].state} if found else {"city": "", "state": ""}
+        recipient = agent_recipient(agent, channels=frozenset({"email"}))
+        values = {**place, "missed_count": str(missed)}
+        self._notifier.send(referral_id, f"missed:{npn}", recipient, "missed", values)
+        limit = self._policy.suspend_after_missed
+        if not limit or missed < limit or agent.suspended:
+            return
+        self._agents.suspend(npn, f"missed {missed} referrals in the last 7 days")
+        self._notifier.send(
+            f"AGENT#{npn}",
+            f"suspended:{self._clock.now().date()}",
+            recipient,
+            "suspended",
+            {"missed_count": str(missed)},
+        )
         logger.warning("agent suspended", extra={"agent_npn": npn, "missed": missed})
 
 
@@ -436,3 +485,31 @@ def missed_alert(count: int) -> str | None:
         "referral within 15 minutes of receiving your notification. Missed referrals are sent to the next available "
         "Help On Demand agent or broker."
     )
+
+
+def agent_recipient(agent: Agent, channels: frozenset[str] | None = None) -> Recipient:
+    """An agent as a message recipient: their preferred contact method unless `channels` narrows it."""
+    return Recipient(
+        label=f"agent:{agent.npn}",
+        language=agent.languages[0] if agent.languages else "en",
+        channels=agent.contact_method.channels if channels is None else channels,
+        email=agent.record.email,
+        phone=agent.text_phone,
+        devices=tuple((device.platform, device.token) for device in agent.devices),
+    )
+
+
+def consumer_recipient(referral: Referral) -> Recipient:
+    consumer = referral.consumer
+    return Recipient(
+        label="consumer",
+        language=referral.language,
+        channels=frozenset({"email", "text"}),
+        email=consumer.email,
+        phone=consumer.phone,
+    )
+
+
+def local_time(moment: datetime, zone: tzinfo) -> str:
+    """ "3:45 PM CST": a time the agent reads at a glance, in their own zone."""
+    return moment.astimezone(zone).strftime("%I:%M %p %Z").lstrip("0")

@@ -1,0 +1,52 @@
+"""Rendered examples of every message in every template language, committed under docs/messages/ so reviewers and
+translators can read them. Regenerate with `python -m local.message_examples`; a test keeps them current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hod.messages import language_name, render, template_languages
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "messages"
+
+SAMPLE = {
+    "city": "Austin",
+    "county": "Travis County",
+    "state": "TX",
+    "deadline": "3:45 PM CST",
+    "link": "https://hod.example.org/v1/offers/view?t=v1.example-token",
+    "consumer_name": "Rosa Martínez",
+    "consumer_phone": "+15125550188",
+    "consumer_email": "rosa@example.org",
+    "first_name": "Rosa",
+    "agent_name": "Ana García",
+    "agent_phone": "+15125550142",
+    "missed_count": "2",
+}
+KINDS = ("offer", "safety_net", "accepted", "consumer_received", "consumer_agent_assigned", "missed", "suspended")
+
+
+def examples() -> dict[str, str]:
+    files: dict[str, str] = {}
+    for language in template_languages():
+        for kind in KINDS:
+            message = render(kind, language, {**SAMPLE, "language_name": language_name("es", language)})
+            text = f"Subject: {message.subject}\n\n{message.text}\n"
+            if message.sms:
+                text += f"\n--- text message ({len(message.sms)} characters) ---\n{message.sms}\n"
+            if message.push_title:
+                text += f"\n--- app push ---\n{message.push_title}\n{message.push_body}\n"
+            files[f"{kind}.{language}.txt"] = text
+            files[f"{kind}.{language}.html"] = message.html + "\n"
+    return files
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, content in examples().items():
+        (OUT / name).write_text(content, encoding="utf-8")
+    print(f"wrote {len(examples())} files to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Notifications: the agent's preferred contact method decides the channels; a failing channel loses nothing;
+a retried invocation sends nothing twice; no personal data reaches the logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.stub import ANY, Stubber
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from hod import wiring
+from hod.adapters.aws import SnsText, client
+from hod.domain.agent import PushDevice
+from hod.domain.availability import WeeklySchedule
+from hod.domain.offer import OfferStatus
+from hod.domain.referral import ConsumerRequest
+from hod.errors import DependencyFailed
+from local.inproc import LocalContext
+from tests.integration.conftest import SENDER
+from tests.integration.test_api import ALWAYS, agent
+
+DEVICE = PushDevice(platform="fcm", token="device-token-0001")
+
+
+@pytest.fixture(autouse=True)
+def push_configured(stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    """App push configured, with Pinpoint's answers stubbed (moto does not implement send_messages)."""
+    monkeypatch.setenv("HOD_PINPOINT_APP_ID", "hodapp0001")
+    client("sesv2").create_email_identity(EmailIdentity=SENDER)
+    wiring.reset()
+    stubber = Stubber(client("pinpoint"))
+    with stubber:
+        yield stubber
+
+
+def expect_push(stubber: Stubber, token: str = DEVICE.token) -> None:
+    stubber.add_response(
+        "send_messages",
+        {
+            "MessageResponse": {
+                "ApplicationId": "hodapp0001",
+                "Result": {token: {"DeliveryStatus": "SUCCESSFUL", "StatusCode": 200}},
+            }
+        },
+        {
+            "ApplicationId": "hodapp0001",
+            "MessageRequest": {
+                "Addresses": {token: {"ChannelType": "GCM"}},
+                "MessageConfiguration": {
+                    "DefaultPushNotificationMessage": {"Title": ANY, "Body": ANY, "Action": "OPEN_APP"}
+                },
+            },
+        },
+    )
+
+
+def emails() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+def texts() -> list[tuple[str, str]]:
+    return [(m[0], m[1]) for m in sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()]
+
+
+def offered(contact_method: str, phone: str = "(512) 555-0142") -> tuple[str, str]:
+    """An agent with this contact method and a registered phone, offered a fresh referral. (npn, referral id)"""
+    npn = str(100 + len(emails()) + len(texts()))
+    service = wiring.agents()
+    assert service.import_agents([agent(npn, contact_method=contact_method, phone=phone)]).summary["created"] == 1
+    service.set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
+    service.register_device(npn, DEVICE)
+    request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550188", zip="78702", language="es")
+    rid = wiring.intake().submit(request).referral_id
+    step = wiring.referral_workflow().next_step(rid)
+    assert step.agent_npn == npn
+    return npn, rid
+
+
+def notify(event: dict[str, Any]) -> dict[str, Any]:
+    import notify_handler
+
+    return notify_handler.handler(event, LocalContext("Notify"))
+
+
+@pytest.mark.parametrize(
+    ("method", "channels"),
+    [
+        ("email_text_app", {"email", "text", "app"}),
+        ("email_text", {"email", "text"}),
+        ("email_app", {"email", "app"}),
+        ("email_only", {"email"}),
+    ],
+)
+def test_the_offer_goes_exactly_over_the_preferred_channels(
+    push_configured: Stubber, method: str, channels: set[str]
+) -> None:
+    npn, rid = offered(method)
+    if "app" in channels:
+        expect_push(push_configured)
+    result = notify({"task": "offer", "referral_id": rid, "agent_npn": npn, "task_token": "t"})
+    assert set(result["outcomes"]) == channels
+    assert set(result["outcomes"].values()) == {"sent"}
+    assert [m.destinations["ToAddresses"] for m in emails()] == [[f"agent{npn}@example.com"]]
+    assert len(texts()) == (1 if "text" in channels else 0)
+    push_configured.assert_no_pending_responses()
+    if "text" in channels:
+        phone, body = texts()[0]
+        assert phone == "+15125550142"
+        assert "Austin, TX" in body
+        assert "/offers/view?t=" in body
+
+
+def test_a_failing_text_channel_still_delivers_the_email_and_the_referral_proceeds(
+    push_configured: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    npn, rid = offered("email_text")
+
+    def broken(self: SnsText, phone: str, text: str) -> str:
+        raise DependencyFailed("sns", "Publish", "Throttling")
+
+    monkeypatch.setattr(SnsText, "send", broken)
+    result = notify({"task": "offer", "referral_id": rid, "agent_npn": npn, "task_token": "t"})
+    assert result["outcomes"] == {"email": "sent", "text": "failed"}
+    assert len(emails()) == 1
+    notified = [e for e in wiring.referral_store().audit_trail(rid) if e.action == "offer.notified"]
+    assert notified[0].detail == {"agent_npn": npn, "email": "sent", "text": "failed"}
+    # The agent can still accept from the e-mail
+    accepted = wiring.referral_workflow().accept(rid, npn, via="link")
+    assert accepted.accepted_by == npn
+    assert wiring.workflow_store().offer(rid, npn)[0].status is OfferStatus.ACCEPTED  # type: ignore[index]
+
+
+def test_a_replayed_notify_invocation_sends_nothing_twice(push_configured: Stubber) -> None:
+    npn, rid = offered("email_text_app")
+    expect_push(push_configured)
+    event = {"task": "offer", "referral_id": rid, "agent_npn": npn, "task_token": "t"}
+    first = notify(event)
+    again = notify(event)
+    assert set(first["outcomes"].values()) == {"sent"}
+    assert again["outcomes"] == {"email": "duplicate", "text": "duplicate", "app": "duplicate"}
+    assert len(emails()) == 1
+    assert len(texts()) == 1
+    push_configured.assert_no_pending_responses()
+
+
+def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_configured: Stubber) -> None:
+    npn, rid = offered("email_only")
+    notify({"task": "receipt", "referral_id": rid})
+    wiring.referral_workflow().accept(rid, npn, via="link")
+    to_consumer = [body for phone, body in texts() if phone == "+15125550188"]
+    assert to_consumer[0].startswith("Help On Demand: recibimos su solicitud")
+    assert "Ana García" in to_consumer[1]
+    assert "+15125550142" in to_consumer[1]
+    confirmation = [m for m in emails() if m.destinations["ToAddresses"] == [f"agent{npn}@example.com"]][-1]
+    assert "Rosa Díaz" in confirmation.body
+    assert "+15125550188" in confirmation.body
+
+
+def test_no_personal_data_reaches_the_logs(
+    push_configured: Stubber, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from chalice.test import Client
+
+    import app as intake_app
+
+    npn, _ = offered("email_text")
+    with Client(intake_app.app) as http:
+        body = {
+            "first_name": "Zoraida",
+            "last_name": "Quintanilla",
+            "phone": "512-555-0177",
+            "email": "zoraida.q@example.org",
+            "zip": "78702",
+            "language": "es",
+        }
+        rid = http.http.post(
+            "/referrals", body=json.dumps(body), headers={"Content-Type": "application/json"}
+        ).json_body["referral_id"]
+        notify({"task": "receipt", "referral_id": rid})
+        step = wiring.referral_workflow().next_step(rid)
+        notify({"task": "offer", "referral_id": rid, "agent_npn": step.agent_npn, "task_token": "t"})
+        wiring.referral_workflow().accept(rid, step.agent_npn or npn, via="link")
+    captured = capfd.readouterr()
+    logs = captured.out + captured.err + caplog.text
+    assert "referral received" in logs  # the logs were captured at all
+    for private in ("Zoraida", "Quintanilla", "555-0177", "5125550177", "zoraida.q@example.org"):
+        assert private not in logs
