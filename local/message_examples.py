@@ -22,8 +22,18 @@ SAMPLE = {
     "agent_name": "Ana García",
     "agent_phone": "+15125550142",
     "missed_count": "2",
+    "after_minutes": "15",
 }
-KINDS = ("offer", "safety_net", "accepted", "consumer_received", "consumer_agent_assigned", "missed", "suspended")
+KINDS = (
+    "offer",
+    "safety_net",
+    "accepted",
+    "reminder",
+    "consumer_received",
+    "consumer_agent_assigned",
+    "missed",
+    "suspended",
+)
 
 
 def examples() -> dict[str, str]:

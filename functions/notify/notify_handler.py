@@ -3,6 +3,7 @@
   {"task": "offer", "referral_id", "agent_npn", "task_token"}   the offer to one agent (accept/reject link)
   {"task": "safety_net", "referral_id", "task_token"}           every participating agent in the state, e-mail only
   {"task": "receipt", "referral_id"}                            the consumer: "we received your request"
+  {"task": "reminder", "referral_id", "after_minutes"}          the accepting agent, when no progress is recorded
 
 The state machine waits on the token until the agent answers (or the window closes); the answer itself is written to
 DynamoDB by whoever receives it, and the token only wakes the workflow.
@@ -40,6 +41,14 @@ class ReceiptTask(BaseModel):
     referral_id: str = Field(min_length=1, max_length=64)
 
 
+class ReminderTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["reminder"]
+    referral_id: str = Field(min_length=1, max_length=64)
+    after_minutes: int = Field(ge=1, le=1440)
+
+
 class SafetyNetTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,8 +57,8 @@ class SafetyNetTask(BaseModel):
     task_token: str = Field(min_length=1)
 
 
-_TASKS: TypeAdapter[OfferTask | SafetyNetTask | ReceiptTask] = TypeAdapter(
-    Annotated[OfferTask | SafetyNetTask | ReceiptTask, Field(discriminator="task")]
+_TASKS: TypeAdapter[OfferTask | SafetyNetTask | ReceiptTask | ReminderTask] = TypeAdapter(
+    Annotated[OfferTask | SafetyNetTask | ReceiptTask | ReminderTask, Field(discriminator="task")]
 )
 
 
@@ -65,6 +74,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="OffersNotified", unit=MetricUnit.Count, value=1 if result["delivered"] else 0)
     elif isinstance(task, ReceiptTask):
         result = service.acknowledge(task.referral_id)
+    elif isinstance(task, ReminderTask):
+        result = service.remind(task.referral_id, task.after_minutes)
     else:
         result = service.open_safety_net(task.referral_id, task.task_token)
         metrics.add_metric(name="SafetyNetEmails", unit=MetricUnit.Count, value=result.get("sent", 0))

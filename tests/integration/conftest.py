@@ -61,7 +61,7 @@ class Workflow:
         raise AssertionError(f"timed out waiting for {what}")
 
 
-WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetRounds": "2"}
+WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetRounds": "2", "FollowUpSeconds": "2"}
 
 
 @pytest.fixture

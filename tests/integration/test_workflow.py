@@ -367,3 +367,24 @@ def test_a_referral_whose_workflow_failed_to_start_is_started_by_the_sweep(
     assert wiring.referral_store().unstarted(10) == []
     trail = actions(client, rid)
     assert trail.index("workflow.start_failed") < trail.index("workflow.started") < trail.index("offer.made")
+
+
+def test_the_accepting_agent_is_reminded_only_while_no_progress_is_recorded(workflow: Workflow, client: Client) -> None:
+    # Given two accepted referrals (follow-ups every 2 seconds in this test instead of 15 minutes)
+    add_agents(("101", "78701", ALWAYS))
+    quiet = submit_new(client)
+    client.http.post("/offers/accept", body=f"t={token_of(link_of('101', workflow))}", headers=FORM)
+    busy = submit_new(client)
+    workflow.wait_for(lambda: len(offer_emails_to("101")) == 2, what="the second offer e-mail")
+    client.http.post("/offers/accept", body=f"t={token_of(link_of('101', workflow))}", headers=FORM)
+    # When the agent records progress on the second at once, and nothing on the first
+    moved = client.http.post(
+        f"/agent/referrals/{busy}/status", body=json.dumps({"status": "in_progress"}), headers=agent_headers("101")
+    )
+    assert moved.status_code == 200
+    workflow.wait_for(lambda: succeeded(workflow, quiet) and succeeded(workflow, busy), what="both to finish")
+    # Then the first brought reminders at 15 and 30 minutes, the second none
+    reminders = [m for m in emails_to("101") if m.subject.startswith("Reminder")]
+    assert len(reminders) == 2
+    assert [a for a in actions(client, quiet) if a == "agent.reminded"] == ["agent.reminded"] * 2
+    assert "agent.reminded" not in actions(client, busy)

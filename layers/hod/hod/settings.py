@@ -26,6 +26,7 @@ class Settings:
     sender_email: str = ""
     pinpoint_app_id: str = ""
     safety_net_window_seconds: int = 1800
+    follow_up_seconds: int = 900
     safety_net_rounds: int = 24
     suspend_after_missed: int = 5
 
@@ -48,6 +49,7 @@ _INTS = {
     "idempotency_ttl_seconds": ("HOD_IDEMPOTENCY_TTL_SECONDS", 3600),
     "safety_net_window_seconds": ("HOD_SAFETY_NET_WINDOW_SECONDS", 1800),
     "safety_net_rounds": ("HOD_SAFETY_NET_ROUNDS", 24),
+    "follow_up_seconds": ("HOD_FOLLOW_UP_SECONDS", 900),
 }
 
 

@@ -117,6 +117,7 @@ def referral_workflow() -> WorkflowService:
     settings = get_settings()
     policy = WorkflowPolicy(
         offer_window_seconds=settings.offer_window_seconds,
+        follow_up_seconds=settings.follow_up_seconds,
         safety_net_window_seconds=settings.safety_net_window_seconds,
         safety_net_rounds=settings.safety_net_rounds,
         suspend_after_missed=settings.suspend_after_missed,

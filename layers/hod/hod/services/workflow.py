@@ -48,6 +48,7 @@ class Callbacks(Protocol):
 @dataclass(frozen=True)
 class WorkflowPolicy:
     offer_window_seconds: int = 900
+    follow_up_seconds: int = 900  # R12: remind the accepting agent at 15 and 30 minutes without progress
     safety_net_window_seconds: int = 1800
     safety_net_rounds: int = 24
     suspend_after_missed: int = 5  # missed offers in the last 7 days; 0 = never suspend
@@ -59,9 +60,15 @@ class Step:
     next: Next
     agent_npn: str | None = None
     window_seconds: int = 1
+    follow_up_seconds: int = 900
 
     def as_dict(self) -> dict[str, Any]:
-        return {"next": self.next, "agent_npn": self.agent_npn, "window_seconds": self.window_seconds}
+        return {
+            "next": self.next,
+            "agent_npn": self.agent_npn,
+            "window_seconds": self.window_seconds,
+            "follow_up_seconds": self.follow_up_seconds,
+        }
 
 
 class WorkflowService:
@@ -96,6 +103,11 @@ class WorkflowService:
 
     # ----- the state machine's tasks ------------------------------------------------------------------------------
     def next_step(self, referral_id: str) -> Step:
+        """Match task (see `_next_step`), carrying the follow-up delay the workflow waits after an acceptance."""
+        step = self._next_step(referral_id)
+        return Step(step.next, step.agent_npn, step.window_seconds, self._policy.follow_up_seconds)
+
+    def _next_step(self, referral_id: str) -> Step:
         """Match task: offer the referral to the closest qualifying agent not yet offered it, else open the safety
         net, else (after the last safety-net round) close it as unserved."""
         referral = self._referral(referral_id)
@@ -159,6 +171,27 @@ class WorkflowService:
             event=self._event("system", "safety_net.opened", round=round_number, already_offered=len(offered)),
         )
         return Step("safety_net", None, self._policy.safety_net_window_seconds)
+
+    def remind(self, referral_id: str, after_minutes: int) -> dict[str, Any]:
+        """Follow-up task (R12): remind the accepting agent when no progress is recorded since the acceptance."""
+        referral = self._referral(referral_id)
+        if referral.status is not ReferralStatus.ACCEPTED or referral.accepted_by is None:
+            return {"reminded": False, "status": referral.status.value}
+        agent = self._agents.view(referral.accepted_by).agent
+        consumer = referral.consumer
+        recipient = agent_recipient(agent, channels=frozenset({"email", "text"}) & agent.contact_method.channels)
+        values = {
+            "consumer_name": f"{consumer.first_name} {consumer.last_name}",
+            "consumer_phone": consumer.phone,
+            "after_minutes": str(after_minutes),
+        }
+        key = f"reminder:{after_minutes}"
+        outcomes = self._notifier.send(referral_id, key, recipient, "reminder", values)
+        self._store.append_events(
+            referral_id,
+            [self._event("system", "agent.reminded", agent_npn=agent.npn, after_minutes=after_minutes, **outcomes)],
+        )
+        return {"reminded": True, "outcomes": outcomes}
 
     def deliver_offer(self, referral_id: str, npn: str, task_token: str) -> dict[str, Any]:
         """Offer task: keep the workflow's token on the offer, then tell the agent."""
