@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hod.domain.agent import Agent
 from hod.domain.nearest import IndexEntry
-from hod.domain.referral import AuditEvent, Referral
+from hod.domain.offer import Offer, OfferStatus
+from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.signing import KeyRing
 
 
@@ -76,6 +77,52 @@ class ReferralStore(Protocol):
     def mark_unstarted(self, referral_id: str, unstarted: bool) -> None: ...
 
     def unstarted(self, limit: int) -> list[str]: ...
+
+
+class WorkflowStore(ReferralStore, Protocol):
+    """The referral workflow's state: offers and the conditional moves between statuses (each also writes its
+    audit event). A move that lost a race raises Conflict and changes nothing."""
+
+    def offers(self, referral_id: str) -> list[Offer]: ...
+
+    def offer(self, referral_id: str, npn: str) -> tuple[Offer, str | None] | None:
+        """The offer and the workflow's task token kept on it."""
+        ...
+
+    def safety_net_token(self, referral_id: str) -> str | None: ...
+
+    def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]: ...
+
+    def record_offer(self, offer: Offer, event: AuditEvent) -> None: ...
+
+    def move_referral(
+        self,
+        referral_id: str,
+        *,
+        expected: Sequence[ReferralStatus],
+        to: ReferralStatus,
+        event: AuditEvent,
+        at: datetime,
+        accepted_by_must_be: str | None = None,
+        extra: dict[str, Any] | None = None,
+        conflict: str = ...,
+    ) -> None: ...
+
+    def decide_offer(
+        self,
+        referral_id: str,
+        npn: str,
+        *,
+        to: OfferStatus,
+        at: datetime,
+        before_deadline: bool,
+        referral_to: ReferralStatus,
+        event: AuditEvent,
+    ) -> None: ...
+
+    def accept_safety_net(self, offer: Offer, event: AuditEvent) -> None: ...
+
+    def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool: ...
 
 
 class Workflow(Protocol):

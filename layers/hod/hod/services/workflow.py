@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal, Protocol
 
-from hod.adapters.workflow_store import DynamoWorkflowStore
 from hod.domain.agent import Agent
 from hod.domain.offer import (
     CompletedOutcome,
@@ -22,7 +21,7 @@ from hod.domain.offer import (
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, Forbidden, NotFound
 from hod.messages import language_name
-from hod.ports import Clock
+from hod.ports import Clock, WorkflowStore
 from hod.services.agents import AgentService
 from hod.services.matching import MatchingService
 from hod.services.notifier import Notifier, Recipient
@@ -74,7 +73,7 @@ class Step:
 class WorkflowService:
     def __init__(
         self,
-        store: DynamoWorkflowStore,
+        store: WorkflowStore,
         agents: AgentService,
         matching: MatchingService,
         callbacks: Callbacks,
