@@ -56,3 +56,8 @@ build: $(SAMVENV)/bin/sam
 
 clean:
 	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info
+
+## National-scale benchmarks (docs/benchmarks.md): prints a table, writes benchmarks/results/latest.json
+.PHONY: bench
+bench: dev
+	$(BIN)/python -m benchmarks

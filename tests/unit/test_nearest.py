@@ -13,6 +13,7 @@ from hod.domain.nearest import (
     DEFAULT_POLICY,
     IndexEntry,
     NearestResult,
+    PagedCellSource,
     SearchPolicy,
     find_nearest,
 )
@@ -42,6 +43,36 @@ class InMemoryIndex:
 
     def everything(self, area: str) -> list[IndexEntry]:
         return [entry for _, entry in self._items.get(area, [])]
+
+
+def snapped(entry: IndexEntry) -> IndexEntry:
+    """The entry at the centre of its precision-9 cell, as DynamoAvailableIndex returns it."""
+    b = cell_bounds(encode(entry.lat, entry.lon, 9))
+    return entry._replace(lat=(b.south + b.north) / 2, lon=(b.west + b.east) / 2)
+
+
+class InMemoryPagedIndex(InMemoryIndex):
+    """The index as DynamoAvailableIndex serves it: one item per key (a later row replaces an earlier one with the
+    same geohash and npn), positions at their cell's centre, and pages read in key order."""
+
+    def __init__(self, rows: Iterable[tuple[str, IndexEntry]] = ()) -> None:
+        unique: dict[tuple[str, str], IndexEntry] = {}
+        for area, entry in rows:
+            unique[(area, f"{encode(entry.lat, entry.lon, 9)}#{entry.npn}")] = snapped(entry)
+        super().__init__((area, entry) for (area, _), entry in unique.items())
+
+    def query_page(
+        self, area: str, prefix: str, limit: int, after: IndexEntry | None = None, past_position: bool = False
+    ) -> Sequence[IndexEntry]:
+        keys = self._keys.get(area, [])
+        start = bisect.bisect_left(keys, prefix)
+        if after is not None:
+            key = f"{encode(after.lat, after.lon, 9)}#{'~' if past_position else after.npn}"
+            start = max(start, bisect.bisect_right(keys, key))
+        stop = bisect.bisect_left(keys, prefix + "~")
+        found = [entry for _, entry in self._items[area][start : min(stop, start + limit)]] if keys else []
+        self.calls.append((area, prefix, len(found)))
+        return found
 
 
 def brute_force(
@@ -176,6 +207,82 @@ def test_search_policy_rejects_nonsense() -> None:
             SearchPolicy(probes=probes)
     with pytest.raises(ValueError, match="budget"):
         SearchPolicy(max_cells_per_precision=0)
+    for page_size, max_page_size in [(0, 8), (9, 8), (1, 0)]:
+        with pytest.raises(ValueError, match="page"):
+            SearchPolicy(page_size=page_size, max_page_size=max_page_size)
+
+
+# --- paged sources: stacks of agents at one point ------------------------------------------------------------
+
+
+def test_only_the_dynamodb_like_index_is_read_in_pages() -> None:
+    # Given the two in-memory indexes
+    # Then only the one serving pages is taken for a paged source
+    assert isinstance(InMemoryPagedIndex(), PagedCellSource)
+    assert not isinstance(InMemoryIndex(), PagedCellSource)
+
+
+def test_a_stack_at_one_point_is_read_only_until_its_first_acceptable_agent() -> None:
+    # Given forty agents registered at one ZIP centroid, and a consumer 3 km away
+    rows = [("TX#es", IndexEntry(f"{n:08d}", 30.2672, -97.7431, 100)) for n in range(100, 140)]
+    plain, paged = InMemoryIndex(rows), InMemoryPagedIndex(rows)
+    # When the nearest is searched for in both, then with the ten lowest npns excluded (a cascade)
+    whole = assert_exact(plain, "TX#es", 30.29, -97.72)
+    first = assert_exact(paged, "TX#es", 30.29, -97.72)
+    excluded = {f"{n:08d}" for n in range(100, 110)}
+    later = assert_exact(paged, "TX#es", 30.29, -97.72, exclude=excluded)
+    # Then the same lowest npn wins; the plain read takes the whole stack, the paged one stops after the winner
+    assert whole.entry is not None
+    assert first.entry is not None
+    assert later.entry is not None
+    assert whole.entry.npn == first.entry.npn == "00000100"
+    assert later.entry.npn == "00000110"
+    assert whole.items_read == 40
+    assert first.items_read <= 2
+    assert later.items_read <= 2 + 4 + 8
+
+
+def test_a_stack_that_cannot_win_costs_one_page() -> None:
+    # Given a winner 1 km from the consumer and a stack of fifty agents 2 km away, inside one precision-5 cell
+    winner = IndexEntry("99999999", 30.2672, -97.7431, 100)
+    stack = [IndexEntry(f"{n:08d}", 30.2672, -97.7627, 100) for n in range(50)]
+    index = InMemoryPagedIndex([("TX#en", winner)] + [("TX#en", e) for e in stack])
+    # When a consumer between them, nearer the winner, is matched
+    result = assert_exact(index, "TX#en", 30.2672, -97.7520)
+    # Then the winner is found and the stack costs only the page that showed it was farther
+    assert result.entry == snapped(winner)
+    assert result.items_read <= 2 * DEFAULT_POLICY.page_size
+
+
+def test_equal_distances_from_two_points_are_still_decided_by_npn_in_pages() -> None:
+    # Given two stacks mirrored across the prime meridian, so exactly as far from a consumer on it: the western
+    # one (first in key order) holds npn 50, the eastern one npns 10 and 11 (excluded) and 12
+    west, east = snapped(IndexEntry("50", 30.0, -0.01, 100)), snapped(IndexEntry("x", 30.0, 0.01, 100))
+    consumer = (west.lat, 0.0)
+    assert haversine_km(*consumer, west.lat, west.lon) == haversine_km(*consumer, east.lat, east.lon)
+    rows = [("XX#en", west)] + [("XX#en", east._replace(npn=npn)) for npn in ("10", "11", "12")]
+    # When the nearest is searched for with 10 and 11 excluded, reading pages of two
+    result = assert_exact(InMemoryPagedIndex(rows), "XX#en", *consumer, exclude={"10", "11"})
+    # Then 12 wins the tie: the eastern stack is read past its excluded agents
+    assert result.entry is not None
+    assert result.entry.npn == "12"
+
+
+def test_paged_reads_keep_a_stacked_city_within_budget() -> None:
+    # Given 5,000 agents on 120 Houston ZIP centroids (about 42 per point)
+    rng = random.Random(120)
+    houston = (29.7604, -95.3698)
+    points = [
+        (round(houston[0] + rng.gauss(0, 0.11), 4), round(houston[1] + rng.gauss(0, 0.13), 4)) for _ in range(120)
+    ]
+    rows = [("TX#en", IndexEntry(f"{i:07d}", *rng.choice(points), 100)) for i in range(5000)]
+    index = InMemoryPagedIndex(rows)
+    # When 200 consumers at street addresses across the city are matched
+    consumers = [(houston[0] + rng.gauss(0, 0.11), houston[1] + rng.gauss(0, 0.13)) for _ in range(200)]
+    items = [assert_exact(index, "TX#en", lat, lon).items_read for lat, lon in consumers]
+    # Then every match is exact and reads a few dozen items at most (budget: p95 <= 50, max <= 200)
+    assert _percentile(items, 0.95) <= 50
+    assert max(items) <= 200
 
 
 # --- cost on a realistic dense city ---------------------------------------------------------------------------
@@ -246,6 +353,8 @@ POLICIES = [
     SearchPolicy(probes=((7, 3), (6, 3)), max_cells_per_precision=2, split_up_to=32, split_size_ratio=0.0),
     SearchPolicy(probes=((4, 9),), split_up_to=0),
     SearchPolicy(probes=((6, 25), (5, 25)), max_cells_per_precision=500, split_up_to=32, split_size_ratio=0.1),
+    SearchPolicy(page_size=1, max_page_size=1),
+    SearchPolicy(probes=((7, 2), (4, 4)), page_size=3, max_page_size=7),
 ]
 
 
@@ -339,6 +448,7 @@ KINDS = ["city", "cell_edges", "sparse", "aleutians", "zip_centroids", "state_bo
     accept_share=st.sampled_from([None, None, 1.0, 0.5, 0.1, 0.0]),
     policy=st.sampled_from(POLICIES),
     stale_copies=st.sampled_from([0, 0, 0, 3]),
+    paged=st.booleans(),
 )
 def test_matches_brute_force(
     seed: int,
@@ -348,9 +458,10 @@ def test_matches_brute_force(
     accept_share: float | None,
     policy: SearchPolicy,
     stale_copies: int,
+    paged: bool,
 ) -> None:
     # Given a random population of one kind, a random exclusion set (including the nearest agents, as in a
-    # cascade) and a random accept filter
+    # cascade) and a random accept filter, in an index read whole or in pages
     rng = random.Random(seed)
     rows, consumers = _population(rng, kind)
     if stale_copies:
@@ -358,8 +469,9 @@ def test_matches_brute_force(
         for area, entry in rng.sample(rows, min(len(rows), stale_copies)):
             lat, lon = rng.choice([(entry.lat, entry.lon), _gauss_point(rng, (entry.lat, entry.lon), 0.05)])
             rows.append((area, IndexEntry(entry.npn, lat, lon, entry.until + rng.randint(-3600, 3600))))
-    index = InMemoryIndex(rows)
+    index = InMemoryPagedIndex(rows) if paged else InMemoryIndex(rows)
     event(f"kind={kind}")
+    event(f"paged={paged}")
     accepted = {e.npn for _, e in rows if accept_share is not None and rng.random() < accept_share}
     accept = None if accept_share is None else (lambda e: e.npn in accepted)
     for area, (lat, lon) in consumers:

@@ -22,9 +22,10 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from hod.domain.agent import Agent
-from hod.domain.nearest import IndexEntry
+from hod.domain.nearest import INDEX_PRECISION, IndexEntry
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
+from hod.geo import cell_bounds, encode
 from hod.ports import Placement, StoredAgent
 
 SWEEP_SHARDS = 4
@@ -205,19 +206,45 @@ class DynamoAgentStore:
 
 
 class DynamoAvailableIndex:
-    """The sparse available-now index: one item per (state#language, geohash#npn) for agents available right now."""
+    """The sparse available-now index: one item per (state#language, geohash#npn) for agents available right now.
+
+    Entries are read back at the centre of their precision-9 cell (under 3.4 m from the stored position), so all
+    the entries of one cell share a position, as `PagedCellSource` requires."""
 
     def __init__(self, table_name: str, grace_seconds: int = 3600) -> None:
         self._table = table_name
         self._grace = grace_seconds
 
+    @staticmethod
+    def _entry(item: AvailableItem) -> IndexEntry:
+        cell = item.cell.split("#", 1)[0] if "#" in item.cell else ""
+        if len(cell) == INDEX_PRECISION:
+            south, west, north, east = cell_bounds(cell)
+            lat, lon = (south + north) / 2, (west + east) / 2
+        else:  # a roster entry ("ROSTER#TX", npn): no position key
+            lat, lon = float(item.lat), float(item.lon)
+        return IndexEntry(item.npn, lat, lon, int(item.until))
+
     def query(self, area: str, prefix: str) -> Sequence[IndexEntry]:
         bind(AvailableItem, self._table)
         condition = AvailableItem.cell.startswith(prefix) if prefix else None
         with _sdk("Query"):
+            return [self._entry(item) for item in AvailableItem.query(area, condition)]
+
+    def query_page(
+        self, area: str, prefix: str, limit: int, after: IndexEntry | None = None, past_position: bool = False
+    ) -> Sequence[IndexEntry]:
+        """One Query with Limit: keys are "<geohash9>#<npn>", so "<geohash9>#~" sorts after every npn there."""
+        bind(AvailableItem, self._table)
+        condition = AvailableItem.cell.startswith(prefix) if prefix else None
+        start = None
+        if after is not None:
+            key = f"{encode(after.lat, after.lon, INDEX_PRECISION)}#{'~' if past_position else after.npn}"
+            start = {"area": {"S": area}, "cell": {"S": key}}
+        with _sdk("Query"):
             return [
-                IndexEntry(item.npn, float(item.lat), float(item.lon), int(item.until))
-                for item in AvailableItem.query(area, condition)
+                self._entry(item)
+                for item in AvailableItem.query(area, condition, limit=limit, last_evaluated_key=start)
             ]
 
     def replace(self, remove: Iterable[tuple[str, str]], add: Iterable[Placement]) -> None:

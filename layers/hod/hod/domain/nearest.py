@@ -3,6 +3,10 @@
 The index holds, per area ("<STATE>#<language>"), one entry per available agent keyed by the agent's precision-9
 geohash. The search reads cells nearest-first and stops only when no unread cell can hold an entry that beats the
 best one found, so it returns exactly what a scan of the whole area would. docs/matching.md has the argument.
+
+A source that can also read a cell a page at a time (`PagedCellSource`) lets the search stop reading a stack of
+agents at one point as soon as the rest of the stack cannot win: they are in npn order, so the first acceptable
+one beats all that follow.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from hod.geo import cell_bounds, children, encode, haversine_km, min_distance_km, neighbours
 
@@ -34,6 +38,22 @@ class CellSource(Protocol):
 
     def query(self, area: str, prefix: str) -> Sequence[IndexEntry]:
         """All entries of ``area`` whose geohash starts with ``prefix`` ("" is the whole area)."""
+        ...
+
+
+@runtime_checkable
+class PagedCellSource(CellSource, Protocol):
+    """A source that can also read in index order, a page at a time.
+
+    Index order is (precision-9 geohash of the position, npn), and every entry in one precision-9 cell has the
+    same position. So all the agents at one point form one run, in npn order, and the first acceptable entry
+    of a run beats the rest of it."""
+
+    def query_page(
+        self, area: str, prefix: str, limit: int, after: IndexEntry | None = None, past_position: bool = False
+    ) -> Sequence[IndexEntry]:
+        """At most ``limit`` entries of ``area`` with ``prefix``, in index order, after ``after`` (None: from the
+        first); with ``past_position``, after every entry at ``after``'s position."""
         ...
 
 
@@ -62,6 +82,10 @@ class SearchPolicy:
     closer entry..."""
     split_size_ratio: float = 1.0
     """...and its shorter side is at least this multiple of the candidate's distance."""
+    page_size: int = 2
+    """With a `PagedCellSource`, a cell is read in pages of this many entries; a page that ends inside a run
+    that can still win is followed by one twice as large (up to `max_page_size`)."""
+    max_page_size: int = 128
 
     def __post_init__(self) -> None:
         precisions = [precision for precision, _ in self.probes]
@@ -71,6 +95,8 @@ class SearchPolicy:
             raise ValueError("probe precisions must be within 1..9")
         if min(cells for _, cells in self.probes) < 1 or self.max_cells_per_precision < 1:
             raise ValueError("cell budgets must be positive")
+        if not 1 <= self.page_size <= self.max_page_size:
+            raise ValueError("page sizes must be positive, the first no larger than the largest")
 
 
 DEFAULT_POLICY = SearchPolicy()
@@ -102,6 +128,7 @@ class _Search:
         policy: SearchPolicy,
     ) -> None:
         self.source = source
+        self.pages = source if isinstance(source, PagedCellSource) else None
         self.area = area
         self.lat = lat
         self.lon = lon
@@ -127,9 +154,7 @@ class _Search:
     def can_beat_best(self, bound_km: float) -> bool:
         return self.best is None or bound_km <= self.best.distance_km
 
-    def read(self, prefix: str) -> None:
-        entries = self.source.query(self.area, prefix)
-        self.items_by_prefix[prefix] = len(entries)
+    def judge(self, entries: Sequence[IndexEntry]) -> None:
         self.queries += 1
         self.items_read += len(entries)
         for entry in entries:
@@ -141,6 +166,35 @@ class _Search:
             candidate = _Best(haversine_km(self.lat, self.lon, entry.lat, entry.lon), entry.npn, entry)
             if self.best is None or candidate < self.best:
                 self.best = candidate
+
+    def rest_of_run_loses(self, entry: IndexEntry) -> bool:
+        """Whether every entry after ``entry`` at its position (same distance, larger npn) loses to the best."""
+        best = self.best
+        if best is None:
+            return False
+        distance = haversine_km(self.lat, self.lon, entry.lat, entry.lon)
+        return best.distance_km < distance or (best.distance_km == distance and best.npn <= entry.npn)
+
+    def read(self, prefix: str) -> None:
+        if self.pages is None:
+            entries = self.source.query(self.area, prefix)
+            self.items_by_prefix[prefix] = len(entries)
+            self.judge(entries)
+            return
+        read = 0
+        limit = self.policy.page_size
+        after: IndexEntry | None = None
+        skip = False
+        while True:
+            page = self.pages.query_page(self.area, prefix, limit, after, skip)
+            read += len(page)
+            self.judge(page)
+            if len(page) < limit:
+                break
+            after = page[-1]
+            skip = self.rest_of_run_loses(after)
+            limit = self.policy.page_size if skip else min(2 * limit, self.policy.max_page_size)
+        self.items_by_prefix[prefix] = read
 
     def parts_to_read(self, cell: str) -> list[tuple[float, str]] | None:
         """The children to read instead of ``cell``, or None when reading ``cell`` itself is cheaper."""

@@ -1,0 +1,423 @@
+"""AWS API calls per referral, on the three paths that end with an acceptance.
+
+The harness of tests/integration/conftest.py (`workflow`): template.yaml's state machine executing in moto, the
+four functions' real handlers in-process (local/inproc.py), offer windows of three seconds. Agents answer through
+the signed link in the e-mail they were sent (GET shows the offer, POST acts), as in production.
+
+Every call the service's code makes is counted from botocore's events, attributed to the function (and task) or
+HTTP route that made it; the harness's own look-ups (waiting for an e-mail, polling the execution) are made outside
+those scopes and not counted. Step Functions' own work (invoking the functions, its state transitions) is not an
+API call of ours; it is read from the execution history for the cost.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from benchmarks.counting import Call, CallLog
+from local.cfn import create_local_resources, functions, load_template
+from local.inproc import atomic_dynamodb, load_function_module, route_lambdas_in_process
+
+SENDER = "offers@help-on-demand.example"
+BASE_URL = "http://hod.bench"
+PARAMETERS = {
+    "SenderEmail": SENDER,
+    "PlanYear": "2026",
+    "Stage": "bench",
+    "PublicBaseUrl": BASE_URL,
+    "OfferWindowSeconds": "3",
+    "SafetyNetWindowSeconds": "3",
+    "SafetyNetRounds": "2",
+    "FollowUpSeconds": "2",
+}
+ALWAYS = {
+    "days": {
+        d: {"enabled": True, "start": "00:00", "end": "24:00", "breaks": []}
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+}
+PATHS = ("accept", "reject_then_accept", "timeout_then_accept")
+
+# The fewest calls the design needs, step by step, and why (docs/benchmarks.md explains each).
+_INTAKE = [
+    (
+        "POST /referrals",
+        2,
+        "TransactWriteItems: the referral and its audit event, conditional on an id derived from "
+        "the submission, which is also the duplicate check; StartExecution named after the referral",
+    ),
+    ("receipt to the consumer", 1, "SendEmail; the execution input carries language and address, so no read"),
+]
+_MATCH = (
+    "match",
+    3,
+    "Query of the referral's item collection (the referral and the offers so far in one call), at least one Query "
+    "of the available-now index (the measured median at 100,000 agents is 2 by day and 32 at night), "
+    "TransactWriteItems (offer, referral status, audit event)",
+)
+_NOTIFY = (
+    "offer e-mail",
+    2,
+    "UpdateItem keeping the task token on the pending offer, conditional on no token yet "
+    "(so a retried task cannot send twice) and returning the agent's address stored on the offer; SendEmail",
+)
+_VIEW = ("GET /offers/view", 1, "GetItem of the offer: the signed link names the referral and the agent")
+_ACCEPT = [
+    (
+        "POST /offers/accept",
+        3,
+        "Query of the referral's collection (referral, offer, task token), TransactWriteItems "
+        "(conditional accept, referral, audit event), SendTaskSuccess",
+    ),
+    ("acceptance notice to the consumer", 1, "SendEmail"),
+]
+_REJECT = ("POST /offers/reject", 3, "GetItem of the offer and its token, TransactWriteItems, SendTaskFailure")
+_LAPSE = (
+    "offer lapsed",
+    1,
+    "TransactWriteItems marking the offer missed, with the agent's missed count kept on "
+    "the agent item in the same transaction instead of a Query for the suspension rule",
+)
+MINIMUM: dict[str, list[tuple[str, int, str]]] = {
+    "accept": [*_INTAKE, _MATCH, _NOTIFY, _VIEW, *_ACCEPT],
+    "reject_then_accept": [*_INTAKE, _MATCH, _NOTIFY, _VIEW, _REJECT, _MATCH, _NOTIFY, _VIEW, *_ACCEPT],
+    "timeout_then_accept": [*_INTAKE, _MATCH, _NOTIFY, _VIEW, _LAPSE, _MATCH, _NOTIFY, _VIEW, *_ACCEPT],
+}
+CONSUMER_ZIP = "78702"
+# Agents around Austin, each at their own ZIP (the first at the consumer's), so a cascade finds the next one near.
+AUSTIN_ZIPS = ("78702", "78701", "78703", "78704", "78705", "78721", "78722", "78723", "78741", "78751", "78752")
+_LINK = re.compile(r"/offers/view\?t=([A-Za-z0-9._~%-]+)")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _agent(npn: str, zip_code: str, city: str) -> dict[str, Any]:
+    return {
+        "npn": npn,
+        "first_name": "Ana",
+        "last_name": "García",
+        "email": f"agent{npn}@example.com",
+        "phone": "(512) 555-0142",
+        "business_address": {"street": "100 Main St", "city": city, "state": "TX", "zip": zip_code},
+        "home_state": "TX",
+        "licences": [{"state": "TX", "status": "active", "lines_of_authority": ["health"], "expires": "2030-01-01"}],
+        "ffm_registration_plan_year": 2026,
+        "ffm_registration_listed": True,
+        "hod_training_complete": True,
+        "display_option": 1,
+        "languages": ["en", "es"],
+        "contact_method": "email_only",
+    }
+
+
+def _token_payload(token: str) -> str:
+    """The claims part of a signed token, decoded (to tell which referral a link is for; not verified)."""
+    import base64
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)).decode()
+    except ValueError:
+        return ""
+
+
+@dataclass
+class Invocation:
+    scope: str
+    seconds: float
+
+
+@dataclass
+class Harness:
+    log: CallLog
+    env: dict[str, str]
+    client: Any
+    invocations: list[Invocation] = field(default_factory=list)
+    log_bytes: int = 0
+
+    def http(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> Any:
+        """One API Gateway request to the intake function, counted under its route."""
+        route = re.sub(r"/agent/referrals/[^/]+/", "/agent/referrals/{id}/", path.split("?", 1)[0])
+        started = time.perf_counter()
+        with self.log.scope(f"IntakeFunction {method} {route}"):
+            if method == "GET":
+                response = self.client.http.get(path, headers=headers or {})
+            else:
+                response = self.client.http.post(path, body=body, headers=headers or {})
+        self.invocations.append(Invocation(f"IntakeFunction {method} {route}", time.perf_counter() - started))
+        return response
+
+    def wait(self, condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise RuntimeError(f"timed out waiting for {what}")
+
+    def links_to(self, npn: str, referral_id: str) -> list[str]:
+        """Signed links for `referral_id` in the e-mails agent `npn` received (read from moto, not through AWS)."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        found = []
+        for message in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages:
+            if f"agent{npn}@example.com" in str(getattr(message, "destinations", "")):
+                for token in _LINK.findall(str(getattr(message, "body", "")).replace("&amp;", "&")):
+                    if referral_id in _token_payload(token):
+                        found.append(token)
+        return found
+
+    def execution(self, referral_id: str) -> dict[str, Any]:
+        arn = self.env["HOD_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{referral_id}"
+        return dict(boto3.client("stepfunctions").describe_execution(executionArn=arn))
+
+    def transitions(self, referral_id: str) -> int:
+        arn = self.env["HOD_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{referral_id}"
+        events = boto3.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        return sum(1 for event in events if str(event["type"]).endswith("StateEntered"))
+
+
+@contextmanager
+def _scoped_handlers(log: CallLog, template: dict[str, Any], invocations: list[Invocation]) -> Iterator[None]:
+    """Wrap each Step Functions-invoked handler so its calls count under '<Function> <task>'."""
+    originals: list[tuple[Any, str, Any]] = []
+    for logical_id, spec in functions(template).items():
+        if spec.handler_module == "app":
+            continue
+        module = load_function_module(spec.code_uri, spec.handler)
+        original = getattr(module, spec.handler_attribute)
+
+        def wrapped(event: Any, context: Any, _original: Any = original, _id: str = logical_id) -> Any:
+            scope = f"{_id} {event.get('task', 'sweep') if isinstance(event, dict) else '?'}"
+            started = time.perf_counter()
+            try:
+                with log.scope(scope):
+                    return _original(event, context)
+            finally:
+                invocations.append(Invocation(scope, time.perf_counter() - started))
+
+        setattr(module, spec.handler_attribute, wrapped)
+        originals.append((module, spec.handler_attribute, original))
+    try:
+        yield
+    finally:
+        for module, attribute, original in originals:
+            setattr(module, attribute, original)
+
+
+class _CountingSink(io.TextIOBase):
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode())
+        return len(text)
+
+
+@contextmanager
+def _count_log_output(sink: _CountingSink) -> Iterator[None]:
+    """What the functions write to stdout (Powertools logs and EMF metrics) goes to `sink` instead."""
+    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in logging.Logger.manager.loggerDict)]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+                swapped.append((handler, handler.setStream(sink)))
+    try:
+        with redirect_stdout(sink):
+            yield
+    finally:
+        for handler, stream in swapped:
+            handler.setStream(stream)
+
+
+def _one_referral(h: Harness, path: str, serial: int) -> dict[str, Any]:
+    from hod import wiring
+    from hod.domain.offer import OfferStatus
+
+    mark, invoked = h.log.mark(), len(h.invocations)
+    body = {
+        "first_name": "Rosa",
+        "last_name": "Martínez",
+        "phone": f"512-555-01{serial % 100:02d}",
+        "email": f"rosa{serial}@example.org",
+        "zip": CONSUMER_ZIP,
+        "language": "es",
+    }
+    created = h.http("POST", "/referrals", json.dumps(body), {"Content-Type": "application/json"})
+    if created.status_code != 201:
+        raise RuntimeError(f"POST /referrals answered {created.status_code}: {created.body!r}")
+    referral_id = str(created.json_body["referral_id"])
+    offered: list[str] = []
+
+    def next_offer() -> str:
+        """The agent the workflow offered the referral to next, and the link in the e-mail they received."""
+
+        def pending() -> str | None:
+            for offer in wiring.workflow_store().offers(referral_id):
+                if offer.status is OfferStatus.PENDING and offer.agent_npn not in offered:
+                    return offer.agent_npn
+            return None
+
+        npn = str(h.wait(pending, "an offer"))
+        offered.append(npn)
+        return str(h.wait(lambda: h.links_to(npn, referral_id), f"the offer e-mail to {npn}")[-1])
+
+    link = next_offer()
+    h.http("GET", f"/offers/view?t={link}")
+    if path == "reject_then_accept":
+        h.http("POST", "/offers/reject", f"t={link}", FORM)
+    if path != "accept":
+        link = next_offer()
+        h.http("GET", f"/offers/view?t={link}")
+    accepted = h.http("POST", "/offers/accept", f"t={link}", FORM)
+    if accepted.status_code != 200:
+        raise RuntimeError(f"POST /offers/accept answered {accepted.status_code}")
+    # The agent reports contact with the consumer (R8) before the first reminder is due, as agents should (R12)
+    session = wiring.auth().agent_session(offered[-1])
+    reported = h.http(
+        "POST",
+        f"/agent/referrals/{referral_id}/status",
+        json.dumps({"status": "in_progress"}),
+        {"Authorization": f"Bearer {session}", "Content-Type": "application/json"},
+    )
+    if reported.status_code != 200:
+        raise RuntimeError(f"POST /agent/referrals/{{id}}/status answered {reported.status_code}")
+    h.wait(lambda: h.execution(referral_id)["status"] != "RUNNING", "the execution to finish", timeout=30)
+    time.sleep(0.2)
+    return {
+        "referral_id": referral_id,
+        "calls": h.log.since(mark),
+        "invocations": h.invocations[invoked:],
+        "transitions": h.transitions(referral_id),
+        "status": h.execution(referral_id)["status"],
+        "offered": offered,
+    }
+
+
+def _is_follow_up(scope: str | None) -> bool:
+    """After the acceptance: the agent's progress report and the reminder tasks (which then find it and stop)."""
+    return bool(scope) and ("reminder" in str(scope) or "/status" in str(scope))
+
+
+def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the runs of one path; the call list of the median run."""
+    totals = [len([c for c in r["calls"] if not _is_follow_up(c.scope)]) for r in runs]
+    median_run = sorted(runs, key=lambda r: len([c for c in r["calls"] if not _is_follow_up(c.scope)]))[len(runs) // 2]
+    calls: list[Call] = median_run["calls"]
+    main = [c for c in calls if not _is_follow_up(c.scope)]
+    follow_up = [c for c in calls if _is_follow_up(c.scope)]
+    by_scope: dict[str, Counter[str]] = {}
+    for c in main:
+        by_scope.setdefault(str(c.scope), Counter())[c.name] += 1
+    invocations = Counter(i.scope for i in median_run["invocations"])
+    return {
+        "calls": int(statistics.median(totals)),
+        "calls_each_run": totals,
+        "by_scope": {scope: dict(sorted(names.items())) for scope, names in by_scope.items()},
+        "by_operation": CallLog.by_name(main),
+        "follow_up_calls": len(follow_up),
+        "follow_up_by_operation": CallLog.by_name(follow_up),
+        "dynamodb_read_units": round(sum(c.read_units for c in calls), 1),
+        "dynamodb_write_units": round(sum(c.write_units for c in calls), 1),
+        "api_requests": sum(n for s, n in invocations.items() if s.startswith("IntakeFunction")),
+        "lambda_invocations": dict(sorted(invocations.items())),
+        "lambda_seconds": round(sum(i.seconds for i in median_run["invocations"]), 3),
+        "state_transitions": median_run["transitions"],
+        "emails": sum(1 for c in calls if c.name in ("sesv2.SendEmail", "ses.SendEmail")),
+        "secrets_calls": sum(1 for c in calls if c.service == "secretsmanager"),
+        "texts": sum(1 for c in calls if c.name == "sns.Publish"),
+        "errors": [c.name for c in calls if c.error],
+        "execution_status": median_run["status"],
+    }
+
+
+def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict[str, Any]:
+    """Calls per referral on each path (medians of `repeats` referrals, after one warm-up referral)."""
+    from chalice.test import Client
+
+    from hod import wiring
+    from hod.domain.availability import WeeklySchedule
+
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+    results: dict[str, Any] = {}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        template = load_template()
+        declared = template.get("Parameters") or {}
+        parameters = {name: value for name, value in PARAMETERS.items() if name in declared}
+        session = boto3.session.Session()
+        env = create_local_resources(session, template, parameters=parameters)
+        import os
+
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+        wiring.reset()
+        invocations: list[Invocation] = []
+        sink = _CountingSink()
+        try:
+            with (
+                atomic_dynamodb(),
+                route_lambdas_in_process(template),
+                _scoped_handlers(log, template, invocations),
+            ):
+                intake = load_function_module("functions/intake", "app.app")
+                with Client(intake.app) as client:
+                    h = Harness(log, env, client, invocations)
+                    service = wiring.agents()
+                    agents = [_agent(str(101 + i), zip_code, "Austin") for i, zip_code in enumerate(AUSTIN_ZIPS)]
+                    report = service.import_agents(agents)
+                    if report.summary["refused"]:
+                        raise RuntimeError(f"agents refused: {report.results}")
+                    for record in agents:
+                        service.set_weekly_schedule(record["npn"], WeeklySchedule.model_validate(ALWAYS))
+                    with _count_log_output(sink):
+                        warm_up = _one_referral(h, "accept", 0)
+                        serial = 1
+                        for path in PATHS:
+                            runs = []
+                            log_before = sink.bytes
+                            for _ in range(repeats):
+                                runs.append(_one_referral(h, path, serial))
+                                serial += 1
+                            results[path] = _summarise(runs)
+                            results[path]["log_bytes"] = (sink.bytes - log_before) // repeats
+                            progress(f"calls per referral, {path}: {results[path]['calls']}")
+                    results["first_referral_calls"] = len([c for c in warm_up["calls"] if not _is_follow_up(c.scope)])
+                    results["first_referral_by_operation"] = CallLog.by_name(
+                        [c for c in warm_up["calls"] if not _is_follow_up(c.scope)]
+                    )
+                    for execution in boto3.client("stepfunctions").list_executions(
+                        stateMachineArn=env["HOD_STATE_MACHINE_ARN"]
+                    )["executions"]:
+                        if execution["status"] == "RUNNING":
+                            boto3.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+        finally:
+            wiring.reset()
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    results["parameters"] = parameters
+    results["minimum"] = {
+        path: {"calls": sum(n for _, n, _ in steps), "steps": [list(step) for step in steps]}
+        for path, steps in MINIMUM.items()
+    }
+    return results

@@ -1,0 +1,114 @@
+"""Counting AWS calls from botocore events: every client is seen, calls land in their scope, units are DynamoDB's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from benchmarks.counting import CallLog, item_size
+from benchmarks.motoproxy import aws_url
+from hod.adapters.dynamo import DynamoAvailableIndex
+from hod.ports import Placement
+from local.cfn import dynamodb_tables, load_template
+
+
+@pytest.fixture
+def counted() -> Iterator[tuple[CallLog, str]]:
+    log = CallLog()
+    with mock_aws(), log.install():
+        kwargs = dynamodb_tables(load_template(), "count-")["AvailableAgentsTable"]
+        boto3.client("dynamodb").create_table(**kwargs)
+        yield log, str(kwargs["TableName"])
+
+
+def test_item_sizes_follow_dynamodb_rules() -> None:
+    # Given items with strings, numbers, booleans, lists and maps
+    # Then names and values count as DynamoDB counts them
+    assert item_size({"pk": {"S": "abc"}}) == 2 + 3
+    assert item_size({"n": {"N": "12345"}}) == 1 + 4  # (5 digits + 1) / 2 + 1
+    assert item_size({"ok": {"BOOL": True}, "no": {"NULL": True}}) == 2 + 1 + 2 + 1
+    assert item_size({"l": {"L": [{"S": "ab"}, {"N": "1"}]}}) == 1 + 3 + (1 + 2) + (1 + 2)
+    assert item_size({"m": {"M": {"k": {"S": "v"}}}}) == 1 + 3 + (1 + 1 + 1)
+    assert item_size({"s": {"S": "ñ"}}) == 1 + 2  # UTF-8 bytes, not characters
+
+
+def test_pynamodb_and_boto3_calls_are_counted_in_their_scope(counted: tuple[CallLog, str]) -> None:
+    # Given the index adapter (pynamodb) and a plain boto3 client, both created after the hook
+    log, table = counted
+    index = DynamoAvailableIndex(table)
+    client = boto3.client("dynamodb")
+    mark = log.mark()
+    # When one scope writes and queries through the adapter, and a call is made outside any scope
+    with log.scope("match"):
+        index.replace((), [Placement("TX#es", f"9v6kp{n:04d}#{n}", str(n), 30.0, -97.0, 5) for n in range(30)])
+        index.query("TX#es", "9v6k")
+        index.query_page("TX#es", "9v6k", 4)
+    client.describe_table(TableName=table)
+    calls = log.since(mark)
+    # Then the scoped calls are there with their operation; the unscoped one is recorded but not returned
+    assert [c.name for c in calls] == ["dynamodb.BatchWriteItem", "dynamodb.BatchWriteItem"] + ["dynamodb.Query"] * 2
+    assert [c.items_read for c in calls if c.operation == "Query"] == [30, 4]
+    assert log.calls[-1].name == "dynamodb.DescribeTable"
+    assert log.calls[-1].scope is None
+
+
+def test_read_and_write_units_are_what_dynamodb_would_bill(counted: tuple[CallLog, str]) -> None:
+    # Given a client created after the hook
+    log, table = counted
+    client = boto3.client("dynamodb")
+    big = "x" * 2500
+    mark = log.mark()
+    with log.scope("units"):
+        # When a 2.5 KB item is put, read strongly and eventually, queried, and written in a transaction
+        client.put_item(TableName=table, Item={"area": {"S": "A"}, "cell": {"S": "c1"}, "doc": {"S": big}})
+        client.get_item(TableName=table, Key={"area": {"S": "A"}, "cell": {"S": "c1"}}, ConsistentRead=True)
+        client.get_item(TableName=table, Key={"area": {"S": "A"}, "cell": {"S": "missing"}})
+        client.query(
+            TableName=table,
+            KeyConditionExpression="area = :a",
+            ExpressionAttributeValues={":a": {"S": "A"}},
+        )
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"area": {"S": "A"}, "cell": {"S": "c2"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"area": {"S": "A"}, "cell": {"S": "c1"}},
+                        "UpdateExpression": "SET #s = :s",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":s": {"S": "ok"}},
+                    }
+                },
+            ]
+        )
+    units: dict[str, Any] = {c.operation + str(i): (c.read_units, c.write_units) for i, c in enumerate(log.since(mark))}
+    # Then: 3 WRU for the put (2.5 KB), 1 RRU strongly / 0.5 eventually (even for a missing item),
+    # 0.5 for the eventually consistent Query, and 2 x (1 + 3) WRU for the transaction
+    assert units == {
+        "PutItem0": (0.0, 3),
+        "GetItem1": (1.0, 0.0),
+        "GetItem2": (0.5, 0.0),
+        "Query3": (0.5, 0.0),
+        "TransactWriteItems4": (0.0, 8),
+    }
+
+
+def test_the_proxy_finds_the_aws_endpoint_from_the_signature() -> None:
+    # Given SigV4 Authorization headers for DynamoDB, SES v2 and IAM
+    def signed(region: str, service: str) -> str:
+        return f"AWS4-HMAC-SHA256 Credential=AKID/20261125/{region}/{service}/aws4_request, Signature=x"
+
+    # Then each request goes to the URL the service answers on
+    assert aws_url(signed("us-east-1", "dynamodb"), "/") == "https://dynamodb.us-east-1.amazonaws.com/"
+    assert (
+        aws_url(signed("us-east-1", "ses"), "/v2/email/outbound-emails")
+        == "https://email.us-east-1.amazonaws.com/v2/email/outbound-emails"
+    )
+    assert aws_url(signed("us-east-1", "iam"), "/") == "https://iam.amazonaws.com/"
+    with pytest.raises(ValueError, match="SigV4"):
+        aws_url("Bearer token", "/")
