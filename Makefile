@@ -9,7 +9,7 @@ export TZ := UTC
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test dev lint typecheck unit integration template sam-validate build clean
+.PHONY: run test dev lint typecheck unit integration template sam-validate build clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ dev: $(BIN)/.installed
 run: dev
 	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
 
-## Command 2: the whole suite — lint, type-check, template checks, unit and integration tests
-test: lint typecheck template sam-validate
+## Command 2: the whole suite — lint, type-check, template checks, unit, integration and browser tests
+test: lint typecheck template sam-validate chromium
 	$(BIN)/python -m pytest
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 lint: dev
 	$(BIN)/ruff format --check .

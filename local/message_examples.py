@@ -23,6 +23,8 @@ SAMPLE = {
     "agent_phone": "+15125550142",
     "missed_count": "2",
     "after_minutes": "15",
+    "expires_minutes": "20",
+    "expires_days": "7",
 }
 KINDS = (
     "offer",
@@ -33,6 +35,8 @@ KINDS = (
     "consumer_agent_assigned",
     "missed",
     "suspended",
+    "sign_in",
+    "activation",
 )
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import HTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from local.inproc import LocalContext, load_function_module
@@ -113,12 +113,34 @@ class MailLog(threading.Thread):
         self._stop_event.set()
 
 
+_APP_LOCK = threading.Lock()
+
+
+def _one_at_a_time_handler() -> type:
+    from chalice.local import ChaliceRequestHandler
+
+    class Handler(ChaliceRequestHandler):
+        """Connections are served by threads (a browser keeps several open, some idle), but requests reach the app
+        one at a time: Chalice keeps the current request on the app object, as Lambda (one event per container
+        at a time) allows."""
+
+        def _generic_handle(self) -> None:
+            with _APP_LOCK:
+                super()._generic_handle()
+
+    return Handler
+
+
 def load_demo_agents(count: int) -> dict[str, int]:
     from hod import wiring
     from hod.domain.availability import WeeklySchedule
+    from hod.services.agents import AgentService
     from local.demo import demo_agents
 
-    service = wiring.agents()
+    # Demo agents are treated as already active: built without the hook that queues account invitations.
+    service = AgentService(
+        wiring.agent_store(), wiring.available_index(), wiring.clock(), int(os.environ["HOD_PLAN_YEAR"])
+    )
     people = list(demo_agents(count, plan_year=int(os.environ["HOD_PLAN_YEAR"])))
     totals: dict[str, int] = {}
     for start in range(0, len(people), 500):
@@ -201,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
+    OneAtATimeHandler = _one_at_a_time_handler()
+
     from local.outbox import register_outbox
 
     base_url = f"http://{args.host}:{args.port}"
@@ -215,10 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         totals = load_demo_agents(args.agents) if args.agents else {}
         print(f"loaded demo agents in {time.monotonic() - started:.1f}s: {totals}")
         demo_npn = first_participating_agent(args.agents)
-        # One request at a time: Chalice keeps the current request on the app object, as Lambda (one event per
-        # container at a time) allows; a threaded server would let concurrent requests read each other's.
         server = LocalDevServer(
-            intake.app, Config.create(chalice_stage="local"), args.host, args.port, server_cls=HTTPServer
+            intake.app,
+            Config.create(chalice_stage="local"),
+            args.host,
+            args.port,
+            handler_cls=OneAtATimeHandler,
+            server_cls=ThreadingHTTPServer,
         )
         sweeper = Sweeper(expire.handler)
         sweeper.start()

@@ -1,7 +1,8 @@
 """Time-driven work.
 
 EventBridge schedule (every minute)                   re-evaluate agents whose availability changes now, so the
-                                                      available-now index that matching reads stays true
+                                                      available-now index that matching reads stays true; start
+                                                      workflows that failed to start; send due account invitations
 {"task": "offer_lapsed", "referral_id", "agent_npn"}  the offer window closed: mark the offer missed (unless an
                                                       answer won the race) -> {"next": "match" | "done"}
 {"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
@@ -25,6 +26,8 @@ metrics = Metrics()
 # Leave time for the last batch: stop taking new batches when less than this remains.
 _RESERVE_MS = 3000
 _BATCH = 200
+# Account invitations sent per sweep: a 1,000-agent import is invited within ten minutes, at SES's default rate.
+_INVITES = 100
 
 
 class OfferLapsed(BaseModel):
@@ -75,7 +78,14 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
         if done < _BATCH or context.get_remaining_time_in_millis() < _RESERVE_MS:
             break
     started = wiring.intake().start_unstarted()
+    invites = wiring.access().send_due_invites(limit=_INVITES)
     metrics.add_metric(name="AgentsRefreshed", unit=MetricUnit.Count, value=refreshed)
     metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
-    logger.info("sweep", extra={"refreshed": refreshed, "workflows_started": started})
-    return {"refreshed": refreshed, "workflows_started": started}
+    metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=invites.sent)
+    metrics.add_metric(name="InvitationsFailed", unit=MetricUnit.Count, value=invites.failed)
+    logger.info("sweep", extra={"refreshed": refreshed, "workflows_started": started, "invites_sent": invites.sent})
+    return {
+        "refreshed": refreshed,
+        "workflows_started": started,
+        "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
+    }

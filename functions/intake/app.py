@@ -19,7 +19,7 @@ from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from chalice import Chalice, ConvertToMiddleware, Response
 from pydantic import BaseModel, ValidationError
 
-from hod import wiring
+from hod import web, wiring
 from hod.api import pages, views
 from hod.api.agent_import import parse_import
 from hod.api.openapi import openapi_document
@@ -96,17 +96,24 @@ def _error_page(exc: HodError) -> Response:
     return _html(pages.closed_page(title, message), answer.status_code)
 
 
-def _html(body: str, status: int = 200) -> Response:
-    return Response(
-        body=body,
-        status_code=status,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY",
-        },
-    )
+_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "
+)
+
+
+def _html(body: str, status: int = 200, embeddable: bool = False) -> Response:
+    """A page. Only the consumer's form may be framed (a marketplace embeds it); the others never are."""
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": _PAGE_CSP + ("*" if embeddable else "'none'"),
+    }
+    if not embeddable:
+        headers["X-Frame-Options"] = "DENY"
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def route(path: str, *, html: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -158,6 +165,39 @@ def health() -> dict[str, Any]:
     return {"status": "ok", "time": datetime.now(UTC).isoformat()}
 
 
+@route("/get-contacted", methods=["GET"], html=True)
+def get_contacted_page() -> Response:
+    """The consumer's Get Contacted form (R1), in English or Spanish (?lang=es, or the browser's language)."""
+    request = app.current_request
+    language = web.page_language((request.query_params or {}).get("lang"), request.headers.get("accept-language"))
+    return _html(web.consumer_page(language), embeddable=True)
+
+
+@route("/portal", methods=["GET"], html=True)
+def portal_page() -> Response:
+    """The agent portal: Manage Referrals, Availability, Profile, Metrics (signed in by an e-mailed link)."""
+    return _html(web.portal_page())
+
+
+@route("/admin", methods=["GET"], html=True)
+def admin_page() -> Response:
+    """The administrator's console: agent import, referral look-up, suspended agents, program metrics."""
+    return _html(web.admin_page())
+
+
+@route("/assets/{name}", methods=["GET"], html=True)
+def asset(name: str) -> Response:
+    found = web.asset(name)
+    if found is None:
+        raise NotFound(f"The file {name}")
+    body, content_type = found
+    return Response(
+        body=body,
+        status_code=200,
+        headers={"Content-Type": content_type, "Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 @route("/openapi.json", methods=["GET"])
 def openapi() -> dict[str, Any]:
     return openapi_document()
@@ -207,6 +247,40 @@ def admin_referral(referral_id: str) -> dict[str, Any]:
     if referral is None:
         raise NotFound(f"Referral {referral_id}")
     return views.referral_for_admin(referral, store.audit_trail(referral_id))
+
+
+# ----- signing in (no passwords: a one-time link by e-mail) ------------------------------------------------------
+def _public_base_url() -> str:
+    """Where this API is reached from outside: the configured public URL, else the request's own host and stage."""
+    configured = wiring.get_settings().public_base_url
+    if configured:
+        return configured
+    request = app.current_request
+    context = request.context or {}
+    host = context.get("domainName") or request.headers.get("host", "")
+    stage = context.get("stage")
+    return f"https://{host}/{stage}" if stage and ".execute-api." in host else f"https://{host}"
+
+
+@route("/sign-in", methods=["POST"])
+def sign_in() -> Response:
+    """E-mail a one-time sign-in link for the agent pages. The answer is the same whether or not the address
+    belongs to an agent."""
+    request = _parse(views.SignInRequest, _json_body())
+    message = wiring.access().request_sign_in(request.email, _public_base_url())
+    return Response(body={"message": message}, status_code=202)
+
+
+@route("/sign-in/session", methods=["POST"])
+def start_session() -> dict[str, Any]:
+    """Exchange a sign-in (or account activation) link's token, once, for an agent session token."""
+    session = wiring.access().start_session(_parse(views.SessionRequest, _json_body()).token)
+    return {
+        "token": session.token,
+        "npn": session.npn,
+        "first_name": session.first_name,
+        "expires_at": session.expires_at.isoformat(),
+    }
 
 
 # ----- agents ----------------------------------------------------------------------------------------------------

@@ -101,8 +101,12 @@ def test_every_template_table_is_created_in_moto_with_exactly_its_keys_and_index
         (
             "AgentsTable",
             [("npn", "HASH")],
-            {"due-changes": ([("sweep_shard", "HASH"), ("next_change_at", "RANGE")], "KEYS_ONLY")},
-            None,
+            {
+                "due-changes": ([("sweep_shard", "HASH"), ("next_change_at", "RANGE")], "KEYS_ONLY"),
+                "by-email": ([("email_key", "HASH")], "KEYS_ONLY"),
+                "due-invites": ([("invite_shard", "HASH"), ("invite_at", "RANGE")], "KEYS_ONLY"),
+            },
+            "expires_at",
         ),
         ("AvailableAgentsTable", [("area", "HASH"), ("cell", "RANGE")], {}, "expires_at"),
         (

@@ -20,6 +20,7 @@ class Settings:
     stage: str = "prod"
     offer_window_seconds: int = 900
     session_ttl_seconds: int = 3600
+    portal_session_seconds: int = 43200
     idempotency_ttl_seconds: int = 3600
     state_machine_arn: str | None = None
     public_base_url: str = ""
@@ -46,6 +47,7 @@ _INTS = {
     "plan_year": ("HOD_PLAN_YEAR", None),
     "offer_window_seconds": ("HOD_OFFER_WINDOW_SECONDS", 900),
     "session_ttl_seconds": ("HOD_SESSION_TTL_SECONDS", 3600),
+    "portal_session_seconds": ("HOD_PORTAL_SESSION_SECONDS", 43200),
     "idempotency_ttl_seconds": ("HOD_IDEMPOTENCY_TTL_SECONDS", 3600),
     "safety_net_window_seconds": ("HOD_SAFETY_NET_WINDOW_SECONDS", 1800),
     "safety_net_rounds": ("HOD_SAFETY_NET_ROUNDS", 24),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from hod.adapters.aws import (
@@ -23,6 +23,7 @@ from hod.adapters.workflow_store import DynamoWorkflowStore
 from hod.domain.referral import ConsumerRequest, Referral
 from hod.errors import Conflict
 from hod.ports import Clock, Workflow
+from hod.services.access import AccessService
 from hod.services.agents import AgentService
 from hod.services.auth import AuthService
 from hod.services.intake import IntakeService
@@ -76,7 +77,30 @@ def referral_store() -> DynamoReferralStore:
 
 @functools.cache
 def agents() -> AgentService:
-    return AgentService(agent_store(), available_index(), clock(), get_settings().plan_year)
+    return AgentService(
+        agent_store(),
+        available_index(),
+        clock(),
+        get_settings().plan_year,
+        on_newly_eligible=lambda npn: access().queue_invite(npn),
+    )
+
+
+@functools.cache
+def access() -> AccessService:
+    """Sign-in links and account invitations (the portal URL is the public base URL's /portal)."""
+    from hod.adapters.access import DynamoAccessStore
+
+    settings = get_settings()
+    return AccessService(
+        agent_store(),
+        DynamoAccessStore(settings.agents_table),
+        auth(),
+        notifier(),
+        clock(),
+        timedelta(seconds=settings.portal_session_seconds),
+        lambda: get_settings().public_base_url,
+    )
 
 
 @functools.cache
@@ -192,6 +216,7 @@ def reset() -> None:
         available_index,
         referral_store,
         agents,
+        access,
         matching,
         intake,
         workflow_store,

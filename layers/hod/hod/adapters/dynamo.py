@@ -68,6 +68,14 @@ class _DueChanges(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped
     next_change_at = NumberAttribute(range_key=True)
 
 
+class _ByEmail(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by-email"
+        projection = KeysOnlyProjection()
+
+    email_key = UnicodeAttribute(hash_key=True)
+
+
 class AgentItem(Model):
     class Meta:
         table_name: ClassVar[str | None] = None
@@ -78,8 +86,10 @@ class AgentItem(Model):
     placements = UnicodeSetAttribute(null=True)
     sweep_shard = UnicodeAttribute(null=True)
     next_change_at = NumberAttribute(null=True)
+    email_key = UnicodeAttribute(null=True)  # the e-mail address in lower case: sign-in looks agents up by it
     version = VersionAttribute()
     due_changes = _DueChanges()
+    by_email = _ByEmail()
 
 
 class AvailableItem(Model):
@@ -179,6 +189,7 @@ class DynamoAgentStore:
             placements={_PLACEMENT_SEP.join(p) for p in placements} or None,
             sweep_shard=sweep_shard(agent.npn) if next_change_at is not None else None,
             next_change_at=next_change_at,
+            email_key=agent.record.email.strip().lower() if agent.record.email else None,
         )
         if expected_version is not None:
             item.version = expected_version

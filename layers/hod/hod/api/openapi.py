@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from hod.api.views import StatusChange, TodayChange, WeeklyChange
+from hod.api.views import SessionRequest, SignInRequest, StatusChange, TodayChange, WeeklyChange
 from hod.domain.agent import PushDevice
 from hod.domain.availability import OutOfOffice
 from hod.domain.referral import ConsumerRequest
@@ -40,6 +40,56 @@ class Operation:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/health", "Liveness check", "service"),
+    Operation(
+        "GET",
+        "/get-contacted",
+        "The consumer's Get Contacted page, in English or Spanish (lang=es, else the browser's language); "
+        "may be embedded in a marketplace's site",
+        "pages",
+        query=("lang",),
+        ok_description="HTML page",
+        ok_media="text/html",
+    ),
+    Operation(
+        "GET",
+        "/portal",
+        "The agent portal: Manage Referrals, Availability, Profile, Metrics",
+        "pages",
+        ok_description="HTML page",
+        ok_media="text/html",
+    ),
+    Operation(
+        "GET",
+        "/admin",
+        "The administrator's console",
+        "pages",
+        ok_description="HTML page",
+        ok_media="text/html",
+    ),
+    Operation(
+        "GET",
+        "/assets/{name}",
+        "A stylesheet or script of the pages",
+        "pages",
+        ok_description="CSS or JavaScript",
+        ok_media="text/plain",
+    ),
+    Operation(
+        "POST",
+        "/sign-in",
+        "E-mail a one-time sign-in link for the agent pages (the same answer whether or not the address is an agent's)",
+        "agents",
+        body=SignInRequest,
+        ok_status=202,
+        ok_description="Accepted",
+    ),
+    Operation(
+        "POST",
+        "/sign-in/session",
+        "Exchange a sign-in or activation link's token, once, for an agent session token",
+        "agents",
+        body=SessionRequest,
+    ),
     Operation("GET", "/openapi.json", "This document", "service"),
     Operation(
         "POST",
@@ -198,7 +248,7 @@ def openapi_document() -> dict[str, Any]:
         responses: dict[str, Any] = {
             str(op.ok_status): {
                 "description": op.ok_description,
-                "content": {op.ok_media: {"schema": {"type": "string"} if op.ok_media == "text/html" else {}}},
+                "content": {op.ok_media: {"schema": {"type": "string"} if op.ok_media.startswith("text/") else {}}},
             },
             "400": {"$ref": "#/components/responses/Invalid"},
             "503": {"$ref": "#/components/responses/Unavailable"},

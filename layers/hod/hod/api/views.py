@@ -40,6 +40,22 @@ class TodayChange(BaseModel):
     stop_at: str | None = Field(default=None, examples=["20:00"], description="HH:MM; only with available=true")
 
 
+class SignInRequest(BaseModel):
+    """Ask for a one-time sign-in link for the agent pages, sent to this address if it is an agent's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(min_length=3, max_length=254, examples=["agent@example.com"])
+
+
+class SessionRequest(BaseModel):
+    """The token of a sign-in or account activation link (the part after #t= in the link)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    token: str = Field(min_length=10, max_length=2048)
+
+
 def referral_receipt(referral: Referral) -> dict[str, Any]:
     place = referral.place
     return {

@@ -100,7 +100,9 @@ class AgentService:
         clock: Clock,
         plan_year: int,
         zip_lookup: Callable[[str], zipdir.ZipPlace | None] = zipdir.lookup,
+        on_newly_eligible: Callable[[str], None] | None = None,
     ) -> None:
+        self._on_newly_eligible = on_newly_eligible
         self._store = store
         self._index = index
         self._clock = clock
@@ -210,7 +212,11 @@ class AgentService:
                 self._save(stored, agent, now)
             except Conflict:
                 continue
-            return self._result(row_number, status, agent, now)
+            result = self._result(row_number, status, agent, now)
+            newly_eligible = stored is None or not self._view(stored.agent, now).eligible_states
+            if self._on_newly_eligible and result.eligible_states and agent.record.email and newly_eligible:
+                self._on_newly_eligible(agent.npn)  # an account invitation, sent by the sweep
+            return result
         return ImportResult(row_number, record.npn, "refused", {"npn": "changed concurrently; import it again"})
 
     def _result(

@@ -1,0 +1,135 @@
+"""Sign-in links and account invitations, kept in the agents table beside each agent's item.
+
+An agent's item is rewritten whole whenever the agent changes (availability sweeps included), so what must
+survive those writes lives in separate items: ``SIGNIN#<npn>`` holds the one sign-in link that is valid now (a new
+link replaces it; using it deletes it) and ``INVITE#<npn>`` an invitation the sweep has still to send (a sparse
+index finds the due ones). Agents are found by e-mail address through the agents' ``by-email`` index.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import ClassVar
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from hod.adapters.dynamo import AgentItem, _conditional_failed, _sdk, bind
+
+INVITE_SHARDS = 4
+_SIGNIN = "SIGNIN#"
+_INVITE = "INVITE#"
+
+
+class _DueInvites(GlobalSecondaryIndex["AccessItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "due-invites"
+        projection = KeysOnlyProjection()
+
+    invite_shard = UnicodeAttribute(hash_key=True)
+    invite_at = NumberAttribute(range_key=True)
+
+
+class AccessItem(Model):
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    npn = UnicodeAttribute(hash_key=True)  # "SIGNIN#<npn>" or "INVITE#<npn>"
+    nonce = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    requested_at = NumberAttribute(null=True)
+    invite_shard = UnicodeAttribute(null=True)
+    invite_at = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)
+    due_invites = _DueInvites()
+
+
+class DynamoAccessStore:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def agents_with_email(self, email: str, limit: int = 5) -> list[str]:
+        bind(AgentItem, self._table)
+        with _sdk("Query"):
+            return [item.npn for item in AgentItem.by_email.query(email.strip().lower(), limit=limit)]
+
+    def replace_sign_in(self, npn: str, nonce: str, expires_at: int, now: int, min_interval: int) -> bool:
+        """Make ``nonce`` the agent's one valid sign-in link, unless another was issued under ``min_interval``
+        seconds ago (then False: nothing changes, so a form cannot be used to flood someone's inbox)."""
+        bind(AccessItem, self._table)
+        item = AccessItem(_SIGNIN + npn, nonce=nonce, expires_at=expires_at, requested_at=now)
+        with _sdk("PutItem"):
+            try:
+                item.save(condition=AccessItem.npn.does_not_exist() | (AccessItem.requested_at <= now - min_interval))
+            except PutError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True
+
+    def use_sign_in(self, npn: str, nonce: str, now: int) -> bool:
+        """Spend the agent's sign-in link ``nonce``: True once, if it is the current one and not expired."""
+        bind(AccessItem, self._table)
+        with _sdk("DeleteItem"):
+            try:
+                AccessItem(_SIGNIN + npn).delete(condition=(AccessItem.nonce == nonce) & (AccessItem.expires_at > now))
+            except DeleteError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True
+
+    def queue_invite(self, npn: str, due_at: int) -> None:
+        bind(AccessItem, self._table)
+        shard = str(zlib.crc32(npn.encode()) % INVITE_SHARDS)
+        with _sdk("PutItem"):
+            AccessItem(_INVITE + npn, invite_shard=shard, invite_at=due_at, attempts=0).save()
+
+    def due_invites(self, now: int, limit: int) -> list[tuple[str, int]]:
+        """(npn, attempts so far) of invitations due at or before ``now``."""
+        bind(AccessItem, self._table)
+        due: list[tuple[str, int]] = []
+        with _sdk("Query"):
+            for shard in range(INVITE_SHARDS):
+                for key in AccessItem.due_invites.query(str(shard), AccessItem.invite_at <= now, limit=limit):
+                    due.append((key.npn.removeprefix(_INVITE), 0))
+                    if len(due) >= limit:
+                        break
+        found: list[tuple[str, int]] = []
+        with _sdk("GetItem"):
+            for npn, _ in due:
+                try:
+                    item = AccessItem.get(_INVITE + npn, consistent_read=True)
+                except AccessItem.DoesNotExist:
+                    continue
+                found.append((npn, int(item.attempts or 0)))
+        return found
+
+    def claim_invite(self, npn: str, attempts: int, retry_at: int) -> bool:
+        """Take a due invitation before sending it: pushed to ``retry_at`` with one more attempt, so a crash
+        mid-send is retried later and a second sweep running at once does not send it too."""
+        bind(AccessItem, self._table)
+        with _sdk("UpdateItem"):
+            try:
+                AccessItem(_INVITE + npn).update(
+                    actions=[AccessItem.invite_at.set(retry_at), AccessItem.attempts.set(attempts + 1)],
+                    condition=AccessItem.attempts == attempts,
+                )
+            except UpdateError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True
+
+    def drop_invite(self, npn: str) -> None:
+        bind(AccessItem, self._table)
+        with _sdk("DeleteItem"):
+            AccessItem(_INVITE + npn).delete()
+
+
+def as_epoch(moment: datetime) -> int:
+    return int(moment.timestamp())

@@ -1,0 +1,80 @@
+"""The web pages: the consumer's "Get Contacted" form, the agent portal and the administrator's console.
+
+Plain HTML, CSS and JavaScript in this folder, with no build step, served by the same Chalice app as the API.
+Pages use relative URLs only, so they work under API Gateway's stage path (``/v1/portal``) and on the local stack
+alike. Scripts are files (never inline), so the pages' Content-Security-Policy allows scripts from 'self' only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from html import escape
+from importlib import resources
+from string import Template
+
+from hod.domain.languages import LANGUAGES
+
+CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+PAGE_LANGUAGES = ("en", "es")
+
+
+@functools.cache
+def _read(name: str) -> str:
+    return (resources.files("hod") / "web" / name).read_text(encoding="utf-8")
+
+
+def asset(name: str) -> tuple[str, str] | None:
+    """The text and content type of a static file (a stylesheet or script of this folder), or None."""
+    suffix = name[name.rfind(".") :] if "." in name else ""
+    if suffix not in CONTENT_TYPES or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    path = resources.files("hod") / "web" / name
+    if not path.is_file():
+        return None
+    return _read(name), CONTENT_TYPES[suffix]
+
+
+@functools.cache
+def _consumer_text() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = json.loads(_read("consumer.json"))
+    return data
+
+
+def page_language(requested: str | None, accept_language: str | None) -> str:
+    """The page's language: ``?lang=`` when it is one we have, else the browser's first one we have, else English."""
+    if requested and requested.strip().lower() in PAGE_LANGUAGES:
+        return requested.strip().lower()
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in PAGE_LANGUAGES:
+            return code
+    return "en"
+
+
+def consumer_page(language: str) -> str:
+    """The Get Contacted page in ``language`` (one of PAGE_LANGUAGES)."""
+    text = _consumer_text()[language]
+    options = "".join(
+        f'<option value="{code}"{" selected" if code == language else ""}>{escape(own)}'
+        f"{'' if own == english else f' ({escape(english)})'}</option>"
+        for code, (english, own) in LANGUAGES.items()
+    )
+    other = "es" if language == "en" else "en"
+    values = {key: escape(value) for key, value in text.items()}
+    values.update(
+        lang=language,
+        language_options=options,
+        other_lang=other,
+        other_lang_name=escape(LANGUAGES[other][1]),
+        messages=json.dumps(text, ensure_ascii=False).replace("<", "\\u003c"),  # safe inside <script>
+    )
+    return Template(_read("consumer.html")).substitute(values)
+
+
+def portal_page() -> str:
+    return _read("portal.html")
+
+
+def admin_page() -> str:
+    return _read("admin.html")

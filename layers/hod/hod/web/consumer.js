@@ -1,0 +1,104 @@
+// Get Contacted: posts the form to POST referrals as JSON, shows each field's problem next to it, and the
+// confirmation of what happens next. One Idempotency-Key per filled-in form, so a double tap sends one request.
+"use strict";
+(function () {
+  const text = JSON.parse(document.getElementById("text").textContent);
+  const form = document.getElementById("form");
+  const problems = document.getElementById("problems");
+  const fields = ["first_name", "last_name", "phone", "email", "zip", "language"];
+  let key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+
+  function clear() {
+    problems.classList.add("hidden");
+    problems.textContent = "";
+    for (const name of fields) {
+      document.getElementById(name).removeAttribute("aria-invalid");
+      const el = document.getElementById(name + "-error");
+      el.textContent = "";
+      el.classList.add("hidden");
+    }
+  }
+
+  function showFieldErrors(errors) {
+    const list = document.createElement("ul");
+    let first = null;
+    for (const name of fields) {
+      if (!(name in errors)) continue;
+      const message = text["error_" + name] || errors[name];
+      const input = document.getElementById(name);
+      input.setAttribute("aria-invalid", "true");
+      const el = document.getElementById(name + "-error");
+      el.textContent = message;
+      el.classList.remove("hidden");
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = "#" + name;
+      link.textContent = message;
+      item.appendChild(link);
+      list.appendChild(item);
+      first = first || input;
+    }
+    const title = document.createElement("p");
+    title.textContent = text.errors_title;
+    problems.replaceChildren(title, list);
+    problems.classList.remove("hidden");
+    problems.focus();
+  }
+
+  function showProblem(message) {
+    problems.textContent = message;
+    problems.classList.remove("hidden");
+    problems.focus();
+  }
+
+  function localCheck(body) {
+    const errors = {};
+    if (!body.first_name) errors.first_name = "";
+    if (!body.last_name) errors.last_name = "";
+    if (body.phone.replace(/\D/g, "").replace(/^1(?=\d{10}$)/, "").length !== 10) errors.phone = "";
+    if (body.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(body.email)) errors.email = "";
+    if (!/^\d{5}(-\d{4})?$/.test(body.zip)) errors.zip = "";
+    return errors;
+  }
+
+  form.addEventListener("input", function () {
+    key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  });
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    clear();
+    const body = {};
+    for (const name of fields) body[name] = document.getElementById(name).value.trim();
+    if (!body.email) delete body.email;
+    const local = localCheck(body);
+    if (Object.keys(local).length) return showFieldErrors(local);
+    const button = document.getElementById("submit");
+    button.disabled = true;
+    button.textContent = text.sending;
+    try {
+      const response = await fetch("referrals", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (response.status === 201) {
+        form.classList.add("hidden");
+        document.getElementById("done-message").textContent = answer.message;
+        document.getElementById("done-reference").textContent = answer.referral_id;
+        const done = document.getElementById("done");
+        done.classList.remove("hidden");
+        done.focus();
+        return;
+      }
+      if (response.status === 400 && answer.fields) return showFieldErrors(answer.fields);
+      showProblem(text.error_busy);
+    } catch (error) {
+      showProblem(text.error_network);
+    } finally {
+      button.disabled = false;
+      button.textContent = text.submit;
+    }
+  });
+})();

@@ -1,0 +1,219 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the local stack of README command 1.
+
+One local stack (`python -m local.stack`, moto in a subprocess) serves every test of the session; each test imports
+its own agents (distinct NPNs, e-mails and places) so tests do not see each other's data. Agents sign in the way
+they do for real: the sign-in form, the e-mail in the outbox, the link.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ALL_DAY = {"enabled": True, "start": "00:00", "end": "24:00", "breaks": []}
+WEEK_ALL_DAY = {"days": {day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser" in str(item.path):
+            item.add_marker(pytest.mark.enable_socket)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    base: str
+    admin_token: str
+    process: subprocess.Popen[str]
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None, content_type: str = "application/json"
+    ) -> tuple[int, Any]:
+        data = None
+        headers = {}
+        if body is not None:
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            headers["Content-Type"] = content_type
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            status = error.code
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode("utf-8", "replace")
+
+    def outbox(self) -> list[dict[str, Any]]:
+        status, items = self.call("GET", "/dev/outbox")
+        assert status == 200, items
+        return list(items)
+
+    def wait_for_email(self, to: str, subject_part: str, timeout: float = 30, after: int = 0) -> dict[str, Any]:
+        """The first e-mail to `to` whose subject contains `subject_part`, among outbox items after index `after`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for item in self.outbox()[after:]:
+                if item["channel"] == "email" and item["to"] == to and subject_part in item["subject"]:
+                    return item
+            time.sleep(0.3)
+        raise AssertionError(f"no e-mail {subject_part!r} to {to} within {timeout}s")
+
+    def import_agents(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        status, report = self.call("POST", "/admin/agents/import", records, token=self.admin_token)
+        assert status == 200, report
+        assert report["summary"]["refused"] == 0, report
+        return dict(report)
+
+    def agent_session(self, email: str) -> str:
+        """Sign in as the agent with this e-mail the way the portal does (sign-in link from the outbox)."""
+        after = len(self.outbox())
+        status, answer = self.call("POST", "/sign-in", {"email": email})
+        assert status == 202, answer
+        mail = self.wait_for_email(email, "sign-in", after=after)
+        token = re.search(r"#t=([^\s\"']+)", mail["links"][0]).group(1)  # type: ignore[union-attr]
+        status, session = self.call("POST", "/sign-in/session", {"token": token})
+        assert status == 200, session
+        return str(session["token"])
+
+
+def agent_record(npn: str, first: str, last: str, zip_code: str, state: str, **extra: Any) -> dict[str, Any]:
+    """An import record for an agent eligible in `state` (licensed for health, registered, trained)."""
+    record: dict[str, Any] = {
+        "npn": npn,
+        "first_name": first,
+        "last_name": last,
+        "email": f"{first.lower()}.{last.lower()}.{npn}@example.com",
+        "phone": "(512) 555-0142",
+        "business_address": {"street": "100 Main St", "city": "Austin", "state": state, "zip": zip_code},
+        "home_state": state,
+        "licences": [{"state": state, "status": "active", "lines_of_authority": ["health"], "expires": "2030-01-01"}],
+        "ffm_registration_plan_year": 2026,
+        "ffm_registration_listed": True,
+        "hod_training_complete": True,
+        "display_option": 1,
+        "languages": ["en"],
+    }
+    record.update(extra)
+    return record
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "HOD_OFFER_WINDOW_SECONDS": "900",
+    }
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack", "--port", str(port), "--agents", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    admin = None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = re.search(r"Admin token:\s+(\S+)", line)
+        if found:
+            admin = found.group(1)
+        if "Stop with Ctrl-C" in line:
+            break
+    if admin is None:
+        process.kill()
+        raise AssertionError("the local stack did not start:\n" + "".join(seen))
+    # Keep draining its output so the process never blocks on a full pipe.
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    yield Stack(f"http://127.0.0.1:{port}", admin, process)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "Debian's Chromium is needed for the browser tests: apt-get install chromium (make test does)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile on a phone-sized screen in Central time."""
+    made = browser.new_context(
+        viewport={"width": 412, "height": 915},
+        timezone_id="America/Chicago",
+        locale="en-US",
+        accept_downloads=True,
+    )
+    made.set_default_timeout(15_000)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot for the docs (docs/screenshots/<name>.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
