@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -84,17 +85,32 @@ class Stack:
     def outbox(self) -> list[dict[str, Any]]:
         status, items = self.call("GET", "/dev/outbox")
         assert status == 200, items
-        return list(items)
+        return list(items["messages"])
 
-    def wait_for_email(self, to: str, subject_part: str, timeout: float = 30, after: int = 0) -> dict[str, Any]:
-        """The first e-mail to `to` whose subject contains `subject_part`, among outbox items after index `after`."""
+    def mark(self) -> set[str]:
+        """What the outbox holds now (the outbox groups messages by channel, so positions are not times)."""
+        return {json.dumps(item, sort_keys=True) for item in self.outbox()}
+
+    def new_since(self, mark: set[str]) -> list[dict[str, Any]]:
+        return [item for item in self.outbox() if json.dumps(item, sort_keys=True) not in mark]
+
+    def emails_since(self, mark: set[str], to: str, subject_part: str) -> list[dict[str, Any]]:
+        return [
+            item
+            for item in self.new_since(mark)
+            if item["channel"] == "email" and item["to"] == to and subject_part in item["subject"]
+        ]
+
+    def wait_for_email(self, to: str, subject_part: str, mark: set[str], timeout: float = 30) -> dict[str, Any]:
+        """The first e-mail to `to` whose subject contains `subject_part` sent since `mark`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for item in self.outbox()[after:]:
-                if item["channel"] == "email" and item["to"] == to and subject_part in item["subject"]:
-                    return item
+            found = self.emails_since(mark, to, subject_part)
+            if found:
+                return found[0]
             time.sleep(0.3)
-        raise AssertionError(f"no e-mail {subject_part!r} to {to} within {timeout}s")
+        recent = [(item["to"], item["subject"]) for item in self.new_since(mark)]
+        raise AssertionError(f"no e-mail {subject_part!r} to {to} within {timeout}s; sent since: {recent}")
 
     def import_agents(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         status, report = self.call("POST", "/admin/agents/import", records, token=self.admin_token)
@@ -104,10 +120,10 @@ class Stack:
 
     def agent_session(self, email: str) -> str:
         """Sign in as the agent with this e-mail the way the portal does (sign-in link from the outbox)."""
-        after = len(self.outbox())
+        mark = self.mark()
         status, answer = self.call("POST", "/sign-in", {"email": email})
         assert status == 202, answer
-        mail = self.wait_for_email(email, "sign-in", after=after)
+        mail = self.wait_for_email(email, "sign-in link", mark)
         token = re.search(r"#t=([^\s\"']+)", mail["links"][0]).group(1)  # type: ignore[union-attr]
         status, session = self.call("POST", "/sign-in/session", {"token": token})
         assert status == 200, session
@@ -136,7 +152,7 @@ def agent_record(npn: str, first: str, last: str, zip_code: str, state: str, **e
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = _free_port()
     env = {
         **os.environ,
@@ -170,10 +186,18 @@ def stack() -> Iterator[Stack]:
     if admin is None:
         process.kill()
         raise AssertionError("the local stack did not start:\n" + "".join(seen))
-    # Keep draining its output so the process never blocks on a full pipe.
-    import threading
+    # Keep draining its output (into a log file, for a failing test's reader) so it never blocks on a full pipe.
+    log = tmp_path_factory.mktemp("stack") / "local-stack.log"
 
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    def drain() -> None:
+        with log.open("w", encoding="utf-8") as out:
+            out.writelines(seen)
+            for line in process.stdout:  # type: ignore[union-attr]
+                out.write(line)
+                out.flush()
+
+    threading.Thread(target=drain, daemon=True).start()
+    print(f"local stack log: {log}")
     yield Stack(f"http://127.0.0.1:{port}", admin, process)
     process.send_signal(signal.SIGINT)
     try:
@@ -210,7 +234,20 @@ def context(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def page(context: Any) -> Any:
-    return context.new_page()
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    # (a refused request logs "Failed to load resource": the pages show those answers, so they are not errors)
+    opened.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    yield opened
+    assert not errors, f"the page reported errors: {errors}"
 
 
 def screenshot(page: Any, name: str) -> None:

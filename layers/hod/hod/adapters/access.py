@@ -58,8 +58,8 @@ class DynamoAccessStore:
             return [item.npn for item in AgentItem.by_email.query(email.strip().lower(), limit=limit)]
 
     def replace_sign_in(self, npn: str, nonce: str, expires_at: int, now: int, min_interval: int) -> bool:
-        """Make ``nonce`` the agent's one valid sign-in link, unless another was issued under ``min_interval``
-        seconds ago (then False: nothing changes, so a form cannot be used to flood someone's inbox)."""
+        """Make ``nonce`` the agent's one valid sign-in link, unless another, still unused, was issued under
+        ``min_interval`` seconds ago (then False: nothing changes, so the form cannot flood someone's inbox)."""
         bind(AccessItem, self._table)
         item = AccessItem(_SIGNIN + npn, nonce=nonce, expires_at=expires_at, requested_at=now)
         with _sdk("PutItem"):

@@ -164,6 +164,7 @@ def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) 
         "status": status,
         "assigned_at": offer.offered_at.isoformat(),
         "expires_at": offer.deadline.isoformat() if offer.kind.value == "direct" else None,
+        "answered_at": offer.decided_at.isoformat() if offer.decided_at else None,
         "place": {"city": offer.city, "county": offer.county, "state": offer.state},
         "language": offer.language,
         "consumer": None,

@@ -73,7 +73,13 @@ def consumer_page(language: str) -> str:
 
 
 def portal_page() -> str:
-    return _read("portal.html")
+    """The agent portal; languages and state names travel with the page so it needs no extra requests."""
+    data = {
+        "languages": {
+            code: own if own == english else f"{own} ({english})" for code, (english, own) in LANGUAGES.items()
+        }
+    }
+    return Template(_read("portal.html")).substitute(data=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"))
 
 
 def admin_page() -> str:

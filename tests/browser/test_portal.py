@@ -1,0 +1,241 @@
+"""The agent portal and the offer links, in a real browser, against the local stack.
+
+Two agents in Oklahoma City: Olivia's office is at the consumer's ZIP, Ben's a few kilometres away, so Olivia is
+offered first whenever she is available.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import WEEK_ALL_DAY, Stack, agent_record, screenshot
+
+CONSUMER_ZIP = "73102"
+OLIVIA = agent_record("7310001", "Olivia", "Tran", "73102", "OK", languages=["en", "vi"])
+BEN = agent_record("7310002", "Ben", "Okafor", "73111", "OK")
+
+
+@pytest.fixture(scope="module")
+def agents(stack: Stack) -> dict[str, str]:
+    """Both agents imported and taking referrals around the clock; their session tokens."""
+    stack.import_agents([OLIVIA, BEN])
+    sessions = {}
+    for record in (OLIVIA, BEN):
+        token = stack.agent_session(record["email"])
+        status, answer = stack.call("PUT", "/agent/availability", {"weekly": WEEK_ALL_DAY}, token=token)
+        assert status == 200, answer
+        assert answer["available_now"] is True
+        sessions[record["npn"]] = token
+    return sessions
+
+
+def offers_to(stack: Stack, email: str, mark: set[str]) -> list[dict[str, Any]]:
+    return stack.emails_since(mark, email, "Help On Demand referral in")
+
+
+def submit_consumer(page: Any, stack: Stack, first: str, last: str, phone: str) -> str:
+    page.goto(f"{stack.base}/get-contacted")
+    page.get_by_role("textbox", name="First name").fill(first)
+    page.get_by_role("textbox", name="Last name").fill(last)
+    page.get_by_role("textbox", name="Phone number").fill(phone)
+    page.get_by_role("textbox", name="ZIP code").fill(CONSUMER_ZIP)
+    page.get_by_role("button", name="Get contacted").click()
+    page.locator("#done").wait_for(state="visible")
+    return str(page.locator("#done-reference").inner_text())
+
+
+def sign_in_in_browser(page: Any, stack: Stack, email: str) -> None:
+    """The portal's own sign-in: ask for a link, take it from the outbox, open it."""
+    mark = stack.mark()
+    page.goto(f"{stack.base}/portal")
+    page.get_by_label("E-mail address the program has for you").fill(email)
+    page.get_by_role("button", name="E-mail me a sign-in link").click()
+    page.get_by_text("a sign-in link is on its way").wait_for()
+    mail = stack.wait_for_email(email, "sign-in link", mark)
+    page.goto(mail["links"][0])
+    page.get_by_role("heading", name="Manage Referrals").wait_for()
+
+
+def test_consumer_to_offer_to_accept_and_nobody_else_sees_the_consumer(
+    stack: Stack, agents: dict[str, str], browser: Any, page: Any
+) -> None:
+    mark = stack.mark()
+    # A consumer submits the form
+    referral_id = submit_consumer(page, stack, "Hoa", "Nguyen", "405-555-0147")
+
+    # The nearest agent's offer appears in the outbox: where, never who
+    deadline = time.monotonic() + 30
+    while not offers_to(stack, OLIVIA["email"], mark) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    offer = offers_to(stack, OLIVIA["email"], mark)[0]
+    assert "Oklahoma City" in offer["subject"]
+    assert "Nguyen" not in offer["body"]
+    assert "405" not in offer["body"]
+    link = next(url for url in offer["links"] if "/offers/view" in url)
+
+    # The agent opens the link: location and time left, no consumer details yet
+    page.goto(link)
+    page.get_by_role("heading", name="New referral").wait_for()
+    assert "Oklahoma City" in page.content()
+    assert "Nguyen" not in page.content()
+    screenshot(page, "offer-link")
+
+    # ...accepts, and sees the consumer's details
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_text("Nguyen").first.wait_for()
+    assert "405" in page.content()
+    screenshot(page, "offer-accepted")
+
+    # A second agent, signed in to the portal, sees nothing of them; asking the API directly changes nothing
+    sign_in_in_browser(page, stack, BEN["email"])
+    assert "Nguyen" not in page.locator("#ref-table").inner_text()
+    status, answer = stack.call("POST", f"/agent/referrals/{referral_id}/accept", token=agents[BEN["npn"]])
+    assert status in (403, 409)
+    assert "Nguyen" not in str(answer)
+    status, rows = stack.call("GET", "/agent/referrals", token=agents[BEN["npn"]])
+    assert status == 200
+    assert "Nguyen" not in str(rows)
+
+    # The accepting agent's portal shows the referral with the consumer's contact details
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_in_browser(page, stack, OLIVIA["email"])
+    row = page.locator(f'tr[data-referral="{referral_id}"]')
+    row.wait_for()
+    assert "Hoa Nguyen" in row.inner_text()
+    assert "405-555-0147" in row.inner_text() or "4055550147" in row.inner_text().replace("-", "")
+    assert "Accepted" in row.inner_text()
+    screenshot(page, "portal-referrals")
+
+    # ...and takes it through the statuses of R8: In Progress, then Completed with its outcome
+    row.get_by_label("New status").select_option("in_progress")
+    row.get_by_role("button", name="Save status").click()
+    page.get_by_text("Status saved: In Progress.").wait_for()
+    row = page.locator(f'tr[data-referral="{referral_id}"]')
+    row.get_by_label("New status").select_option("completed")
+    row.get_by_label("Reason or outcome").select_option("selected_marketplace_qhp")
+    row.get_by_role("button", name="Save status").click()
+    page.get_by_text("Status saved: Completed.").wait_for()
+    assert "Selected a Marketplace QHP" in page.locator(f'tr[data-referral="{referral_id}"]').inner_text()
+
+    # Search: by status and by last name
+    page.get_by_label("Status").select_option("missed")
+    assert "Hoa Nguyen" not in page.locator("#ref-table").inner_text()
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("Last name").fill("nguy")
+    assert "Hoa Nguyen" in page.locator("#ref-table").inner_text()
+
+
+def test_switching_todays_availability_off_stops_offers(stack: Stack, agents: dict[str, str], page: Any) -> None:
+    sign_in_in_browser(page, stack, OLIVIA["email"])
+    page.get_by_role("link", name="Availability").click()
+    page.get_by_role("heading", name="Availability Settings").wait_for()
+    page.get_by_text("You are receiving referrals now.").wait_for()
+    screenshot(page, "portal-availability")
+    page.get_by_label("Take referrals today").uncheck()
+    page.get_by_role("button", name="Save today").click()
+    page.get_by_text("Today's Availability is Off").wait_for()
+    assert "You are not receiving referrals now." in page.locator("#av-now").inner_text()
+
+    mark = stack.mark()
+    submit_consumer(page, stack, "Minh", "Pham", "405-555-0160")
+    deadline = time.monotonic() + 30
+    while not offers_to(stack, BEN["email"], mark) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert offers_to(stack, BEN["email"], mark), "the next nearest agent is offered the referral"
+    assert not offers_to(stack, OLIVIA["email"], mark), "an agent who switched today off gets no offer"
+
+    # Back to standard hours: she is offered referrals again
+    page.goto(f"{stack.base}/portal#availability")
+    page.get_by_role("button", name="Back to standard hours").click()
+    page.get_by_text("Today follows your standard hours again.").wait_for()
+    assert "You are receiving referrals now." in page.locator("#av-now").inner_text()
+
+
+def test_the_profile_narrows_states_and_languages(stack: Stack, agents: dict[str, str], page: Any) -> None:
+    sign_in_in_browser(page, stack, BEN["email"])
+    page.get_by_role("link", name="Profile").click()
+    page.get_by_role("heading", name="Profile").wait_for()
+    page.get_by_label("E-mail and text", exact=True).check()
+    page.get_by_label("Español (Spanish)").check()
+    page.get_by_role("button", name="Save profile").click()
+    page.get_by_text("Profile saved.").wait_for()
+    status, profile = stack.call("GET", "/agent/profile", token=agents[BEN["npn"]])
+    assert status == 200
+    assert profile["contact_method"] == "email_text"
+    assert profile["languages"] == ["en", "es"]
+    screenshot(page, "portal-profile")
+
+    # Bad input: no language at all is refused in the page and nothing changes
+    checked = page.locator('input[name="language"]:checked')
+    while checked.count():
+        checked.first.uncheck()
+    page.get_by_role("button", name="Save profile").click()
+    assert "at least one language" in page.locator("#profile-error").inner_text()
+    assert stack.call("GET", "/agent/profile", token=agents[BEN["npn"]])[1]["languages"] == ["en", "es"]
+
+
+def test_metrics_export_matches_the_table(stack: Stack, agents: dict[str, str], page: Any) -> None:
+    sign_in_in_browser(page, stack, OLIVIA["email"])
+    page.get_by_role("link", name="Metrics").click()
+    page.get_by_role("heading", name="Metrics").wait_for()
+    page.locator("#m-table tbody tr").first.wait_for()
+    table = [[cell.inner_text() for cell in row.locator("td").all()] for row in page.locator("#m-table tbody tr").all()]
+    assert ["Referrals offered", "1"] in table or any(r[0] == "Referrals offered" and int(r[1]) >= 1 for r in table)
+    screenshot(page, "portal-metrics")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export to CSV").click()
+    download = download_info.value
+    assert re.match(r"help-on-demand-metrics-\d+-days\.csv", download.suggested_filename)
+    exported = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert exported[0] == ["Measure", "Value"]
+    assert exported[1:] == table
+
+
+def test_weekly_hours_breaks_and_out_of_office_are_saved(stack: Stack, agents: dict[str, str], page: Any) -> None:
+    token = agents[BEN["npn"]]
+    page.goto(f"{stack.base}/portal")
+    page.get_by_role("heading", name="Sign in").wait_for()
+    screenshot(page, "portal-sign-in")
+    sign_in_in_browser(page, stack, BEN["email"])
+    page.get_by_role("link", name="Availability").click()
+    page.get_by_role("heading", name="Standard weekly hours").wait_for()
+
+    # Sunday off, a lunch break on Monday; the time zone detected from the browser is saved with them
+    page.get_by_label("Sunday", exact=True).uncheck()
+    page.get_by_role("button", name="Add a break on Monday").click()
+    page.get_by_label("Monday break start").fill("12:30")
+    page.get_by_label("Monday break end").fill("13:15")
+    page.get_by_role("button", name="Save weekly hours").click()
+    page.get_by_text("Weekly hours saved.").wait_for()
+    saved = stack.call("GET", "/agent/availability", token=token)[1]["availability"]
+    assert saved["time_zone"] == "America/Chicago"
+    assert saved["weekly"]["days"]["sun"]["enabled"] is False
+    assert saved["weekly"]["days"]["mon"]["breaks"] == [{"start": "12:30", "end": "13:15"}]
+
+    # A break outside the day's hours is refused with the service's reason, and nothing changes
+    page.get_by_label("Monday break end").fill("23:59")
+    page.get_by_label("Monday break start").fill("23:00")
+    page.locator("#start-mon").fill("09:00")
+    page.locator("#end-mon").fill("17:00")
+    page.get_by_role("button", name="Save weekly hours").click()
+    page.locator("#notice.error").wait_for()
+    assert stack.call("GET", "/agent/availability", token=token)[1]["availability"]["weekly"] == saved["weekly"]
+
+    # Out of Office with no end date, then off again
+    page.get_by_label("Out of Office from").fill("2026-01-05T09:00")
+    page.get_by_role("button", name="Set Out of Office").click()
+    page.get_by_text("Out of Office is set.").wait_for()
+    away = stack.call("GET", "/agent/availability", token=token)[1]
+    assert away["availability"]["out_of_office"]["end"] is None
+    assert away["available_now"] is False
+    page.get_by_role("button", name="Switch off Out of Office").click()
+    page.get_by_text("Out of Office is off.").wait_for()
+    assert stack.call("GET", "/agent/availability", token=token)[1]["availability"]["out_of_office"] is None

@@ -1,0 +1,172 @@
+"""Signing agents in by e-mailed link, and account invitations for newly eligible agents (sent by the sweep)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from hod import wiring
+from hod.adapters.aws import SesEmail
+from hod.errors import DependencyFailed
+from local.inproc import LocalContext
+from tests.conftest import FakeClock
+from tests.integration.conftest import SENDER
+from tests.integration.test_api import admin_headers, agent, post_json
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+def sent() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+def link_token(message: Any) -> str:
+    found = re.search(r"#t=([A-Za-z0-9._\-]+)", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+@pytest.fixture
+def client() -> Any:
+    import app as intake_app
+
+    boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+    with Client(intake_app.app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    fake = FakeClock()
+    wiring.use_clock(fake)
+    return fake
+
+
+def import_agents(client: Client, *records: dict[str, Any]) -> dict[str, Any]:
+    response = post_json(client, "/admin/agents/import", list(records), admin_headers())
+    assert response.status_code == 200, response.body
+    return dict(json.loads(response.body))
+
+
+def sweep() -> dict[str, Any]:
+    import expire_handler
+
+    return dict(expire_handler.handler({}, LocalContext("ExpireFunction")))
+
+
+def test_a_sign_in_link_works_once_and_gives_a_session(client: Client, clock: FakeClock) -> None:
+    import_agents(client, agent("8800001", email="Pat.Lee@Example.com"))
+    before = len(sent())
+
+    response = post_json(client, "/sign-in", {"email": "pat.lee@example.com"})
+    assert response.status_code == 202
+    message = sent()[before]
+    assert message.destinations["ToAddresses"] == ["Pat.Lee@example.com"]
+    assert message.subject == "Your Help On Demand sign-in link"
+    assert "http://hod.test/portal#t=" in message.body
+
+    response = post_json(client, "/sign-in/session", {"token": link_token(message)})
+    assert response.status_code == 200, response.body
+    session = json.loads(response.body)
+    assert session["npn"] == "8800001"
+    profile = client.http.get("/agent/profile", headers={"Authorization": f"Bearer {session['token']}"})
+    assert profile.status_code == 200
+    assert json.loads(profile.body)["npn"] == "8800001"
+
+    # The same link a second time: refused
+    again = post_json(client, "/sign-in/session", {"token": link_token(message)})
+    assert again.status_code == 401
+    assert "already used" in json.loads(again.body)["message"]
+
+
+def test_the_answer_is_the_same_for_unknown_addresses_and_nothing_is_sent(client: Client) -> None:
+    import_agents(client, agent("8800002"))
+    before = len(sent())
+    known = post_json(client, "/sign-in", {"email": "agent8800002@example.com"})
+    unknown = post_json(client, "/sign-in", {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 202
+    assert json.loads(known.body) == json.loads(unknown.body)
+    assert len(sent()) == before + 1
+
+
+def test_bad_input_is_refused_and_sends_nothing(client: Client) -> None:
+    before = len(sent())
+    for body in ({}, {"email": "not-an-address"}, {"email": "a@b.c", "extra": 1}):
+        response = post_json(client, "/sign-in", body)
+        assert response.status_code == 400, body
+        assert "fields" in json.loads(response.body)
+    assert post_json(client, "/sign-in/session", {"token": "v1.forged.token"}).status_code == 401
+    assert len(sent()) == before
+
+
+def test_one_unused_link_a_minute_and_a_newer_link_replaces_the_older(client: Client, clock: FakeClock) -> None:
+    import_agents(client, agent("8800003"))
+    before = len(sent())
+    post_json(client, "/sign-in", {"email": "agent8800003@example.com"})
+    post_json(client, "/sign-in", {"email": "agent8800003@example.com"})
+    assert len(sent()) == before + 1  # the second request within a minute sends nothing
+    first = link_token(sent()[before])
+
+    clock.advance(seconds=61)
+    post_json(client, "/sign-in", {"email": "agent8800003@example.com"})
+    assert len(sent()) == before + 2
+    second = link_token(sent()[before + 1])
+    assert post_json(client, "/sign-in/session", {"token": first}).status_code == 401
+    assert post_json(client, "/sign-in/session", {"token": second}).status_code == 200
+
+
+def test_an_expired_link_is_refused(client: Client, clock: FakeClock) -> None:
+    import_agents(client, agent("8800004"))
+    before = len(sent())
+    post_json(client, "/sign-in", {"email": "agent8800004@example.com"})
+    clock.advance(minutes=21)
+    response = post_json(client, "/sign-in/session", {"token": link_token(sent()[before])})
+    assert response.status_code == 401
+
+
+def test_newly_eligible_agents_are_invited_by_the_sweep_once(client: Client, clock: FakeClock) -> None:
+    not_yet = agent("8800006", hod_training_complete=False)
+    import_agents(client, agent("8800005"), not_yet)
+    before = len(sent())
+    result = sweep()
+    assert result["invitations"] == {"sent": 1, "failed": 0, "dropped": 0}
+    invitation = sent()[before]
+    assert invitation.destinations["ToAddresses"] == ["agent8800005@example.com"]
+    assert invitation.subject == "Your Help On Demand account is ready"
+    assert sweep()["invitations"]["sent"] == 0
+
+    # Re-importing changes nothing; completing the training makes the second agent eligible, and invited
+    import_agents(client, agent("8800005"), {**not_yet, "hod_training_complete": True})
+    clock.advance(minutes=1)
+    assert sweep()["invitations"]["sent"] == 1
+    assert sent()[-1].destinations["ToAddresses"] == ["agent8800006@example.com"]
+
+    # The activation link signs the agent in (once)
+    response = post_json(client, "/sign-in/session", {"token": link_token(invitation)})
+    assert response.status_code == 200
+    assert json.loads(response.body)["npn"] == "8800005"
+
+
+def test_a_failed_invitation_is_retried_later_not_lost(
+    client: Client, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_agents(client, agent("8800007"))
+
+    def failing(self: SesEmail, to: str, subject: str, text: str, html: str) -> str:
+        raise DependencyFailed("ses", "SendEmail", "Throttling")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SesEmail, "send", failing)
+        assert sweep()["invitations"] == {"sent": 0, "failed": 1, "dropped": 0}
+    assert sweep()["invitations"]["sent"] == 0  # backing off
+    clock.advance(minutes=2)
+    before = len(sent())
+    assert sweep()["invitations"]["sent"] == 1
+    assert sent()[before].destinations["ToAddresses"] == ["agent8800007@example.com"]
