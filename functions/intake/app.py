@@ -387,6 +387,15 @@ def offer_view() -> Response:
     )
 
 
+@route("/l/{code}", methods=["GET"], html=True)
+def short_link(code: str) -> Response:
+    """A short link from a text message: redirects to the signed link it stands for."""
+    target = wiring.short_links().resolve(code)
+    if target is None:
+        raise NotFound("This link has expired or does not exist. Open the portal to see your referrals")
+    return Response(body="", status_code=302, headers={"Location": target, "Cache-Control": "no-store"})
+
+
 @route("/offers/accept", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
 def offer_accept() -> Response:
     claims = wiring.auth().link(_form_token(), _LINKS)

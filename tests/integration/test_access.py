@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -170,3 +171,31 @@ def test_a_failed_invitation_is_retried_later_not_lost(
     before = len(sent())
     assert sweep()["invitations"]["sent"] == 1
     assert sent()[before].destinations["ToAddresses"] == ["agent8800007@example.com"]
+
+
+def test_a_short_link_redirects_to_its_signed_link_until_it_expires(client: Client, clock: FakeClock) -> None:
+    target = "http://hod.test/offers/view?t=v1.long-signed-token"
+    short = wiring.short_links().shorten(target, clock.now() + timedelta(minutes=30))
+    assert short.startswith("http://hod.test/l/")
+    assert len(short) - len("http://hod.test") <= 15
+    code = short.rsplit("/", 1)[1]
+
+    response = client.http.get(f"/l/{code}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == target
+
+    assert client.http.get("/l/not-a-code").status_code == 404
+    assert client.http.get("/l/bad%20code").status_code == 404
+    clock.advance(minutes=31)
+    assert client.http.get(f"/l/{code}").status_code == 404
+
+
+def test_a_text_keeps_its_long_link_when_no_short_one_can_be_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hod.adapters.access import DynamoShortLinks
+
+    def failing(self: DynamoShortLinks, code: str, target: str, expires_at: int) -> bool:
+        raise DependencyFailed("dynamodb", "PutItem", "ProvisionedThroughputExceeded")
+
+    monkeypatch.setattr(DynamoShortLinks, "put", failing)
+    target = "http://hod.test/offers/view?t=v1.long"
+    assert wiring.short_links().shorten(target, datetime(2030, 1, 1, tzinfo=UTC)) == target

@@ -27,6 +27,7 @@ from hod.services.access import AccessService
 from hod.services.agents import AgentService
 from hod.services.auth import AuthService
 from hod.services.intake import IntakeService
+from hod.services.links import ShortLinks
 from hod.services.matching import MatchingService
 from hod.services.notifier import Notifier
 from hod.services.workflow import WorkflowPolicy, WorkflowService
@@ -84,6 +85,13 @@ def agents() -> AgentService:
         get_settings().plan_year,
         on_newly_eligible=lambda npn: access().queue_invite(npn),
     )
+
+
+@functools.cache
+def short_links() -> ShortLinks:
+    from hod.adapters.access import DynamoShortLinks
+
+    return ShortLinks(DynamoShortLinks(get_settings().agents_table), clock(), lambda: get_settings().public_base_url)
 
 
 @functools.cache
@@ -217,6 +225,7 @@ def reset() -> None:
         referral_store,
         agents,
         access,
+        short_links,
         matching,
         intake,
         workflow_store,

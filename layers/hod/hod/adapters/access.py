@@ -1,15 +1,15 @@
-"""Sign-in links and account invitations, kept in the agents table beside each agent's item.
+"""Sign-in links, account invitations and short links, kept in the agents table beside the agents' items.
 
 An agent's item is rewritten whole whenever the agent changes (availability sweeps included), so what must
 survive those writes lives in separate items: ``SIGNIN#<npn>`` holds the one sign-in link that is valid now (a new
 link replaces it; using it deletes it) and ``INVITE#<npn>`` an invitation the sweep has still to send (a sparse
-index finds the due ones). Agents are found by e-mail address through the agents' ``by-email`` index.
+index finds the due ones); ``LINK#<code>`` maps a short code in a text message to a long signed link. Agents are
+found by e-mail address through the agents' ``by-email`` index.
 """
 
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
 from typing import ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -22,6 +22,7 @@ from hod.adapters.dynamo import AgentItem, _conditional_failed, _sdk, bind
 INVITE_SHARDS = 4
 _SIGNIN = "SIGNIN#"
 _INVITE = "INVITE#"
+_LINK = "LINK#"
 
 
 class _DueInvites(GlobalSecondaryIndex["AccessItem"]):  # type: ignore[no-untyped-call]
@@ -45,6 +46,7 @@ class AccessItem(Model):
     invite_shard = UnicodeAttribute(null=True)
     invite_at = NumberAttribute(null=True)
     attempts = NumberAttribute(null=True)
+    target = UnicodeAttribute(null=True)
     due_invites = _DueInvites()
 
 
@@ -131,5 +133,33 @@ class DynamoAccessStore:
             AccessItem(_INVITE + npn).delete()
 
 
-def as_epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
+class DynamoShortLinks:
+    """Short codes for long signed links (``LINK#<code>`` items, removed by the table's TTL once expired)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def put(self, code: str, target: str, expires_at: int) -> bool:
+        """Store ``code`` → ``target``; False when the code is taken (the caller draws another)."""
+        bind(AccessItem, self._table)
+        with _sdk("PutItem"):
+            try:
+                AccessItem(_LINK + code, target=target, expires_at=expires_at).save(
+                    condition=AccessItem.npn.does_not_exist()
+                )
+            except PutError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True
+
+    def get(self, code: str, now: int) -> str | None:
+        bind(AccessItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = AccessItem.get(_LINK + code)
+            except AccessItem.DoesNotExist:
+                return None
+        if item.target is None or (item.expires_at is not None and item.expires_at <= now):
+            return None  # the TTL removes expired items within days, not at once
+        return str(item.target)

@@ -189,6 +189,15 @@ OPERATIONS: tuple[Operation, ...] = (
         ok_media="text/html",
     ),
     Operation(
+        "GET",
+        "/l/{code}",
+        "A short link from a text message: redirects (302) to the signed link it stands for",
+        "links",
+        ok_status=302,
+        ok_description="Redirect to the signed link",
+        ok_media="text/html",
+    ),
+    Operation(
         "POST",
         "/offers/accept",
         "Accept from a signed link (form field t)",

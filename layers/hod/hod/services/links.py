@@ -1,0 +1,47 @@
+"""Short links for text messages: a signed link is about 260 characters, which makes an offer text several SMS
+segments (each billed). A short link is the public base URL, ``/l/`` and an 11-character random code (64 bits),
+stored until the long link expires; opening it redirects to the long link. Whoever holds either can do the same
+(view the offer; answering still needs the page's POST), so the code is as secret as the link it stands for."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from hod.errors import DependencyFailed
+from hod.ports import Clock
+
+CODE_BYTES = 8
+_ATTEMPTS = 3
+
+
+class ShortLinkStore(Protocol):
+    def put(self, code: str, target: str, expires_at: int) -> bool: ...
+
+    def get(self, code: str, now: int) -> str | None: ...
+
+
+class ShortLinks:
+    def __init__(self, store: ShortLinkStore, clock: Clock, base_url: Callable[[], str]) -> None:
+        self._store = store
+        self._clock = clock
+        self._base_url = base_url
+
+    def shorten(self, target: str, expires: datetime) -> str:
+        """A short URL for ``target`` until ``expires``; the long link itself if none could be stored (a text
+        with a long link still works, so a failure here must not cost the message)."""
+        for _ in range(_ATTEMPTS):
+            code = secrets.token_urlsafe(CODE_BYTES)
+            try:
+                if self._store.put(code, target, int(expires.timestamp())):
+                    return f"{self._base_url()}/l/{code}"
+            except DependencyFailed:
+                return target
+        return target
+
+    def resolve(self, code: str) -> str | None:
+        if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
+            return None
+        return self._store.get(code, int(self._clock.now().timestamp()))
