@@ -189,13 +189,15 @@ def banner(host: str, port: int, totals: dict[str, int], demo_npn: str | None) -
     base = f"http://{host}:{port}"
     admin = wiring.auth().admin_token("local-admin")
     agent = wiring.auth().agent_session(demo_npn) if demo_npn else "(no demo agent)"
+    demo_email = wiring.agents().view(demo_npn).agent.record.email if demo_npn else "-"
     return f"""
 Help On Demand is running locally on an embedded AWS (moto).
   API:           {base}
+  Pages:         {base}/get-contacted (consumers, ?lang=es)   {base}/portal (agents)   {base}/admin
   OpenAPI:       {base}/openapi.json
   Demo agents:   {totals.get("created", 0)} created, {totals.get("refused", 0)} refused by validation
   Admin token:   {admin}
-  Agent token:   {agent}   (agent {demo_npn}, valid 1 hour)
+  Agent token:   {agent}   (agent {demo_npn}, valid 1 hour; the portal signs in by e-mailed link: {demo_email})
 
 A referral runs the real workflow (Step Functions in moto): offer window {os.environ["HOD_OFFER_WINDOW_SECONDS"]} s
 (set HOD_OFFER_WINDOW_SECONDS=20 to watch a cascade). Every message sent is in the outbox,

@@ -239,3 +239,42 @@ def test_weekly_hours_breaks_and_out_of_office_are_saved(stack: Stack, agents: d
     page.get_by_role("button", name="Switch off Out of Office").click()
     page.get_by_text("Out of Office is off.").wait_for()
     assert stack.call("GET", "/agent/availability", token=token)[1]["availability"]["out_of_office"] is None
+
+
+def test_pending_offers_are_answered_from_the_portal_with_the_time_left(
+    stack: Stack, agents: dict[str, str], page: Any
+) -> None:
+    sign_in_in_browser(page, stack, OLIVIA["email"])
+    consumer_page = page.context.new_page()
+
+    def offered(first: str, last: str, phone: str) -> str:
+        mark = stack.mark()
+        referral_id = submit_consumer(consumer_page, stack, first, last, phone)
+        deadline = time.monotonic() + 30
+        while not offers_to(stack, OLIVIA["email"], mark) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert offers_to(stack, OLIVIA["email"], mark)
+        page.reload()
+        return referral_id
+
+    # Accept: the row counts down, and accepting shows whom to call
+    accepted = offered("Lan", "Do", "405-555-0171")
+    row = page.locator(f'tr[data-referral="{accepted}"]')
+    row.wait_for()
+    assert "Pending" in row.inner_text()
+    assert re.search(r"1[0-5] min \d\d s left", row.inner_text())
+    assert "Lan" not in row.inner_text()
+    row.get_by_role("button", name="Accept").click()
+    page.get_by_text("Accepted. Please call Lan Do now").wait_for()
+    assert "Lan Do" in page.locator(f'tr[data-referral="{accepted}"]').inner_text()
+
+    # Reject: the referral goes at once to the next agent
+    mark = stack.mark()
+    rejected = offered("Tuan", "Vo", "405-555-0172")
+    page.locator(f'tr[data-referral="{rejected}"]').get_by_role("button", name="Reject").click()
+    page.get_by_text("Rejected. The consumer goes at once to the next available agent.").wait_for()
+    assert "Rejected" in page.locator(f'tr[data-referral="{rejected}"]').inner_text()
+    deadline = time.monotonic() + 30
+    while not offers_to(stack, BEN["email"], mark) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert offers_to(stack, BEN["email"], mark), "the rejected referral went to the next agent"

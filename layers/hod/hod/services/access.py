@@ -20,7 +20,7 @@ from typing import Protocol
 
 from hod.errors import DependencyFailed, Unauthorized, ValidationFailed
 from hod.ports import AgentStore, Clock
-from hod.services.auth import AuthService
+from hod.services.auth import AGENT_SESSION, AuthService
 from hod.services.notifier import Notifier, Recipient
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class AccessService:
         stored = self._agents.get(claims.subject)
         if stored is None:
             raise Unauthorized("This account no longer exists.")
-        session = self._auth.issue("agent-session", claims.subject, self._session_ttl)
+        session = self._auth.issue(AGENT_SESSION, claims.subject, self._session_ttl)
         return Session(session, claims.subject, stored.agent.record.first_name, now + self._session_ttl)
 
     # ----- invitations -----------------------------------------------------------------------------------------
