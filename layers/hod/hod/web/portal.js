@@ -498,7 +498,8 @@
   }
 
   function minutes(seconds) {
-    return seconds === null ? "—" : (seconds / 60).toFixed(1) + " min";
+    if (seconds === null) return "—";
+    return seconds < 90 ? Math.round(seconds) + " s" : (seconds / 60).toFixed(1) + " min";
   }
 
   function renderMetrics(list) {
@@ -521,8 +522,6 @@
       ["Referrals offered", list.length],
       ["Accepted (all statuses after acceptance)", taken],
       ["Acceptance rate of direct offers", acceptRate],
-      ["Missed", counts.missed],
-      ["Rejected", counts.rejected],
       ...Object.keys(STATUS_LABELS).map((key) => ["Status: " + STATUS_LABELS[key], counts[key]]),
       ...Object.keys(OUTCOMES).map((key) => ["Completed: " + OUTCOMES[key], outcomes[key]]),
       ["Median response time", minutes(median(responses))],
