@@ -84,7 +84,7 @@ class Stack:
     def outbox(self) -> list[dict[str, Any]]:
         status, items = self.call("GET", "/dev/outbox")
         assert status == 200, items
-        return list(items)
+        return list(items["messages"])
 
     def wait_for_email(self, to: str, subject_part: str, timeout: float = 30, after: int = 0) -> dict[str, Any]:
         """The first e-mail to `to` whose subject contains `subject_part`, among outbox items after index `after`."""
