@@ -24,6 +24,9 @@ from tests.conftest import FakeClock
 from tests.integration.conftest import SENDER
 from tests.integration.test_api import ALWAYS, admin_headers, agent, agent_headers, client  # noqa: F401
 
+# The stack's environment first (as in test_api): the app, imported by `client`, configures its logger from it.
+pytestmark = pytest.mark.usefixtures("stack")
+
 # Tuesday 24 November 2026, 15:00 UTC
 DAY = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 CONSUMER = {"first_name": "Rosa", "last_name": "Díaz", "phone": "5125550100", "email": "rosa.diaz@example.org"}
