@@ -9,7 +9,7 @@ export TZ := UTC
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test dev lint typecheck unit integration template sam-validate build clean chromium
+.PHONY: run test dev lint typecheck unit integration template sam-validate build clean chromium screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: dev
 ## Command 2: the whole suite — lint, type-check, template checks, unit, integration and browser tests
 test: lint typecheck template sam-validate chromium
 	$(BIN)/python -m pytest
+
+## Rewrite docs/screenshots/ from a run of the browser tests
+screenshots: dev chromium
+	HOD_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -36,6 +36,7 @@ from hod.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from hod.services import reports
 from hod.services.agents import AgentView, ProfileUpdate, field_errors
 from hod.services.auth import ADMIN, AGENT_SESSION
 from hod.services.workflow import OFFER_LINK, SAFETY_NET_LINK, missed_alert
@@ -225,10 +226,15 @@ def import_agents() -> dict[str, Any]:
     return views.import_report(report)
 
 
+def _agent_for_admin(view: AgentView) -> dict[str, Any]:
+    missed = wiring.referral_workflow().missed_recently(view.agent.npn)
+    return views.agent_for_admin(view, missed, missed_alert(missed))
+
+
 @route("/admin/agents/{npn}", methods=["GET"])
 def admin_agent(npn: str) -> dict[str, Any]:
     _require_admin()
-    return views.agent_for_admin(wiring.agents().view(npn))
+    return _agent_for_admin(wiring.agents().view(npn))
 
 
 @route("/admin/agents/{npn}/reactivate", methods=["POST"])
@@ -236,7 +242,7 @@ def admin_reactivate(npn: str) -> dict[str, Any]:
     who = _require_admin()
     view = wiring.agents().reactivate(npn)
     logger.info("agent reactivated", extra={"by": who, "agent_npn": npn})
-    return views.agent_for_admin(view)
+    return _agent_for_admin(view)
 
 
 @route("/admin/referrals/{referral_id}", methods=["GET"])
@@ -247,6 +253,36 @@ def admin_referral(referral_id: str) -> dict[str, Any]:
     if referral is None:
         raise NotFound(f"Referral {referral_id}")
     return views.referral_for_admin(referral, store.audit_trail(referral_id))
+
+
+@route("/admin/agents", methods=["GET"])
+def admin_agents() -> dict[str, Any]:
+    """Suspended agents (R9), a page at a time, with why and how many referrals they missed in the last 7 days."""
+    _require_admin()
+    query = _parse(reports.SuspendedQuery, app.current_request.query_params or {})
+    found, after = wiring.reports().suspended_agents(query)
+    return reports.suspended_document(found, after)
+
+
+@route("/admin/metrics", methods=["GET"])
+def admin_metrics() -> Any:
+    """Program metrics (R11) for UTC days from–to: JSON, or the same table as CSV (format=csv)."""
+    who = _require_admin()
+    query = _parse(reports.MetricsQuery, app.current_request.query_params or {})
+    program = wiring.reports().metrics(query)
+    logger.info("metrics read", extra={"by": who, "from": query.from_.isoformat(), "to": query.to.isoformat()})
+    if query.format == "csv":
+        name = f"hod-metrics-{query.from_.isoformat()}-to-{query.to.isoformat()}.csv"
+        return Response(
+            body=reports.metrics_csv(program),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+    return reports.metrics_document(query, program, wiring.clock().now())
 
 
 # ----- signing in (no passwords: a one-time link by e-mail) ------------------------------------------------------

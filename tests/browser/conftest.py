@@ -251,6 +251,10 @@ def page(context: Any) -> Any:
 
 
 def screenshot(page: Any, name: str) -> None:
-    """Save a full-page screenshot for the docs (docs/screenshots/<name>.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    """A full-page screenshot: into docs/screenshots/<name>.png with HOD_UPDATE_SCREENSHOTS=1 (`make screenshots`),
+    else taken and thrown away, so a test run leaves the committed ones alone."""
+    if os.environ.get("HOD_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    else:
+        page.screenshot(full_page=True)

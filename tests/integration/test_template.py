@@ -105,6 +105,7 @@ def test_every_template_table_is_created_in_moto_with_exactly_its_keys_and_index
                 "due-changes": ([("sweep_shard", "HASH"), ("next_change_at", "RANGE")], "KEYS_ONLY"),
                 "by-email": ([("email_key", "HASH")], "KEYS_ONLY"),
                 "due-invites": ([("invite_shard", "HASH"), ("invite_at", "RANGE")], "KEYS_ONLY"),
+                "suspended": ([("suspended_key", "HASH"), ("npn", "RANGE")], "ALL"),
             },
             "expires_at",
         ),
@@ -115,6 +116,7 @@ def test_every_template_table_is_created_in_moto_with_exactly_its_keys_and_index
             {
                 "by-agent": ([("agent_npn", "HASH"), ("offered_at", "RANGE")], "ALL"),
                 "unstarted": ([("needs_start", "HASH")], "KEYS_ONLY"),
+                "by-day": ([("report_day", "HASH"), ("report_at", "RANGE")], "INCLUDE"),
             },
             None,
         ),

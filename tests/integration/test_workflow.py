@@ -152,6 +152,9 @@ def test_an_unanswered_offer_is_missed_and_moves_on(workflow: Workflow, client: 
     profile = client.http.get("/agent/profile", headers=agent_headers("101")).json_body
     assert profile["missed_in_last_7_days"] == 1
     assert profile["alert"].startswith("Alert! You have missed 1 referral(s) in the last seven days.")
+    # ...as the administrator's view of the agent does
+    seen_by_admin = client.http.get("/admin/agents/101", headers=admin_headers()).json_body["profile"]
+    assert seen_by_admin["missed_in_last_7_days"] == 1
     # And the missed link now shows the Missed Referral page
     page = client.http.get(link_of("101", workflow))
     assert "Missed Referral" in page.body.decode()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from hod.domain.agent import Agent
+from hod.domain.metrics import OfferFact, ReferralFact
 from hod.domain.nearest import IndexEntry
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
@@ -133,3 +134,16 @@ class Workflow(Protocol):
 
 class KeyProvider(Protocol):
     def key_ring(self) -> KeyRing: ...
+
+
+class ReportSource(Protocol):
+    """What the administrator's reports read: facts about referrals and offers (never consumer details), and the
+    suspended agents."""
+
+    def day(self, day: date, limit: int) -> tuple[list[ReferralFact], list[OfferFact]]:
+        """Referrals created and offers made on this UTC day; at most `limit` of them in all."""
+        ...
+
+    def suspended_agents(self, limit: int, after: str | None) -> tuple[list[Agent], str | None]:
+        """Suspended agents by NPN, after the NPN `after`; and the NPN to continue after, when there are more."""
+        ...

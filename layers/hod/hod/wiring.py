@@ -30,6 +30,7 @@ from hod.services.intake import IntakeService
 from hod.services.links import ShortLinks
 from hod.services.matching import MatchingService
 from hod.services.notifier import Notifier
+from hod.services.reports import ReportService
 from hod.services.workflow import WorkflowPolicy, WorkflowService
 from hod.settings import get_settings
 
@@ -213,6 +214,18 @@ def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
     return submit
 
 
+@functools.cache
+def reports() -> ReportService:
+    """The administrator's reports: suspended agents and program metrics."""
+    from hod.adapters.reports import DynamoReports
+
+    settings = get_settings()
+    return ReportService(
+        DynamoReports(settings.agents_table, settings.referrals_table),
+        lambda npn: referral_workflow().missed_recently(npn),
+    )
+
+
 def reset() -> None:
     """Forget every cached service (tests and the local stack call this after changing the environment)."""
     get_settings.cache_clear()
@@ -231,6 +244,7 @@ def reset() -> None:
         workflow_store,
         notifier,
         referral_workflow,
+        reports,
     ):
         factory.cache_clear()
     submit_referral.cache_clear()

@@ -11,7 +11,7 @@ import secrets
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
@@ -29,6 +29,7 @@ from hod.geo import cell_bounds, encode
 from hod.ports import Placement, StoredAgent
 
 SWEEP_SHARDS = 4
+SUSPENDED_KEY = "1"
 _PLACEMENT_SEP = "|"
 
 
@@ -87,6 +88,7 @@ class AgentItem(Model):
     sweep_shard = UnicodeAttribute(null=True)
     next_change_at = NumberAttribute(null=True)
     email_key = UnicodeAttribute(null=True)  # the e-mail address in lower case: sign-in looks agents up by it
+    suspended_key = UnicodeAttribute(null=True)  # "1" while suspended: the sparse "suspended" index (adapters.reports)
     version = VersionAttribute()
     due_changes = _DueChanges()
     by_email = _ByEmail()
@@ -147,6 +149,12 @@ class ReferralItem(Model):
     agent_npn = UnicodeAttribute(null=True)
     offered_at = UnicodeAttribute(null=True)
     needs_start = UnicodeAttribute(null=True)
+    # The administrator's reports (adapters.reports): referral heads and offers by UTC day, with what metrics need.
+    report_day = UnicodeAttribute(null=True)
+    report_at = UnicodeAttribute(null=True)
+    report_state = UnicodeAttribute(null=True)
+    report_language = UnicodeAttribute(null=True)
+    offer_kind = UnicodeAttribute(null=True)
     by_agent = _ByAgent()
     unstarted = _Unstarted()
 
@@ -190,6 +198,7 @@ class DynamoAgentStore:
             sweep_shard=sweep_shard(agent.npn) if next_change_at is not None else None,
             next_change_at=next_change_at,
             email_key=agent.record.email.strip().lower() if agent.record.email else None,
+            suspended_key=SUSPENDED_KEY if agent.suspended else None,
         )
         if expected_version is not None:
             item.version = expected_version
@@ -295,6 +304,7 @@ class DynamoReferralStore:
             status=referral.status.value,
             safety_net_round=referral.safety_net_round,
             updated_at=referral.updated_at.isoformat(),
+            **report_attributes(referral.created_at, referral.place.state, referral.language),
         )
         with _sdk("TransactWriteItems"):
             try:
@@ -345,6 +355,18 @@ class DynamoReferralStore:
         with _sdk("BatchWriteItem"), ReferralItem.batch_write() as batch:
             for seq, event in enumerate(events):
                 batch.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
+
+def report_attributes(at: datetime, state: str, language: str) -> dict[str, Any]:
+    """What puts a referral or an offer in the administrator's "by-day" index: its UTC day and time, state and
+    language (no consumer details)."""
+    moment = at.astimezone(UTC)
+    return {
+        "report_day": moment.date().isoformat(),
+        "report_at": moment.isoformat(),
+        "report_state": state,
+        "report_language": language,
+    }
 
 
 def referral_from_item(item: ReferralItem) -> Referral:

@@ -14,7 +14,16 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from hod.adapters.dynamo import DynamoReferralStore, ReferralItem, _event_key, _region, _sdk, bind, referral_from_item
+from hod.adapters.dynamo import (
+    DynamoReferralStore,
+    ReferralItem,
+    _event_key,
+    _region,
+    _sdk,
+    bind,
+    referral_from_item,
+    report_attributes,
+)
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
@@ -40,6 +49,8 @@ def _offer_item(offer: Offer) -> ReferralItem:
         deadline=int(offer.deadline.timestamp()),
         agent_npn=offer.agent_npn,
         offered_at=offer.offered_at.isoformat(),
+        offer_kind=offer.kind.value,
+        **report_attributes(offer.offered_at, offer.state, offer.language),
     )
 
 

@@ -123,6 +123,26 @@ OPERATIONS: tuple[Operation, ...] = (
         "administrators",
         "admin",
     ),
+    Operation(
+        "GET",
+        "/admin/agents",
+        "Suspended agents (status=suspended, required), by NPN: reason, when, missed referrals in the last 7 days; "
+        "`limit` (1-200, default 50) per page, `after` = the previous page's next_after",
+        "administrators",
+        "admin",
+        query=("status", "limit", "after"),
+    ),
+    Operation(
+        "GET",
+        "/admin/metrics",
+        "Program metrics for UTC days `from`-`to` (YYYY-MM-DD, both included, at most 31 days): volumes by state "
+        "and language, time to accept (p50/p90/p95), missed-offer and safety-net rates, unserved; format=csv for "
+        "the same table as CSV",
+        "administrators",
+        "admin",
+        query=("from", "to", "format"),
+        ok_description="Metrics as JSON, or text/csv with format=csv",
+    ),
     Operation("GET", "/agent/profile", "Your profile and eligibility", "agents", "agent"),
     Operation(
         "PUT",

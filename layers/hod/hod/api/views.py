@@ -109,7 +109,7 @@ def availability(view: AgentView) -> dict[str, Any]:
     }
 
 
-def agent_for_admin(view: AgentView) -> dict[str, Any]:
+def agent_for_admin(view: AgentView, missed_in_last_7_days: int = 0, alert: str | None = None) -> dict[str, Any]:
     agent = view.agent
     return {
         "record": agent.record.model_dump(mode="json"),
@@ -119,7 +119,7 @@ def agent_for_admin(view: AgentView) -> dict[str, Any]:
             "city": agent.city,
             "county": agent.county,
         },
-        "profile": profile(view),
+        "profile": profile(view, missed_in_last_7_days, alert),
         **availability(view),
         "created_at": agent.created_at.isoformat(),
         "updated_at": agent.updated_at.isoformat(),

@@ -226,6 +226,7 @@ class Agent(BaseModel):
     availability: Availability
     suspended: bool = False
     suspended_reason: str | None = None
+    suspended_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

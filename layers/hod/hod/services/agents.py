@@ -384,10 +384,14 @@ class AgentService:
         return [entry.npn for entry in self._index.query(roster_area(state), "")]
 
     def suspend(self, npn: str, reason: str) -> AgentView:
-        return self._change(npn, lambda agent, now: agent.evolve(suspended=True, suspended_reason=reason))
+        return self._change(
+            npn, lambda agent, now: agent.evolve(suspended=True, suspended_reason=reason, suspended_at=now)
+        )
 
     def reactivate(self, npn: str) -> AgentView:
-        return self._change(npn, lambda agent, now: agent.evolve(suspended=False, suspended_reason=None))
+        return self._change(
+            npn, lambda agent, now: agent.evolve(suspended=False, suspended_reason=None, suspended_at=None)
+        )
 
 
 def roster_area(state: str) -> str:

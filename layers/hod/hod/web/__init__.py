@@ -83,4 +83,12 @@ def portal_page() -> str:
 
 
 def admin_page() -> str:
-    return _read("admin.html")
+    """The administrator's console; it splits large imports into requests the API accepts."""
+    from hod.services.agents import MAX_IMPORT_RECORDS
+
+    names = json.dumps({code: english for code, (english, _) in LANGUAGES.items()}).replace("<", "\\u003c")
+    return (
+        _read("admin.html")
+        .replace("{{max_import_records}}", str(MAX_IMPORT_RECORDS))
+        .replace("{{language_names}}", names)
+    )

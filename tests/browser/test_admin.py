@@ -1,0 +1,283 @@
+"""The administrator's console in a real browser: sign-in with a token, agent import, referral look-up, suspended
+agents, program metrics with CSV export.
+
+These tests run their own local stack with a 3-second offer window and suspension after 2 missed offers, so an agent
+can be suspended through the real workflow within the test; the shared stack (900-second window) is left as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hod.api.agent_import import CSV_COLUMNS, to_csv_row
+from tests.browser.conftest import ROOT, WEEK_ALL_DAY, Stack, _free_port, agent_record, screenshot
+
+WICHITA = agent_record("7800001", "Alma", "Reyes", "67202", "KS", languages=["en", "es"])
+OMAHA = agent_record("7800002", "Boris", "Novak", "68102", "NE")
+CONSUMER = {"first_name": "Marisol", "last_name": "Quintero", "phone": "402-555-0147", "email": "mq@example.org"}
+
+
+@pytest.fixture(scope="module")
+def admin_stack() -> Iterator[Stack]:
+    """Like the shared `stack`, started with a 3-second offer window and suspension after 2 missed offers."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOD_OFFER_WINDOW_SECONDS": "3", "HOD_SUSPEND_AFTER_MISSED": "2"}
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack", "--port", str(port), "--agents", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    admin = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "Stop with Ctrl-C" not in (seen[-1] if seen else ""):
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = re.search(r"Admin token:\s+(\S+)", line)
+        admin = found.group(1) if found else admin
+    if admin is None:
+        process.kill()
+        raise AssertionError("the local stack did not start:\n" + "".join(seen))
+    # Keep draining its output so the process never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        yield Stack(f"http://127.0.0.1:{port}", admin, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = 45) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def import_csv() -> bytes:
+    """Two good agents and three bad rows: a bad phone, an unknown ZIP, a repeated NPN."""
+    rows = [
+        to_csv_row(WICHITA),
+        to_csv_row(OMAHA),
+        to_csv_row(agent_record("7800003", "Cora", "Bad", "67202", "KS", phone="12")),
+        to_csv_row(agent_record("7800004", "Dov", "Nowhere", "00000", "KS")),
+        to_csv_row(WICHITA),
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[c for c in CSV_COLUMNS if any(c in row for row in rows)])
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def sign_in(page: Any, stack: Stack) -> None:
+    page.goto(f"{stack.base}/admin")
+    page.get_by_label("Administrator token").fill(stack.admin_token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Console sections").wait_for()
+
+
+def referral(stack: Stack, zip_code: str, language: str = "en", phone_end: int = 147) -> str:
+    """A consumer's request (a different phone each time: the same submission twice is one referral)."""
+    body = {**CONSUMER, "phone": f"402-555-0{phone_end}", "zip": zip_code, "language": language}
+    status, answer = stack.call("POST", "/referrals", body)
+    assert status == 201, answer
+    return str(answer["referral_id"])
+
+
+def test_an_administrator_signs_in_imports_looks_up_reactivates_and_reads_metrics(
+    admin_stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    stack = admin_stack
+    # ----- sign-in: a bad token is refused clearly, the real one opens the console
+    page.goto(f"{stack.base}/admin")
+    assert "hod-admin token" in page.locator("#signin").inner_text()
+    page.get_by_label("Administrator token").fill("not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+    error = page.locator("#signin-error")
+    error.wait_for(state="visible")
+    assert "not accepted" in error.inner_text()
+    assert page.evaluate("document.activeElement.id") == "signin-error"
+    page.get_by_label("Administrator token").fill(stack.admin_token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Import agents").wait_for()
+    assert page.get_by_role("link", name="Import agents").get_attribute("aria-current") == "page"
+
+    # ----- import: per-record results for a CSV with good and bad rows
+    page.get_by_label("Agent file (.csv or .json)").set_input_files(
+        {"name": "agents.csv", "mimeType": "text/csv", "buffer": import_csv()}
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.locator("#import-results").wait_for(state="visible")
+    summary = page.locator("#import-summary").inner_text()
+    for number, word in (("5", "received"), ("2", "created"), ("3", "refused")):
+        assert f"{number}\n{word}" in summary
+    rows = page.locator("#import-table tbody tr")
+    assert rows.count() == 5
+    outcomes = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(5)]
+    assert outcomes == ["created", "created", "refused", "refused", "refused"]
+    assert rows.nth(0).locator("td").nth(3).inner_text() == "KS"
+    assert "phone" in rows.nth(2).locator("td").nth(4).inner_text()
+    assert "business_address.zip" in rows.nth(3).locator("td").nth(4).inner_text()
+    assert "duplicate of row 1" in rows.nth(4).locator("td").nth(4).inner_text()
+    assert "Done: 5 records in 1 of 1 parts." in page.locator("#import-progress-text").inner_text()
+    page.get_by_label("Show").select_option("refused")
+    assert page.locator("#import-table tbody tr").count() == 3
+    screenshot(page, "admin-import")
+
+    # ----- the workflow runs for real: Alma (Kansas) accepts, Boris (Nebraska) misses twice and is suspended
+    sessions = {record["npn"]: stack.agent_session(record["email"]) for record in (WICHITA, OMAHA)}
+    for token in sessions.values():
+        status, answer = stack.call("PUT", "/agent/availability", {"weekly": WEEK_ALL_DAY}, token=token)
+        assert status == 200, answer
+        assert answer["available_now"], answer
+    alma = sessions[WICHITA["npn"]]
+    accepted_id = referral(stack, "67202", "es")
+    wait_until(
+        lambda: any(
+            r["referral_id"] == accepted_id for r in stack.call("GET", "/agent/referrals", token=alma)[1]["referrals"]
+        ),
+        "the offer to Alma",
+    )
+    status, answer = stack.call("POST", f"/agent/referrals/{accepted_id}/accept", token=alma)
+    assert status == 200, answer
+    missed_ids = [referral(stack, "68102", phone_end=148), referral(stack, "68102", phone_end=149)]
+    wait_until(
+        lambda: stack.call("GET", "/admin/agents/7800002", token=stack.admin_token)[1]["profile"]["suspended"],
+        "Boris's suspension",
+    )
+    for rid in missed_ids:
+        wait_until(
+            lambda rid=rid: (
+                stack.call("GET", f"/admin/referrals/{rid}", token=stack.admin_token)[1]["status"] == "safety_net"
+            ),
+            "the safety net",
+        )
+
+    # ----- referral look-up: status, place and a readable trail, never the consumer's name or phone
+    page.get_by_role("link", name="Referral look-up").click()
+    page.get_by_label("Referral ID").fill(missed_ids[0])
+    page.get_by_role("button", name="Look up").click()
+    page.locator("#referral-result").wait_for(state="visible")
+    facts = page.locator("#referral-facts").inner_text()
+    assert "In the safety net" in facts
+    assert "Omaha, Douglas County, NE 68102" in facts
+    assert "English (en)" in facts
+    trail = page.locator("#referral-trail").inner_text()
+    for step in ("Request received (Omaha, NE)", "Offered to agent 7800002", "Missed by agent 7800002"):
+        assert step in trail
+    assert "Safety net opened (round 1)" in trail
+    console_text = page.locator("main").inner_text()
+    for detail in ("Marisol", "Quintero", "555-0148", "5550148", "mq@example.org"):
+        assert detail not in console_text
+    screenshot(page, "admin-referral")
+    page.get_by_label("Referral ID").fill("no-such-referral")
+    page.get_by_role("button", name="Look up").click()
+    page.locator("#referral-error").wait_for(state="visible")
+    assert "No referral has the ID no-such-referral" in page.locator("#referral-error").inner_text()
+
+    # ----- suspended agents: Boris, with the reason and his missed count; reactivate him
+    page.get_by_role("link", name="Suspended agents").click()
+    page.get_by_role("button", name="Refresh list").click()
+    row = page.locator("#suspended-table tr[data-npn='7800002']")
+    row.wait_for()
+    assert "Boris Novak" in row.inner_text()
+    assert "missed 2 referrals in the last 7 days" in row.inner_text()
+    assert row.locator("td[data-label='Missed, last 7 days']").inner_text() == "2"
+    assert page.locator("#suspended-table tbody tr").count() == 1
+    screenshot(page, "admin-suspended")
+    page.get_by_role("button", name="Reactivate Boris Novak (NPN 7800002)").click()
+    message = page.locator("#suspended-message")
+    message.wait_for(state="visible")
+    assert "Boris Novak (NPN 7800002) is reactivated" in message.inner_text()
+    assert page.locator("#suspended-empty").is_visible()
+    status, boris = stack.call("GET", "/admin/agents/7800002", token=stack.admin_token)
+    assert status == 200
+    assert boris["profile"]["suspended"] is False
+
+    # ----- metrics: totals, charts with text values, a table; the CSV download has exactly the table's rows
+    page.get_by_role("link", name="Program metrics").click()
+    today = datetime.now(UTC).date()
+    page.get_by_label("From (UTC day)").fill((today - timedelta(days=1)).isoformat())
+    page.get_by_label("To (UTC day, included)").fill(today.isoformat())
+    page.get_by_role("button", name="Show metrics").click()
+    page.locator("#metrics-result").wait_for(state="visible")
+    stats = page.locator("#metrics-stats").inner_text()
+    assert "3\nReferrals" in stats
+    assert "1\nAccepted" in stats
+    assert "66.7%\nMissed-offer rate" in stats  # Alma's accepted offer, Boris's two missed ones
+    assert "66.7%\nSafety-net rate" in stats
+    state_chart = page.locator("#chart-state .bar-row")
+    assert [state_chart.nth(i).inner_text().split("\n") for i in range(state_chart.count())] == [
+        ["KS", "1"],
+        ["NE", "2"],
+    ]
+    assert page.locator("#chart-language .bar-row").count() == 2
+    screenshot(page, "admin-metrics")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("hod-metrics-")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    exported = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
+    header = page.locator("#metrics-table thead th").all_inner_texts()
+    table = [
+        ["" if text == "—" else text for text in row.locator("td").all_inner_texts()]
+        for row in page.locator("#metrics-table tbody tr").all()
+    ]
+    assert exported[0] == header
+    assert exported[1:] == table
+    assert [row[:2] for row in table] == [
+        ["all", "all"],
+        ["state", "KS"],
+        ["state", "NE"],
+        ["language", "en"],
+        ["language", "es"],
+    ]
+
+    # ----- signing out forgets the token
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Administrator sign-in").wait_for()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_bad_metrics_dates_are_shown_next_to_the_field(admin_stack: Stack, page: Any) -> None:
+    sign_in(page, admin_stack)
+    page.get_by_role("link", name="Program metrics").click()
+    page.get_by_label("From (UTC day)").fill("2026-01-01")
+    page.get_by_label("To (UTC day, included)").fill("2026-03-01")
+    page.get_by_role("button", name="Show metrics").click()
+    page.locator("#metrics-to-error").wait_for(state="visible")
+    assert "at most 31 days" in page.locator("#metrics-to-error").inner_text()
+    assert page.get_by_label("To (UTC day, included)").get_attribute("aria-invalid") == "true"
+    assert page.locator("#metrics-result").is_hidden()
