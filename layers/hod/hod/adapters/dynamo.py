@@ -137,6 +137,8 @@ class ReferralItem(Model):
     agent_npn = UnicodeAttribute(null=True)
     offered_at = UnicodeAttribute(null=True)
     needs_start = UnicodeAttribute(null=True)
+    contact = UnicodeAttribute(null=True)  # AgentContact JSON: on an offer, and on an accepted referral
+    reminded = UnicodeSetAttribute(null=True)  # follow-up reminders already sent (R12)
     by_agent = _ByAgent()
     unstarted = _Unstarted()
 
@@ -270,6 +272,12 @@ def _event_key(event: AuditEvent, seq: int) -> str:
     return f"EVENT#{event.at.isoformat()}#{seq:03d}#{secrets.token_hex(3)}"
 
 
+# `needs_start` (the sparse `unstarted` index): "pending" from creation until the workflow's first round clears it
+# (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once).
+NEVER_STARTED = "pending"
+START_FAILED = "1"
+
+
 class DynamoReferralStore:
     def __init__(self, table_name: str) -> None:
         self._table = table_name
@@ -284,6 +292,7 @@ class DynamoReferralStore:
             status=referral.status.value,
             safety_net_round=referral.safety_net_round,
             updated_at=referral.updated_at.isoformat(),
+            needs_start=NEVER_STARTED,
         )
         with _sdk("TransactWriteItems"):
             try:
@@ -323,10 +332,24 @@ class DynamoReferralStore:
         with _sdk("UpdateItem"):
             ReferralItem(f"REF#{referral_id}", "REFERRAL").update(actions=[action])
 
+    def start_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        bind(ReferralItem, self._table)
+        pk = f"REF#{referral_id}"
+        with _sdk("TransactWriteItems"), TransactWrite(connection=Connection(region=_region())) as tx:
+            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(START_FAILED)])
+            for seq, event in enumerate(events):
+                tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
     def unstarted(self, limit: int) -> list[str]:
+        return self._flagged(START_FAILED, limit)
+
+    def never_started(self, limit: int) -> list[str]:
+        return self._flagged(NEVER_STARTED, limit)
+
+    def _flagged(self, flag: str, limit: int) -> list[str]:
         bind(ReferralItem, self._table)
         with _sdk("Query"):
-            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query("1", limit=limit)]
+            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query(flag, limit=limit)]
 
     def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)
@@ -357,7 +380,8 @@ def referral_from_item(item: ReferralItem) -> Referral:
 
 class DynamoSendLedger:
     """Which messages went out: one item per (referral, message, channel), claimed before sending, so a retried
-    Lambda never sends the same e-mail or text twice."""
+    Lambda never sends the same e-mail or text twice. The outcome goes to the audit trail, not here. Used only for
+    messages no decision write already claims (the safety net's calls, missed and suspension notices)."""
 
     def __init__(self, table_name: str) -> None:
         self._table = table_name
@@ -366,7 +390,7 @@ class DynamoSendLedger:
         bind(ReferralItem, self._table)
         with _sdk("PutItem"):
             try:
-                ReferralItem(scope, f"SEND#{key}", doc="{}", status="sending").save(
+                ReferralItem(scope, f"SEND#{key}", doc="{}", status="claimed").save(
                     condition=ReferralItem.sk.does_not_exist()
                 )
             except PutError as exc:
@@ -374,8 +398,3 @@ class DynamoSendLedger:
                     return False
                 raise
         return True
-
-    def settle(self, scope: str, key: str, outcome: str) -> None:
-        bind(ReferralItem, self._table)
-        with _sdk("UpdateItem"):
-            ReferralItem(scope, f"SEND#{key}").update(actions=[ReferralItem.status.set(outcome)])
