@@ -245,6 +245,7 @@ def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
 def reset() -> None:
     """Forget every cached service (tests and the local stack call this after changing the environment)."""
     from hod.adapters.aws import forget_clients
+    from hod.adapters.dynamo import forget_connections
 
     get_settings.cache_clear()
     _clock.clear()
@@ -264,3 +265,4 @@ def reset() -> None:
         factory.cache_clear()
     submit_referral.cache_clear()
     forget_clients()
+    forget_connections()

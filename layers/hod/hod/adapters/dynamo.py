@@ -6,6 +6,7 @@ Every SDK error leaves this module as one of the project's exceptions.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import zlib
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -36,13 +37,32 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
+@functools.cache
+def _transactions(region: str) -> Connection:
+    """The process's DynamoDB connection, for the models and the transactions alike: each new pynamodb Connection
+    creates its own botocore session and client, loading DynamoDB's service model again (tens of milliseconds)."""
+    return Connection(region=region)
+
+
+def transactions() -> Connection:
+    return _transactions(_region())
+
+
 def bind(model: Any, table_name: str) -> None:
-    """Point a model class at its table (cheap when already bound)."""
+    """Point a model class at its table (cheap when already bound). Every model shares the process's one
+    connection (and so one botocore client) instead of creating its own."""
     meta = model.Meta
     if getattr(meta, "table_name", None) != table_name or getattr(meta, "region", None) != _region():
         meta.table_name = table_name
         meta.region = _region()
         model._connection = None
+        table = model._get_connection()
+        shared = transactions()
+        try:
+            shared.get_meta_table(table_name)
+        except TableError:
+            shared.add_meta_table(table.connection.get_meta_table(table_name))
+        table.connection = shared
 
 
 @contextmanager
@@ -296,7 +316,7 @@ class DynamoReferralStore:
         )
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=Connection(region=_region())) as tx:
+                with TransactWrite(connection=transactions()) as tx:
                     tx.save(head, condition=ReferralItem.pk.does_not_exist())
                     for seq, event in enumerate(events):
                         tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
@@ -335,7 +355,7 @@ class DynamoReferralStore:
     def start_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral_id}"
-        with _sdk("TransactWriteItems"), TransactWrite(connection=Connection(region=_region())) as tx:
+        with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
             tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(START_FAILED)])
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
@@ -398,3 +418,12 @@ class DynamoSendLedger:
                     return False
                 raise
         return True
+
+
+def forget_connections() -> None:
+    """Unbind every model and drop the shared connection (tests and the local stack, after changing the
+    environment)."""
+    for model in (AgentItem, AvailableItem, ReferralItem):
+        model.Meta.table_name = None
+        model._connection = None
+    _transactions.cache_clear()

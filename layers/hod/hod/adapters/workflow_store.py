@@ -12,13 +12,20 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from hod.adapters.dynamo import DynamoReferralStore, ReferralItem, _event_key, _region, _sdk, bind, referral_from_item
+from hod.adapters.dynamo import (
+    DynamoReferralStore,
+    ReferralItem,
+    _event_key,
+    _sdk,
+    bind,
+    referral_from_item,
+    transactions,
+)
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
@@ -139,7 +146,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
         bind(ReferralItem, self._table)
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=Connection(region=_region())) as tx:
+                with TransactWrite(connection=transactions()) as tx:
                     build(tx)
                     for seq, event in enumerate(events):
                         tx.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))
