@@ -123,18 +123,30 @@ def seed(repeats: int) -> dict[str, Any]:
         )
         return wiring.intake().submit(request).referral_id
 
+    def offer_state(referral_id: str) -> dict[str, Any]:
+        """The Offer task's input for a referral's first round, as the state machine passes it."""
+        stored = wiring.referral_store().get(referral_id)
+        assert stored is not None
+        start = wiring.intake().workflow_start(stored, {"email": "sent"}, stored.created_at)
+        return start.model_dump(mode="json")
+
     def pending_offer(serial: int) -> tuple[str, str]:
         referral_id = referral(serial)
-        step = wiring.referral_workflow().next_step(referral_id)
+        step = wiring.referral_workflow().offer_round(offer_state(referral_id), f"seed-token-{serial}")
         offers = [o for o in wiring.workflow_store().offers(referral_id) if o.status is OfferStatus.PENDING]
         if step.next != "offer" or not offers:
             raise RuntimeError(f"no offer to seed: {step}")
         return referral_id, offers[0].agent_npn
 
+    def accepted(serial: int) -> str:
+        referral_id, npn = pending_offer(serial)
+        wiring.referral_workflow().accept(referral_id, npn, via="link")
+        return referral_id
+
     runs = []
     for r in range(repeats + 1):
-        notify_referral, notify_npn = pending_offer(3 * r)
-        expire_referral, expire_npn = pending_offer(3 * r + 1)
+        expire_referral, _ = pending_offer(4 * r + 1)
+        match_referral = referral(4 * r + 2)
         runs.append(
             {
                 "intake": _api_event(
@@ -147,14 +159,14 @@ def seed(repeats: int) -> dict[str, Any]:
                         "language": "es",
                     },
                 ),
-                "match": {"task": "next", "referral_id": referral(3 * r + 2)},
-                "notify": {
+                "match": {
                     "task": "offer",
-                    "referral_id": notify_referral,
-                    "agent_npn": notify_npn,
                     "task_token": f"probe-token-{r}",
+                    "execution": "probe",
+                    "state": offer_state(match_referral),
                 },
-                "expire": {"task": "offer_lapsed", "referral_id": expire_referral, "agent_npn": expire_npn},
+                "notify": {"task": "reminder", "referral_id": accepted(4 * r + 3), "after_minutes": 15},
+                "expire": {"task": "offer_lapsed", "referral_id": expire_referral},
             }
         )
     return {"env": env, "runs": runs}

@@ -31,6 +31,8 @@ _SECRET = "AWS::SecretsManager::Secret"
 _FUNCTION = "AWS::Serverless::Function"
 _STATE_MACHINE = "AWS::Serverless::StateMachine"
 _API = "AWS::Serverless::Api"
+_ROLE = "AWS::IAM::Role"
+_SCHEDULE_GROUP = "AWS::Scheduler::ScheduleGroup"
 
 
 class TemplateError(Exception):
@@ -213,6 +215,7 @@ class FunctionSpec:
     runtime: str | None
     environment: Mapping[str, Any]
     events: Mapping[str, EventSpec]
+    function_name: Any = None  # the template's FunctionName (unresolved), if it sets one
 
     @property
     def handler_module(self) -> str:
@@ -249,8 +252,27 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             runtime=merged.get("Runtime"),
             environment={**default_env, **own_env},
             events=events,
+            function_name=properties.get("FunctionName"),
         )
     return specs
+
+
+def local_function_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
+    """Function logical id → the function's name in the local copy: its FunctionName when the template fixes one
+    (resolved with the local stack name, the prefix without its dash), else <prefix><LogicalId>."""
+    resolver = _Resolver(
+        template,
+        LocalResources(refs={}, attributes={}, region="us-east-1", stack_name=prefix.rstrip("-_") or "hod-local"),
+        {},
+    )
+    return {
+        logical_id: (
+            _scalar_text(resolver.resolve(spec.function_name, f"{logical_id}.FunctionName"))
+            if spec.function_name is not None
+            else f"{prefix}{logical_id}"
+        )
+        for logical_id, spec in functions(template).items()
+    }
 
 
 def api_routes(template: Mapping[str, Any]) -> set[tuple[str, str]]:
@@ -548,6 +570,8 @@ def provision(
     for logical_id, _ in _resources(template, _API):
         # No API Gateway locally: the API is served by the local stack; its id only shows up in default URLs.
         refs[logical_id] = f"{prefix}{logical_id}".lower()
+    if not isinstance(session_or_clients, Mapping):
+        _create_roles_and_schedule_groups(session_or_clients, template, prefix, refs, attributes, resolver)
     for logical_id, properties in _resources(template, _SECRET):
         value = _secret_value(secretsmanager, properties, resolver, logical_id)
         arn = _create_secret(secretsmanager, f"{prefix}{logical_id}", value)
@@ -557,6 +581,36 @@ def provision(
     if not isinstance(session_or_clients, Mapping):
         _create_functions_and_workflows(session_or_clients, template, prefix, refs, attributes, resolver)
     return LocalResources(refs=refs, attributes=attributes, region=region, account_id=account_id, stack_name=stack_name)
+
+
+def _create_roles_and_schedule_groups(
+    session: _SessionLike,
+    template: Mapping[str, Any],
+    prefix: str,
+    refs: dict[str, str],
+    attributes: dict[tuple[str, str], str],
+    resolver: _Resolver,
+) -> None:
+    """IAM roles (trust policy only: nothing enforces permissions locally) and EventBridge Scheduler groups."""
+    iam = session.client("iam")
+    for logical_id, properties in _resources(template, _ROLE):
+        name = f"{prefix}{logical_id}"[:64]
+        trust = resolver.resolve(properties.get("AssumeRolePolicyDocument") or {}, f"{logical_id}.Trust")
+        try:
+            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        refs[logical_id] = name
+        attributes[(logical_id, "Arn")] = arn
+    scheduler = session.client("scheduler")
+    for logical_id, _ in _resources(template, _SCHEDULE_GROUP):
+        name = f"{prefix}{logical_id}"
+        try:  # (get first: a second create would empty an existing group)
+            arn = scheduler.get_schedule_group(Name=name)["Arn"]
+        except scheduler.exceptions.ResourceNotFoundException:
+            arn = scheduler.create_schedule_group(Name=name)["ScheduleGroupArn"]
+        refs[logical_id] = name
+        attributes[(logical_id, "Arn")] = arn
 
 
 def _placeholder_zip() -> bytes:
@@ -604,8 +658,9 @@ def _create_functions_and_workflows(
     except iam.exceptions.EntityAlreadyExistsException:
         role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
     lambda_client = session.client("lambda")
+    names = local_function_names(template, prefix)
     for logical_id, spec in functions(template).items():
-        name = f"{prefix}{logical_id}"
+        name = names[logical_id]
         try:
             arn = lambda_client.create_function(
                 FunctionName=name,

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
-from local.cfn import DEFAULT_PREFIX, PROJECT_ROOT, functions
+from local.cfn import DEFAULT_PREFIX, PROJECT_ROOT, functions, local_function_names
 
 _imports = threading.Lock()
 
@@ -101,7 +101,8 @@ def route_lambdas_in_process(
     as they happen, for tests to inspect; on exit, new invocations are refused and running ones are waited for."""
     from moto.awslambda.models import LambdaFunction
 
-    specs = {f"{prefix}{logical_id}": spec for logical_id, spec in functions(template).items()}
+    names = local_function_names(template, prefix)
+    specs = {names[logical_id]: spec for logical_id, spec in functions(template).items()}
     invocations = Invocations()
 
     def invoke(self: Any, event: Any = None) -> tuple[str, bool, str]:

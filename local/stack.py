@@ -54,6 +54,7 @@ def parameters_from_environment(base_url: str) -> dict[str, str]:
         ("SafetyNetWindowSeconds", "HOD_SAFETY_NET_WINDOW_SECONDS"),
         ("SafetyNetRounds", "HOD_SAFETY_NET_ROUNDS"),
         ("SuspendAfterMissed", "HOD_SUSPEND_AFTER_MISSED"),
+        ("FollowUpSeconds", "HOD_FOLLOW_UP_SECONDS"),
     ):
         if os.environ.get(variable):
             params[name] = os.environ[variable]
@@ -73,6 +74,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
     from local.cfn import create_local_resources, load_template
     from local.inproc import atomic_dynamodb, route_lambdas_in_process
     from local.outbox import record_push
+    from local.scheduler import run_schedules
 
     # moto logs each caught task timeout at ERROR; here that is an unanswered offer moving on, not a failure.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -83,7 +85,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
-        with atomic_dynamodb(), record_push(), route_lambdas_in_process(template):
+        with atomic_dynamodb(), record_push(), route_lambdas_in_process(template), run_schedules():
             yield env
 
 

@@ -3,8 +3,9 @@
 EventBridge schedule (every minute)                   re-evaluate agents whose availability changes now, so the
                                                       available-now index that matching reads stays true; start
                                                       workflows that failed to start; send due account invitations
-{"task": "offer_lapsed", "referral_id", "agent_npn"}  the offer window closed: mark the offer missed (unless an
-                                                      answer won the race) -> {"next": "match" | "done"}
+{"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
+                                                      (unless an answer won the race) -> {"next": "match" | "done"},
+                                                      or "failed" when the round failed before making an offer
 {"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
 """
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from hod import wiring
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 # Leave time for the last batch: stop taking new batches when less than this remains.
@@ -35,7 +36,7 @@ class OfferLapsed(BaseModel):
 
     task: Literal["offer_lapsed"]
     referral_id: str = Field(min_length=1, max_length=64)
-    agent_npn: str = Field(min_length=1, max_length=10)
+    error: str = Field(default="States.Timeout", max_length=256)  # why the Offer task ended
 
 
 class SafetyNetLapsed(BaseModel):
@@ -60,7 +61,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(referral_id=task.referral_id, task=task.task)
     service = wiring.referral_workflow()
     if isinstance(task, OfferLapsed):
-        step = service.offer_lapsed(task.referral_id, task.agent_npn)
+        step = service.offer_lapsed(task.referral_id, task.error)
         metrics.add_metric(name="OffersLapsed", unit=MetricUnit.Count, value=1)
     else:
         step = service.safety_net_lapsed(task.referral_id)

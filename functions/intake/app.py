@@ -44,7 +44,7 @@ from hod.services.workflow import OFFER_LINK, SAFETY_NET_LINK, missed_alert
 app = Chalice(app_name="hod-intake", configure_logs=False)
 app.api.cors = False
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))  # AWS calls only: patching every library costs ~30 ms per cold start
 metrics = Metrics()
 
 M = TypeVar("M", bound=BaseModel)
@@ -393,14 +393,15 @@ def _form_token() -> str | None:
 def offer_view() -> Response:
     token = (app.current_request.query_params or {}).get("t")
     claims = wiring.auth().link(token, _LINKS)
-    store = wiring.workflow_store()
-    referral = store.get(claims.resource)
-    if referral is None:
-        raise NotFound("This referral")
     npn = claims.subject
+    state = wiring.workflow_store().state_for(claims.resource, npn)  # the referral and this agent's offer, one read
+    if state is None:
+        raise NotFound("This referral")
+    referral = state.referral
     if referral.accepted_by == npn:
         return _html(pages.accepted_page(referral))
-    found = store.offer(referral.referral_id, npn)
+    mine = state.offer_to(npn)
+    found = (mine.offer, mine.task_token) if mine else None
     now = wiring.clock().now()
     if claims.purpose == SAFETY_NET_LINK and found is None:
         if referral.status is ReferralStatus.SAFETY_NET:

@@ -1,8 +1,10 @@
-"""Match task of the referral workflow (R5): offer the referral to the closest qualifying agent who has not been
-offered it yet, or open the safety net when nobody qualifies.
+"""Offer task of the referral workflow (R5, R6), one per round: offer the referral to the closest qualifying agent
+who has not been offered it yet, record the offer with the workflow's task token and tell the agent at once; or, when
+nobody qualifies, open the safety net. The state machine invokes this with .waitForTaskToken and waits on the token
+(the agent's answer, the safety net, or the offer window's end), not on what this returns.
 
-Input:  {"task": "next", "referral_id": "..."}
-Output: {"next": "offer" | "safety_net" | "done", "agent_npn": "..." | null, "window_seconds": int}
+Input:  {"task": "offer", "task_token": "...", "execution": "<execution ARN>", "state": <the execution's state>}
+Output: {"next": "offer" | "safety_net" | "done", "agent_npn": "..." | null, "outcomes": {channel: outcome}}
 """
 
 from __future__ import annotations
@@ -17,24 +19,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from hod import wiring
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
 
-class NextTask(BaseModel):
+class OfferTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    task: Literal["next"]
-    referral_id: str = Field(min_length=1, max_length=64)
+    task: Literal["offer"]
+    task_token: str = Field(min_length=1)
+    execution: str = ""
+    state: dict[str, Any]
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = NextTask.model_validate(event)
-    logger.append_keys(referral_id=task.referral_id)
-    step = wiring.referral_workflow().next_step(task.referral_id)
+    task = OfferTask.model_validate(event)
+    logger.append_keys(referral_id=task.state.get("referral_id"))
+    step = wiring.referral_workflow().offer_round(task.state, task.task_token, task.execution)
     metrics.add_metric(name=f"Next_{step.next}", unit=MetricUnit.Count, value=1)
-    logger.info("next step", extra={"next": step.next, "agent_npn": step.agent_npn})
+    if step.next == "offer":
+        metrics.add_metric(
+            name="OffersNotified", unit=MetricUnit.Count, value=1 if "sent" in step.outcomes.values() else 0
+        )
+    for outcome in step.outcomes.values():
+        metrics.add_metric(name=f"Send_{outcome}", unit=MetricUnit.Count, value=1)
+    logger.info("next step", extra={"next": step.next, "agent_npn": step.agent_npn, "outcomes": step.outcomes})
     return step.as_dict()

@@ -1,12 +1,12 @@
-"""Notify tasks of the referral workflow: hold the workflow's task token and tell agents.
+"""Notify tasks: the safety net (for the workflow) and the follow-up reminders (for EventBridge Scheduler).
 
-  {"task": "offer", "referral_id", "agent_npn", "task_token"}   the offer to one agent (accept/reject link)
-  {"task": "safety_net", "referral_id", "task_token"}           every participating agent in the state, e-mail only
-  {"task": "receipt", "referral_id"}                            the consumer: "we received your request"
-  {"task": "reminder", "referral_id", "after_minutes"}          the accepting agent, when no progress is recorded
+  {"task": "safety_net", "referral_id", "task_token"}  every participating agent in the state, e-mail only; the
+                                                       workflow waits on the token until one accepts or the round ends
+  {"task": "reminder", "referral_id", "after_minutes"}  the accepting agent, when no progress is recorded (R12); run
+                                                       by a one-off schedule created at acceptance
 
-The state machine waits on the token until the agent answers (or the window closes); the answer itself is written to
-DynamoDB by whoever receives it, and the token only wakes the workflow.
+(The offer itself is sent by the match function's Offer task, the consumer's receipt by the intake, and the
+acceptance messages by whoever records the acceptance.)
 """
 
 from __future__ import annotations
@@ -21,24 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from hod import wiring
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
-
-
-class OfferTask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    task: Literal["offer"]
-    referral_id: str = Field(min_length=1, max_length=64)
-    agent_npn: str = Field(min_length=1, max_length=10)
-    task_token: str = Field(min_length=1)
-
-
-class ReceiptTask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    task: Literal["receipt"]
-    referral_id: str = Field(min_length=1, max_length=64)
 
 
 class ReminderTask(BaseModel):
@@ -57,8 +41,8 @@ class SafetyNetTask(BaseModel):
     task_token: str = Field(min_length=1)
 
 
-_TASKS: TypeAdapter[OfferTask | SafetyNetTask | ReceiptTask | ReminderTask] = TypeAdapter(
-    Annotated[OfferTask | SafetyNetTask | ReceiptTask | ReminderTask, Field(discriminator="task")]
+_TASKS: TypeAdapter[SafetyNetTask | ReminderTask] = TypeAdapter(
+    Annotated[SafetyNetTask | ReminderTask, Field(discriminator="task")]
 )
 
 
@@ -69,12 +53,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = _TASKS.validate_python(event)
     logger.append_keys(referral_id=task.referral_id, task=task.task)
     service = wiring.referral_workflow()
-    if isinstance(task, OfferTask):
-        result = service.deliver_offer(task.referral_id, task.agent_npn, task.task_token)
-        metrics.add_metric(name="OffersNotified", unit=MetricUnit.Count, value=1 if result["delivered"] else 0)
-    elif isinstance(task, ReceiptTask):
-        result = service.acknowledge(task.referral_id)
-    elif isinstance(task, ReminderTask):
+    if isinstance(task, ReminderTask):
         result = service.remind(task.referral_id, task.after_minutes)
     else:
         result = service.open_safety_net(task.referral_id, task.task_token)

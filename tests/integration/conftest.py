@@ -14,6 +14,7 @@ from moto import mock_aws
 from hod import wiring
 from local.cfn import create_local_resources, load_template
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
+from local.scheduler import run_schedules
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -78,7 +79,8 @@ def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
         wiring.reset()
         with atomic_dynamodb(), route_lambdas_in_process(template) as invocations:
             harness = Workflow(env, invocations)
-            yield harness
+            with run_schedules():  # EventBridge Scheduler's one-off schedules (the reminders), fired when due
+                yield harness
             # Stop what is still running, and let in-flight handlers finish while the embedded AWS is still here
             sfn = session.client("stepfunctions")
             for execution in harness.executions():

@@ -151,6 +151,16 @@ def test_reports_need_an_admin_token(client: Client, clock: FakeClock, path: str
 
 
 # ----- program metrics -------------------------------------------------------------------------------------------
+def offer_round(referral_id: str, later: bool = False) -> Any:
+    """The workflow's Offer task for a referral, as the state machine runs it (first round, or a later one)."""
+    referral = wiring.referral_store().get(referral_id)
+    assert referral is not None
+    state = wiring.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
+    if later:
+        state["answer"] = {"Error": "States.Timeout"}
+    return wiring.referral_workflow().offer_round(state, "token", "run")
+
+
 def scenario(test_client: Client, clock: FakeClock) -> dict[str, str]:
     """The day before DAY: one referral. On DAY: R1 accepted after 2 minutes (TX, es); R2 missed by the only TX
     agent, then in the safety net (TX, en); R3 with nobody in Florida, safety net then unserved (FL, en)."""
@@ -161,19 +171,19 @@ def scenario(test_client: Client, clock: FakeClock) -> dict[str, str]:
     earlier = submit("78702", "en")
     clock.current = DAY
     r1 = submit("78702", "es")
-    assert workflow.next_step(r1).agent_npn == "7130"
+    assert offer_round(r1).agent_npn == "7130"
     clock.advance(seconds=120)
     accepted = test_client.http.post(f"/agent/referrals/{r1}/accept", headers=agent_headers("7130"))
     assert accepted.status_code == 200, accepted.body
     r2 = submit("78702", "en")
-    assert workflow.next_step(r2).agent_npn == "7130"
+    assert offer_round(r2).agent_npn == "7130"
     clock.advance(seconds=901)
-    assert workflow.offer_lapsed(r2, "7130").next == "match"
-    assert workflow.next_step(r2).next == "safety_net"
+    assert workflow.offer_lapsed(r2).next == "match"
+    assert offer_round(r2, later=True).next == "safety_net"
     r3 = submit("33139", "en")
-    assert workflow.next_step(r3).next == "safety_net"
+    assert offer_round(r3).next == "safety_net"
     assert workflow.safety_net_lapsed(r3).next == "match"
-    assert workflow.next_step(r3).next == "done"
+    assert offer_round(r3, later=True).next == "done"
     return {"earlier": earlier, "r1": r1, "r2": r2, "r3": r3}
 
 

@@ -188,7 +188,7 @@ def test_admin_sees_the_referral_and_its_trail_without_consumer_contact_details(
     for private in ("Rosa", "Martínez", "555-0188", "5125550188", "rosa@example.org"):
         assert private not in text
     actions = [e["action"] for e in response.json_body["audit_trail"]]
-    assert actions == ["referral.created", "workflow.started"]
+    assert actions == ["referral.created", "workflow.started", "consumer.notified"]  # (the receipt's outcomes)
 
 
 def test_agent_reads_and_changes_only_their_own_profile(client: Client) -> None:

@@ -68,7 +68,8 @@ def texts() -> list[tuple[str, str]]:
 
 
 def offered(contact_method: str, phone: str = "(512) 555-0142") -> tuple[str, str]:
-    """An agent with this contact method and a registered phone, offered a fresh referral. (npn, referral id)"""
+    """An agent with this contact method and a registered phone, and a fresh referral near them (its receipt, a
+    text: the consumer gave no e-mail, already sent by the intake). (npn, referral id)"""
     npn = str(100 + len(emails()) + len(texts()))
     service = wiring.agents()
     assert service.import_agents([agent(npn, contact_method=contact_method, phone=phone)]).summary["created"] == 1
@@ -76,9 +77,26 @@ def offered(contact_method: str, phone: str = "(512) 555-0142") -> tuple[str, st
     service.register_device(npn, DEVICE)
     request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550188", zip="78702", language="es")
     rid = wiring.intake().submit(request).referral_id
-    step = wiring.referral_workflow().next_step(rid)
-    assert step.agent_npn == npn
     return npn, rid
+
+
+def offer_event(rid: str, token: str = "t") -> dict[str, Any]:
+    """The Offer task's input for a referral's first round, as the state machine passes it."""
+    referral = wiring.referral_store().get(rid)
+    assert referral is not None
+    start = wiring.intake().workflow_start(referral, {}, referral.created_at)
+    return {"task": "offer", "task_token": token, "execution": "run", "state": start.model_dump(mode="json")}
+
+
+def offer(rid: str) -> dict[str, Any]:
+    """Run the Offer task (match, record the offer, send it) as the state machine would."""
+    import match_handler
+
+    return match_handler.handler(offer_event(rid), LocalContext("Match"))
+
+
+def agent_texts() -> list[tuple[str, str]]:
+    return [(phone, body) for phone, body in texts() if phone == "+15125550142"]
 
 
 def notify(event: dict[str, Any]) -> dict[str, Any]:
@@ -102,14 +120,15 @@ def test_the_offer_goes_exactly_over_the_preferred_channels(
     npn, rid = offered(method)
     if "app" in channels:
         expect_push(push_configured)
-    result = notify({"task": "offer", "referral_id": rid, "agent_npn": npn, "task_token": "t"})
+    result = offer(rid)
+    assert result["agent_npn"] == npn
     assert set(result["outcomes"]) == channels
     assert set(result["outcomes"].values()) == {"sent"}
     assert [m.destinations["ToAddresses"] for m in emails()] == [[f"agent{npn}@example.com"]]
-    assert len(texts()) == (1 if "text" in channels else 0)
+    assert len(agent_texts()) == (1 if "text" in channels else 0)
     push_configured.assert_no_pending_responses()
     if "text" in channels:
-        phone, body = texts()[0]
+        phone, body = agent_texts()[0]
         assert phone == "+15125550142"
         assert "Austin, TX" in body
         assert "/offers/view?t=" in body
@@ -124,7 +143,7 @@ def test_a_failing_text_channel_still_delivers_the_email_and_the_referral_procee
         raise DependencyFailed("sns", "Publish", "Throttling")
 
     monkeypatch.setattr(SnsText, "send", broken)
-    result = notify({"task": "offer", "referral_id": rid, "agent_npn": npn, "task_token": "t"})
+    result = offer(rid)
     assert result["outcomes"] == {"email": "sent", "text": "failed"}
     assert len(emails()) == 1
     notified = [e for e in wiring.referral_store().audit_trail(rid) if e.action == "offer.notified"]
@@ -135,22 +154,50 @@ def test_a_failing_text_channel_still_delivers_the_email_and_the_referral_procee
     assert wiring.workflow_store().offer(rid, npn)[0].status is OfferStatus.ACCEPTED  # type: ignore[index]
 
 
-def test_a_replayed_notify_invocation_sends_nothing_twice(push_configured: Stubber) -> None:
+def test_a_replayed_offer_invocation_sends_nothing_twice(push_configured: Stubber) -> None:
+    import match_handler
+
     npn, rid = offered("email_text_app")
     expect_push(push_configured)
-    event = {"task": "offer", "referral_id": rid, "agent_npn": npn, "task_token": "t"}
-    first = notify(event)
-    again = notify(event)
+    event = offer_event(rid)
+    first = match_handler.handler(event, LocalContext("Match"))
+    # (a retried task comes with a new task token; the offer keeps the newest)
+    again = match_handler.handler({**event, "task_token": "t2"}, LocalContext("Match"))
     assert set(first["outcomes"].values()) == {"sent"}
+    assert again["agent_npn"] == npn
     assert again["outcomes"] == {"email": "duplicate", "text": "duplicate", "app": "duplicate"}
     assert len(emails()) == 1
-    assert len(texts()) == 1
+    assert len(agent_texts()) == 1
+    assert wiring.workflow_store().offer(rid, npn)[1] == "t2"  # type: ignore[index]
+    assert [e.action for e in wiring.referral_store().audit_trail(rid)].count("offer.made") == 1
     push_configured.assert_no_pending_responses()
+
+
+def test_every_send_outcome_of_a_referral_is_on_its_audit_trail(push_configured: Stubber) -> None:
+    # Given a referral offered, accepted and reminded, the consumer without an e-mail address
+    npn, rid = offered("email_text")
+    offer(rid)
+    wiring.referral_workflow().accept(rid, npn, via="link")
+    notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
+    # Then each message's outcome per channel is an audit event
+    trail = {
+        e.action + (":" + e.detail["message"] if "message" in e.detail else ""): e.detail
+        for e in wiring.referral_store().audit_trail(rid)
+    }
+    assert trail["consumer.notified"] == {"email": "suppressed", "text": "sent"}  # the receipt: no e-mail given
+    assert trail["offer.notified"] == {"agent_npn": npn, "email": "sent", "text": "sent"}
+    assert trail["accepted.notified"] == {"agent_npn": npn, "email": "sent", "text": "sent"}
+    assert trail["consumer.notified:agent_assigned"] == {
+        "message": "agent_assigned",
+        "email": "suppressed",
+        "text": "sent",
+    }
+    assert trail["agent.reminded"] == {"agent_npn": npn, "after_minutes": 15, "email": "sent", "text": "sent"}
 
 
 def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_configured: Stubber) -> None:
     npn, rid = offered("email_only")
-    notify({"task": "receipt", "referral_id": rid})
+    offer(rid)
     wiring.referral_workflow().accept(rid, npn, via="link")
     to_consumer = [body for phone, body in texts() if phone == "+15125550188"]
     assert to_consumer[0].startswith("Help On Demand: recibimos su solicitud")
@@ -181,10 +228,9 @@ def test_no_personal_data_reaches_the_logs(
         rid = http.http.post(
             "/referrals", body=json.dumps(body), headers={"Content-Type": "application/json"}
         ).json_body["referral_id"]
-        notify({"task": "receipt", "referral_id": rid})
-        step = wiring.referral_workflow().next_step(rid)
-        notify({"task": "offer", "referral_id": rid, "agent_npn": step.agent_npn, "task_token": "t"})
-        wiring.referral_workflow().accept(rid, step.agent_npn or npn, via="link")
+        step = offer(rid)
+        wiring.referral_workflow().accept(rid, step["agent_npn"] or npn, via="link")
+        notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
     captured = capfd.readouterr()
     logs = captured.out + captured.err + caplog.text
     assert "referral received" in logs  # the logs were captured at all

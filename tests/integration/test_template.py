@@ -445,12 +445,57 @@ def test_the_layer_holds_the_hod_package_and_its_requirements(template: dict[str
     # Given the layer resource
     layer = template["Resources"]["HodLayer"]
 
-    # Then its content has the package and requirements.txt, and SAM builds it for the functions' runtime
+    # Then its content has the package and requirements.txt, and SAM builds it with its Makefile for the functions'
+    # runtime, with bytecode (the interpreter that compiles it is the runtime's version)
     content = ROOT / layer["Properties"]["ContentUri"]
     assert (content / "requirements.txt").is_file()
     assert (content / "hod" / "__init__.py").is_file()
-    assert layer["Metadata"]["BuildMethod"] == template["Globals"]["Function"]["Runtime"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    runtime = template["Globals"]["Function"]["Runtime"]
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    makefile = (content / "Makefile").read_text()
+    assert "build-HodLayer:" in makefile
+    assert f"PYTHON ?= {runtime}" in makefile
+    assert "compileall" in makefile
     assert template["Globals"]["Function"]["Layers"] == [{"Ref": "HodLayer"}]
+
+
+def test_every_function_is_built_by_its_makefile_with_bytecode(template: dict[str, Any]) -> None:
+    # Given the template's functions
+    runtime = template["Globals"]["Function"]["Runtime"]
+    for logical_id, spec in cfn.functions(template).items():
+        resource = template["Resources"][logical_id]
+        # Then each is built by the Makefile in its CodeUri, which copies the handler and compiles its bytecode
+        assert resource["Metadata"]["BuildMethod"] == "makefile", logical_id
+        makefile = (ROOT / spec.code_uri / "Makefile").read_text()
+        assert f"build-{logical_id}:" in makefile
+        assert f"cp {spec.handler_module}.py" in makefile
+        assert f"PYTHON ?= {runtime}" in makefile
+        assert "compileall -q" in makefile
+        assert "unchecked-hash" in makefile
+
+
+def test_chalice_runtime_module_needs_nothing_but_the_standard_library(tmp_path: Path) -> None:
+    # Given only chalice/__init__.py and chalice/app.py, as functions/intake/Makefile ships them
+    import subprocess
+    import sys
+
+    import chalice
+
+    source = Path(chalice.__file__).parent
+    (tmp_path / "chalice").mkdir()
+    for name in ("__init__.py", "app.py"):
+        (tmp_path / "chalice" / name).write_bytes((source / name).read_bytes())
+    # When a bare interpreter (no site-packages) imports it
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import chalice; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] not in sys.stdlib_module_names))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    # Then it loads Chalice's runtime and nothing outside the standard library
+    assert found.stdout.strip() == "['__main__', 'chalice', 'chalice.app']"
 
 
 def test_parameters_have_defaults_except_the_sender_address(template: dict[str, Any]) -> None:

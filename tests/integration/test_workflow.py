@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -385,9 +386,74 @@ def test_the_accepting_agent_is_reminded_only_while_no_progress_is_recorded(work
         f"/agent/referrals/{busy}/status", body=json.dumps({"status": "in_progress"}), headers=agent_headers("101")
     )
     assert moved.status_code == 200
+    # The workflows end at acceptance: the reminders are one-off schedules (EventBridge Scheduler), not wait states
     workflow.wait_for(lambda: succeeded(workflow, quiet) and succeeded(workflow, busy), what="both to finish")
-    # Then the first brought reminders at 15 and 30 minutes, the second none
-    reminders = [m for m in emails_to("101") if m.subject.startswith("Reminder")]
-    assert len(reminders) == 2
-    assert [a for a in actions(client, quiet) if a == "agent.reminded"] == ["agent.reminded"] * 2
+
+    def reminders() -> list[Any]:
+        return [m for m in emails_to("101") if m.subject.startswith("Reminder")]
+
+    # Then the first brings reminders at 15 and 30 minutes (here 2 and 4 seconds after acceptance), the second none
+    workflow.wait_for(lambda: len(reminders()) == 2, timeout=15, what="two reminders")
+    workflow.wait_for(lambda: actions(client, quiet).count("agent.reminded") == 2, what="both on the audit trail")
+    scheduler = boto3.client("scheduler")
+    group = workflow.env["HOD_REMINDER_GROUP"]
+    workflow.wait_for(
+        lambda: scheduler.list_schedules(GroupName=group)["Schedules"] == [], what="the schedules to delete themselves"
+    )
+    assert len(reminders()) == 2
     assert "agent.reminded" not in actions(client, busy)
+
+
+def test_a_reminder_delivered_twice_is_sent_once(workflow: Workflow, client: Client) -> None:
+    import notify_handler
+    from local.inproc import LocalContext
+
+    # Given an accepted referral without progress
+    add_agents(("101", "78701", ALWAYS))
+    rid = submit_new(client)
+    client.http.post("/offers/accept", body=f"t={token_of(link_of('101', workflow))}", headers=FORM)
+    # When the scheduler delivers the 15-minute reminder twice (its delivery is at least once)
+    event = {"task": "reminder", "referral_id": rid, "after_minutes": 15}
+    first = notify_handler.handler(event, LocalContext("Notify"))
+    again = notify_handler.handler(event, LocalContext("Notify"))
+    # Then one reminder goes out and one is recorded
+    assert first["reminded"] is True
+    assert again == {"reminded": False}
+    assert len([m for m in emails_to("101") if m.subject.startswith("Reminder")]) == 1
+    assert actions(client, rid).count("agent.reminded") == 1
+
+
+def test_a_referral_whose_start_was_interrupted_is_started_by_the_sweep(
+    workflow: Workflow, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import expire_handler
+    from hod.adapters.aws import StepFunctionsWorkflow
+    from hod.domain.referral import ConsumerRequest
+    from local.inproc import LocalContext
+
+    add_agents(("101", "78701", ALWAYS))
+
+    # Given an intake that stopped between storing the referral and starting its workflow (a Lambda timeout, say)
+    def interrupted(self: StepFunctionsWorkflow, start: Any) -> str:
+        raise TimeoutError("Task timed out")
+
+    with monkeypatch.context() as crash:
+        crash.setattr(StepFunctionsWorkflow, "start", interrupted)
+        request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550166", zip="78702", language="es")
+        with pytest.raises(TimeoutError):
+            wiring.intake().submit(request)
+    (rid,) = wiring.referral_store().never_started(10)
+    assert workflow.executions() == []
+
+    def sweep() -> int:
+        return int(expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"])
+
+    # When the sweep runs at once, it leaves it alone (the intake could still be starting it)
+    assert sweep() == 0
+    # When it runs once the grace period (two minutes) has passed, it starts it
+    monkeypatch.setattr("hod.services.intake.START_GRACE", timedelta(0))
+    assert sweep() == 1
+    # Then the referral's workflow runs, and its first round clears the flag
+    workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
+    assert wiring.referral_store().never_started(10) == []
+    assert actions(client, rid)[:3] == ["referral.created", "workflow.started", "offer.made"]

@@ -46,4 +46,23 @@ def test_each_line_is_quantity_times_list_price_per_thousand_referrals() -> None
     # Lambda: measured time plus 10 ms per AWS call, at 0.5 GB
     assert lines["lambda_arm64_gb_seconds"] == pytest.approx(round(1000 * (0.3 + 0.1) * 0.5 * 0.0000133334, 5))
     assert lines["xray_traces_recorded"] == pytest.approx(2 * 5.0 / 1000)
-    assert lines["total"] == pytest.approx(sum(v for k, v in lines.items() if k != "total"), abs=1e-4)
+    billed = {k: v for k, v in lines.items() if k not in ("total", "xray_traces_if_all_sampled")}
+    assert lines["total"] == pytest.approx(sum(billed.values()), abs=1e-4)
+
+
+def test_xray_is_billed_for_the_share_its_default_sampling_rule_records() -> None:
+    # Given X-Ray's default rule: the first trace each second, then 5% of the rest
+    # Then below one trace a second everything is recorded, above it the share falls towards 5%
+    assert cost.sampled_share(0.5) == 1.0
+    assert cost.sampled_share(1.0) == 1.0
+    assert cost.sampled_share(3.0) == pytest.approx((1 + 0.05 * 2) / 3)
+    assert cost.sampled_share(1000.0) == pytest.approx(0.05095)
+    # And a referral's traces are its API requests, its execution and its scheduled reminders, at the national
+    # volume of the benchmark population (40,000 a day)
+    path = {**PATH, "api_requests": 4, "scheduler_invocations": 1}
+    roots = 4 + 1 + 1
+    share = cost.sampled_share(40_000 * roots / 86_400)
+    lines = cost.per_thousand(path, cost.load_prices())
+    assert lines["xray_traces_recorded"] == pytest.approx(round(roots * share * 5.0 / 1000, 5))
+    assert lines["xray_traces_if_all_sampled"] == pytest.approx(roots * 5.0 / 1000)
+    assert lines["scheduler_invocations"] == pytest.approx(1 * 1.0 / 1000)

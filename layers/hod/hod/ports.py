@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from hod.domain.agent import Agent
 from hod.domain.metrics import OfferFact, ReferralFact
 from hod.domain.nearest import IndexEntry
-from hod.domain.offer import Offer, OfferStatus
-from hod.domain.referral import AuditEvent, Referral, ReferralStatus
+from hod.domain.offer import AgentContact, Offer, OfferStatus
+from hod.domain.referral import AuditEvent, Referral, ReferralStatus, WorkflowStart
 from hod.signing import KeyRing
 
 
@@ -67,7 +67,9 @@ class AvailableIndex(Protocol):
 
 
 class ReferralStore(Protocol):
-    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None: ...
+    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None:
+        """Store a new referral, flagged as not started until its workflow's first round clears the flag."""
+        ...
 
     def get(self, referral_id: str) -> Referral | None: ...
 
@@ -77,7 +79,44 @@ class ReferralStore(Protocol):
 
     def mark_unstarted(self, referral_id: str, unstarted: bool) -> None: ...
 
-    def unstarted(self, limit: int) -> list[str]: ...
+    def start_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        """Flag the referral for the sweep to start (its workflow failed to start), with the audit events."""
+        ...
+
+    def unstarted(self, limit: int) -> list[str]:
+        """Referrals whose workflow failed to start."""
+        ...
+
+    def never_started(self, limit: int) -> list[str]:
+        """Referrals still flagged as not started since they were created (the start may be under way)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    """An offer as stored: with the workflow's task token and the agent's contact details kept on it."""
+
+    offer: Offer
+    task_token: str | None = None
+    contact: AgentContact | None = None
+
+
+@dataclass(frozen=True)
+class ReferralState:
+    """A referral with its offers (all, or the one asked for), the safety net's task token, and the accepting
+    agent's contact details: what one read of its item collection returns."""
+
+    referral: Referral
+    offers: tuple[OfferRecord, ...] = ()
+    task_token: str | None = None
+    contact: AgentContact | None = None
+
+    def offer_to(self, npn: str) -> OfferRecord | None:
+        return next((record for record in self.offers if record.offer.agent_npn == npn), None)
+
+    @property
+    def pending(self) -> OfferRecord | None:
+        return next((r for r in self.offers if r.offer.status is OfferStatus.PENDING), None)
 
 
 class WorkflowStore(ReferralStore, Protocol):
@@ -90,11 +129,19 @@ class WorkflowStore(ReferralStore, Protocol):
         """The offer and the workflow's task token kept on it."""
         ...
 
-    def safety_net_token(self, referral_id: str) -> str | None: ...
+    def state(self, referral_id: str) -> ReferralState | None:
+        """The referral and all its offers (one Query)."""
+        ...
+
+    def state_for(self, referral_id: str, npn: str) -> ReferralState | None:
+        """The referral and the offer to one agent, if any (one BatchGetItem)."""
+        ...
 
     def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]: ...
 
-    def record_offer(self, offer: Offer, event: AuditEvent) -> None: ...
+    def record_offer(
+        self, offer: Offer, task_token: str, contact: AgentContact, events: Sequence[AuditEvent]
+    ) -> None: ...
 
     def move_referral(
         self,
@@ -107,6 +154,7 @@ class WorkflowStore(ReferralStore, Protocol):
         accepted_by_must_be: str | None = None,
         extra: dict[str, Any] | None = None,
         conflict: str = ...,
+        also: Sequence[AuditEvent] = (),
     ) -> None: ...
 
     def decide_offer(
@@ -119,21 +167,42 @@ class WorkflowStore(ReferralStore, Protocol):
         before_deadline: bool,
         referral_to: ReferralStatus,
         event: AuditEvent,
+        contact: AgentContact | None = None,
     ) -> None: ...
 
-    def accept_safety_net(self, offer: Offer, event: AuditEvent) -> None: ...
+    def accept_safety_net(self, offer: Offer, event: AuditEvent, contact: AgentContact) -> None: ...
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool: ...
 
+    def claim_reminder(self, referral_id: str, key: str) -> ReferralState | None:
+        """Mark reminder `key` as sent, only while the referral is accepted without progress and the reminder was
+        not sent before; returns the referral and the accepting agent's contact, or None."""
+        ...
+
 
 class Workflow(Protocol):
-    def start(self, referral: Referral) -> str:
+    @property
+    def records_start(self) -> bool:
+        """True when the workflow's first round writes `workflow.started` and the receipt's outcomes (from
+        `WorkflowStart`) to the audit trail; False when the caller must."""
+        ...
+
+    def start(self, start: WorkflowStart) -> str:
         """Start the referral's workflow; returns an identifier of the run."""
         ...
 
 
+class Reminders(Protocol):
+    def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
+        """Remind the accepting agent at `at` unless progress is recorded by then (R12). Raises DependencyFailed."""
+        ...
+
+
 class KeyProvider(Protocol):
-    def key_ring(self) -> KeyRing: ...
+    def key_ring(self, with_previous: bool = True) -> KeyRing:
+        """The signing keys; `with_previous=False` when only the current key is needed (signing, or verifying a
+        token signed with it), which spares fetching the previous one."""
+        ...
 
 
 class ReportSource(Protocol):

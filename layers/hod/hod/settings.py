@@ -30,6 +30,9 @@ class Settings:
     follow_up_seconds: int = 900
     safety_net_rounds: int = 24
     suspend_after_missed: int = 5
+    reminder_function_arn: str = ""  # R12 reminders: the function EventBridge Scheduler invokes
+    reminder_role_arn: str = ""  # the role Scheduler assumes to invoke it
+    reminder_group: str = ""  # the schedule group reminders are created in
 
     @property
     def is_local(self) -> bool:
@@ -99,4 +102,7 @@ def get_settings() -> Settings:
         sender_email=os.environ.get("HOD_SENDER_EMAIL", "").strip(),
         pinpoint_app_id=os.environ.get("HOD_PINPOINT_APP_ID", "").strip(),
         suspend_after_missed=_whole("HOD_SUSPEND_AFTER_MISSED", 5),
+        reminder_function_arn=os.environ.get("HOD_REMINDER_FUNCTION_ARN", "").strip(),
+        reminder_role_arn=os.environ.get("HOD_REMINDER_ROLE_ARN", "").strip(),
+        reminder_group=os.environ.get("HOD_REMINDER_GROUP", "").strip(),
     )

@@ -76,6 +76,17 @@ def sign(claims: Claims, key: SigningKey) -> str:
     return f"{signed_part}.{_b64(_mac(key, signed_part))}"
 
 
+def key_id(token: str) -> str | None:
+    """The id of the key a token claims to be signed with (unverified), or None when it is malformed."""
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        return str(json.loads(_unb64(parts[1]))["k"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def verify(token: str, ring: KeyRing, *, purpose: str | Collection[str], now: datetime) -> Claims:
     """The token's claims if it is well-formed, signed by a key in the ring, for `purpose` (or one of several),
     and not expired."""

@@ -1,4 +1,8 @@
-"""The composition root: services built from settings and adapters on first use, once per process."""
+"""The composition root: services built from settings and adapters on first use, once per process.
+
+Imports are made where a service is first built, not at module import: each function loads only what it uses
+(the match function never imports the intake's idempotency machinery, the intake never the geohash search), which
+is most of a cold start's import time."""
 
 from __future__ import annotations
 
@@ -6,33 +10,25 @@ import functools
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from hod.adapters.aws import (
-    DeferredWorkflow,
-    PinpointPush,
-    SecretsManagerKeys,
-    SesEmail,
-    SnsText,
-    StepFunctionsCallbacks,
-    StepFunctionsWorkflow,
-    SystemClock,
-)
-from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore, DynamoSendLedger
-from hod.adapters.workflow_store import DynamoWorkflowStore
-from hod.domain.referral import ConsumerRequest, Referral
-from hod.errors import Conflict
-from hod.ports import Clock, Workflow
-from hod.services.access import AccessService
-from hod.services.agents import AgentService
-from hod.services.auth import AuthService
-from hod.services.intake import IntakeService
-from hod.services.links import ShortLinks
-from hod.services.matching import MatchingService
-from hod.services.notifier import Notifier
-from hod.services.reports import ReportService
-from hod.services.workflow import WorkflowPolicy, WorkflowService
 from hod.settings import get_settings
+
+if TYPE_CHECKING:
+    from hod.adapters.aws import SecretsManagerKeys
+    from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+    from hod.adapters.workflow_store import DynamoWorkflowStore
+    from hod.domain.referral import ConsumerRequest, Referral
+    from hod.ports import Clock, Reminders, Workflow
+    from hod.services.access import AccessService
+    from hod.services.agents import AgentService
+    from hod.services.auth import AuthService
+    from hod.services.intake import IntakeService
+    from hod.services.links import ShortLinks
+    from hod.services.matching import MatchingService
+    from hod.services.notifier import Notifier
+    from hod.services.reports import ReportService
+    from hod.services.workflow import WorkflowService
 
 # Seconds to wait between looks when an identical submission is still being stored.
 _IN_PROGRESS_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5)
@@ -44,6 +40,8 @@ _clock: list[Clock] = []
 def clock() -> Clock:
     """The process's clock: the system's, unless a test or demo has set another with `use_clock`."""
     if not _clock:
+        from hod.adapters.aws import SystemClock
+
         _clock.append(SystemClock())
     return _clock[0]
 
@@ -54,31 +52,43 @@ def use_clock(replacement: Clock) -> None:
 
 @functools.cache
 def keys() -> SecretsManagerKeys:
+    from hod.adapters.aws import SecretsManagerKeys
+
     return SecretsManagerKeys(get_settings().signing_secret_id)
 
 
 @functools.cache
 def auth() -> AuthService:
+    from hod.services.auth import AuthService
+
     return AuthService(keys(), clock(), get_settings().session_ttl_seconds)
 
 
 @functools.cache
 def agent_store() -> DynamoAgentStore:
+    from hod.adapters.dynamo import DynamoAgentStore
+
     return DynamoAgentStore(get_settings().agents_table)
 
 
 @functools.cache
 def available_index() -> DynamoAvailableIndex:
+    from hod.adapters.dynamo import DynamoAvailableIndex
+
     return DynamoAvailableIndex(get_settings().available_table)
 
 
 @functools.cache
 def referral_store() -> DynamoReferralStore:
+    from hod.adapters.dynamo import DynamoReferralStore
+
     return DynamoReferralStore(get_settings().referrals_table)
 
 
 @functools.cache
 def agents() -> AgentService:
+    from hod.services.agents import AgentService
+
     return AgentService(
         agent_store(),
         available_index(),
@@ -91,6 +101,7 @@ def agents() -> AgentService:
 @functools.cache
 def short_links() -> ShortLinks:
     from hod.adapters.access import DynamoShortLinks
+    from hod.services.links import ShortLinks
 
     return ShortLinks(DynamoShortLinks(get_settings().agents_table), clock(), lambda: get_settings().public_base_url)
 
@@ -99,6 +110,7 @@ def short_links() -> ShortLinks:
 def access() -> AccessService:
     """Sign-in links and account invitations (the portal URL is the public base URL's /portal)."""
     from hod.adapters.access import DynamoAccessStore
+    from hod.services.access import AccessService
 
     settings = get_settings()
     return AccessService(
@@ -114,16 +126,22 @@ def access() -> AccessService:
 
 @functools.cache
 def matching() -> MatchingService:
+    from hod.services.matching import MatchingService
+
     return MatchingService(available_index(), clock())
 
 
 def workflow() -> Workflow:
+    from hod.adapters.aws import DeferredWorkflow, StepFunctionsWorkflow
+
     arn = get_settings().state_machine_arn
     return StepFunctionsWorkflow(arn) if arn else DeferredWorkflow()
 
 
 @functools.cache
 def workflow_store() -> DynamoWorkflowStore:
+    from hod.adapters.workflow_store import DynamoWorkflowStore
+
     return DynamoWorkflowStore(get_settings().referrals_table)
 
 
@@ -136,6 +154,10 @@ def signed_link(purpose: str, referral_id: str, npn: str, expires: datetime) -> 
 
 @functools.cache
 def notifier() -> Notifier:
+    from hod.adapters.aws import PinpointPush, SesEmail, SnsText
+    from hod.adapters.dynamo import DynamoSendLedger
+    from hod.services.notifier import Notifier
+
     settings = get_settings()
     return Notifier(
         SesEmail(settings.sender_email),
@@ -145,8 +167,18 @@ def notifier() -> Notifier:
     )
 
 
+def reminders() -> Reminders:
+    from hod.adapters.aws import SchedulerReminders
+
+    settings = get_settings()
+    return SchedulerReminders(settings.reminder_function_arn, settings.reminder_role_arn, settings.reminder_group)
+
+
 @functools.cache
 def referral_workflow() -> WorkflowService:
+    from hod.adapters.aws import StepFunctionsCallbacks
+    from hod.services.workflow import WorkflowPolicy, WorkflowService
+
     settings = get_settings()
     policy = WorkflowPolicy(
         offer_window_seconds=settings.offer_window_seconds,
@@ -164,12 +196,38 @@ def referral_workflow() -> WorkflowService:
         clock(),
         policy,
         signed_link,
+        reminders(),
     )
+
+
+def consumer_receipt(referral: Referral) -> dict[str, str]:
+    """Tell the consumer, in their language, that the request arrived (sent once: by the call that stored it)."""
+    from hod.services.workflow import consumer_recipient
+
+    consumer = referral.consumer
+    values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
+    outcomes = notifier().send(
+        referral.referral_id, "received", consumer_recipient(referral), "consumer_received", values, claim=False
+    )
+    return dict(outcomes)
 
 
 @functools.cache
 def intake() -> IntakeService:
-    return IntakeService(referral_store(), workflow(), clock(), get_settings().plan_year)
+    from hod import zipdir
+    from hod.services.intake import IntakeService
+
+    settings = get_settings()
+    return IntakeService(
+        referral_store(),
+        workflow(),
+        clock(),
+        settings.plan_year,
+        zipdir.lookup,
+        receipt=consumer_receipt,
+        offer_window_seconds=settings.offer_window_seconds,
+        safety_net_window_seconds=settings.safety_net_window_seconds,
+    )
 
 
 @functools.cache
@@ -185,8 +243,13 @@ def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
     from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
+    from hod.adapters.aws import client
+    from hod.domain.referral import ConsumerRequest, Referral
+    from hod.errors import Conflict
+
     settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+    # The process's shared DynamoDB client, instead of one Powertools would create (and load the model for) itself
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
     config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds)
     service = intake()
 
@@ -206,7 +269,7 @@ def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
         submission = {"request": request.model_dump(mode="json"), "key": idempotency_key}
         for delay in _IN_PROGRESS_WAITS:
             try:
-                return cast(Referral, submit_once(submission=submission))
+                return cast("Referral", submit_once(submission=submission))
             except IdempotencyAlreadyInProgressError:
                 time.sleep(delay)
         raise Conflict("This request is already being processed; please wait a moment and check again.")
@@ -218,6 +281,7 @@ def submit_referral() -> Callable[[ConsumerRequest, str, Any], Referral]:
 def reports() -> ReportService:
     """The administrator's reports: suspended agents and program metrics."""
     from hod.adapters.reports import DynamoReports
+    from hod.services.reports import ReportService
 
     settings = get_settings()
     return ReportService(
@@ -228,6 +292,9 @@ def reports() -> ReportService:
 
 def reset() -> None:
     """Forget every cached service (tests and the local stack call this after changing the environment)."""
+    from hod.adapters.aws import forget_clients
+    from hod.adapters.dynamo import forget_connections
+
     get_settings.cache_clear()
     _clock.clear()
     for factory in (
@@ -248,3 +315,5 @@ def reset() -> None:
     ):
         factory.cache_clear()
     submit_referral.cache_clear()
+    forget_clients()
+    forget_connections()

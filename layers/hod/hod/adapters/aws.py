@@ -1,4 +1,5 @@
-"""Small AWS adapters: the signing keys from Secrets Manager, the referral workflow on Step Functions, the clock."""
+"""Small AWS adapters: the signing keys from Secrets Manager, the referral workflow on Step Functions, reminders on
+EventBridge Scheduler, e-mail, text and push, the clock."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, ClassVar
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hod.domain.referral import Referral
+from hod.domain.referral import WorkflowStart
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.signing import KeyRing, SigningKey
 
@@ -25,8 +26,14 @@ _clients_lock = threading.Lock()
 
 
 @functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@functools.cache
 def _client(service: str) -> Any:
-    return boto3.session.Session().client(service)  # type: ignore[call-overload]
+    # One session for every client: each botocore session loads its own copy of the endpoint and retry data.
+    return _session().client(service)  # type: ignore[call-overload]
 
 
 def client(service: str) -> Any:
@@ -36,25 +43,37 @@ def client(service: str) -> Any:
         return _client(service)
 
 
+def forget_clients() -> None:
+    """Drop the cached session and clients (tests and the local stack, after changing the environment)."""
+    with _clients_lock:
+        _client.cache_clear()
+        _session.cache_clear()
+
+
 class SecretsManagerKeys:
-    """The HMAC key ring: AWSCURRENT signs; AWSPREVIOUS still verifies (rotation grace). Cached for `max_age`."""
+    """The HMAC key ring: AWSCURRENT signs; AWSPREVIOUS still verifies (rotation grace). Each is fetched when first
+    needed (most containers never need the previous one) and cached for `max_age`."""
 
     def __init__(self, secret_id: str, max_age_seconds: int = 300) -> None:
         self._secret_id = secret_id
         self._max_age = max_age_seconds
-        self._cached: tuple[float, KeyRing] | None = None
+        self._cached: dict[str, tuple[float, SigningKey | None]] = {}
 
-    def key_ring(self) -> KeyRing:
-        now = datetime.now(UTC).timestamp()
-        if self._cached and now - self._cached[0] < self._max_age:
-            return self._cached[1]
-        current = self._fetch("AWSCURRENT")
+    def key_ring(self, with_previous: bool = True) -> KeyRing:
+        current = self._key("AWSCURRENT")
         if current is None:
             raise ConfigurationError(f"Signing secret {self._secret_id} has no current value.")
-        previous = self._fetch("AWSPREVIOUS")
-        ring = KeyRing(current=current, previous=(previous,) if previous and previous != current else ())
-        self._cached = (now, ring)
-        return ring
+        previous = self._key("AWSPREVIOUS") if with_previous else None
+        return KeyRing(current=current, previous=(previous,) if previous and previous != current else ())
+
+    def _key(self, stage: str) -> SigningKey | None:
+        now = datetime.now(UTC).timestamp()
+        cached = self._cached.get(stage)
+        if cached and now - cached[0] < self._max_age:
+            return cached[1]
+        key = self._fetch(stage)
+        self._cached[stage] = (now, key)
+        return key
 
     def _fetch(self, stage: str) -> SigningKey | None:
         try:
@@ -74,19 +93,19 @@ class SecretsManagerKeys:
 class StepFunctionsWorkflow:
     """One Standard execution per referral, named after it (a retried start cannot run two)."""
 
+    records_start = True  # the first round's transaction writes the start of the audit trail
+
     def __init__(self, state_machine_arn: str) -> None:
         self._arn = state_machine_arn
 
-    def start(self, referral: Referral) -> str:
+    def start(self, start: WorkflowStart) -> str:
         try:
             response = client("stepfunctions").start_execution(
-                stateMachineArn=self._arn,
-                name=referral.referral_id,
-                input=json.dumps({"referral_id": referral.referral_id}),
+                stateMachineArn=self._arn, name=start.referral_id, input=start.model_dump_json()
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
-                return f"{self._arn.replace(':stateMachine:', ':execution:')}:{referral.referral_id}"
+                return f"{self._arn.replace(':stateMachine:', ':execution:')}:{start.referral_id}"
             raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
         except BotoCoreError as exc:
             raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
@@ -96,8 +115,10 @@ class StepFunctionsWorkflow:
 class DeferredWorkflow:
     """Used while no state machine is configured: the referral is stored and waits for matching to be run."""
 
-    def start(self, referral: Referral) -> str:
-        return f"deferred:{referral.referral_id}"
+    records_start = False
+
+    def start(self, start: WorkflowStart) -> str:
+        return f"deferred:{start.referral_id}"
 
 
 class StepFunctionsCallbacks:
@@ -124,6 +145,42 @@ class StepFunctionsCallbacks:
         except BotoCoreError as exc:
             raise DependencyFailed("stepfunctions", operation, str(exc)) from exc
         return True
+
+
+class SchedulerReminders:
+    """R12's follow-ups as one-off EventBridge Scheduler schedules that invoke the notify function once and delete
+    themselves. Named after the referral and the minute, so a repeated request cannot schedule a reminder twice."""
+
+    def __init__(self, target_arn: str, role_arn: str, group: str) -> None:
+        self._target = target_arn
+        self._role = role_arn
+        self._group = group
+
+    def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
+        if not (self._target and self._role and self._group):
+            raise ConfigurationError("Reminders are not configured (HOD_REMINDER_* variables).")
+        payload = {"task": "reminder", "referral_id": referral_id, "after_minutes": after_minutes}
+        try:
+            client("scheduler").create_schedule(
+                Name=f"r-{referral_id}-{after_minutes}"[:64],
+                GroupName=self._group,
+                ScheduleExpression=f"at({at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target={
+                    "Arn": self._target,
+                    "RoleArn": self._role,
+                    "Input": json.dumps(payload),
+                    "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 900},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConflictException":
+                return  # already scheduled
+            raise DependencyFailed("scheduler", "CreateSchedule", str(exc)) from exc
+        except BotoCoreError as exc:
+            raise DependencyFailed("scheduler", "CreateSchedule", str(exc)) from exc
 
 
 class SesEmail:

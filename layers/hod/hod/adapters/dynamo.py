@@ -6,6 +6,7 @@ Every SDK error leaves this module as one of the project's exceptions.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import zlib
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -37,13 +38,52 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
+@functools.cache
+def _transactions(region: str) -> Connection:
+    """The process's DynamoDB connection, for the models and the transactions alike: each new pynamodb Connection
+    creates its own botocore session and client, loading DynamoDB's service model again (tens of milliseconds)."""
+    return Connection(region=region)
+
+
+def transactions() -> Connection:
+    return _transactions(_region())
+
+
+_BOUND: set[Any] = set()  # every model bind() has pointed at a table (other modules define models too)
+
+
 def bind(model: Any, table_name: str) -> None:
-    """Point a model class at its table (cheap when already bound)."""
+    """Point a model class at its table (cheap when already bound). Every model shares the process's one
+    connection (and so one botocore client) instead of creating its own."""
     meta = model.Meta
     if getattr(meta, "table_name", None) != table_name or getattr(meta, "region", None) != _region():
+        _BOUND.add(model)
         meta.table_name = table_name
         meta.region = _region()
         model._connection = None
+        table = model._get_connection()
+        shared = transactions()
+        own = table.connection.get_meta_table(table_name)
+        try:
+            known = shared.get_meta_table(table_name)
+        except TableError:
+            shared.add_meta_table(own)
+        else:
+            _merge_schema(known.data, own.data)  # two models of one table: the shared schema knows both's indexes
+        table.connection = shared
+
+
+def _merge_schema(into: dict[str, Any], other: dict[str, Any]) -> None:
+    """Add ``other``'s attribute definitions and indexes to ``into`` (pynamodb schemas, as DescribeTable gives)."""
+    for section, key in (
+        ("AttributeDefinitions", "AttributeName"),
+        ("GlobalSecondaryIndexes", "IndexName"),
+        ("LocalSecondaryIndexes", "IndexName"),
+    ):
+        present = {entry[key] for entry in into.get(section, [])}
+        extra = [entry for entry in other.get(section, []) if entry[key] not in present]
+        if extra:
+            into[section] = [*into.get(section, []), *extra]
 
 
 @contextmanager
@@ -155,6 +195,8 @@ class ReferralItem(Model):
     report_state = UnicodeAttribute(null=True)
     report_language = UnicodeAttribute(null=True)
     offer_kind = UnicodeAttribute(null=True)
+    contact = UnicodeAttribute(null=True)  # AgentContact JSON: on an offer, and on an accepted referral
+    reminded = UnicodeSetAttribute(null=True)  # follow-up reminders already sent (R12)
     by_agent = _ByAgent()
     unstarted = _Unstarted()
 
@@ -290,6 +332,12 @@ def _event_key(event: AuditEvent, seq: int) -> str:
     return f"EVENT#{event.at.isoformat()}#{seq:03d}#{secrets.token_hex(3)}"
 
 
+# `needs_start` (the sparse `unstarted` index): "pending" from creation until the workflow's first round clears it
+# (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once).
+NEVER_STARTED = "pending"
+START_FAILED = "1"
+
+
 class DynamoReferralStore:
     def __init__(self, table_name: str) -> None:
         self._table = table_name
@@ -305,10 +353,11 @@ class DynamoReferralStore:
             safety_net_round=referral.safety_net_round,
             updated_at=referral.updated_at.isoformat(),
             **report_attributes(referral.created_at, referral.place.state, referral.language),
+            needs_start=NEVER_STARTED,
         )
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=Connection(region=_region())) as tx:
+                with TransactWrite(connection=transactions()) as tx:
                     tx.save(head, condition=ReferralItem.pk.does_not_exist())
                     for seq, event in enumerate(events):
                         tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
@@ -344,10 +393,24 @@ class DynamoReferralStore:
         with _sdk("UpdateItem"):
             ReferralItem(f"REF#{referral_id}", "REFERRAL").update(actions=[action])
 
+    def start_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        bind(ReferralItem, self._table)
+        pk = f"REF#{referral_id}"
+        with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
+            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(START_FAILED)])
+            for seq, event in enumerate(events):
+                tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
     def unstarted(self, limit: int) -> list[str]:
+        return self._flagged(START_FAILED, limit)
+
+    def never_started(self, limit: int) -> list[str]:
+        return self._flagged(NEVER_STARTED, limit)
+
+    def _flagged(self, flag: str, limit: int) -> list[str]:
         bind(ReferralItem, self._table)
         with _sdk("Query"):
-            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query("1", limit=limit)]
+            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query(flag, limit=limit)]
 
     def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)
@@ -390,7 +453,8 @@ def referral_from_item(item: ReferralItem) -> Referral:
 
 class DynamoSendLedger:
     """Which messages went out: one item per (referral, message, channel), claimed before sending, so a retried
-    Lambda never sends the same e-mail or text twice."""
+    Lambda never sends the same e-mail or text twice. The outcome goes to the audit trail, not here. Used only for
+    messages no decision write already claims (the safety net's calls, missed and suspension notices)."""
 
     def __init__(self, table_name: str) -> None:
         self._table = table_name
@@ -399,7 +463,7 @@ class DynamoSendLedger:
         bind(ReferralItem, self._table)
         with _sdk("PutItem"):
             try:
-                ReferralItem(scope, f"SEND#{key}", doc="{}", status="sending").save(
+                ReferralItem(scope, f"SEND#{key}", doc="{}", status="claimed").save(
                     condition=ReferralItem.sk.does_not_exist()
                 )
             except PutError as exc:
@@ -408,7 +472,12 @@ class DynamoSendLedger:
                 raise
         return True
 
-    def settle(self, scope: str, key: str, outcome: str) -> None:
-        bind(ReferralItem, self._table)
-        with _sdk("UpdateItem"):
-            ReferralItem(scope, f"SEND#{key}").update(actions=[ReferralItem.status.set(outcome)])
+
+def forget_connections() -> None:
+    """Unbind every model and drop the shared connection (tests and the local stack, after changing the
+    environment)."""
+    for model in (AgentItem, AvailableItem, ReferralItem, *_BOUND):
+        model.Meta.table_name = None
+        model._connection = None
+    _BOUND.clear()
+    _transactions.cache_clear()

@@ -1,14 +1,17 @@
 """The referral workflow's state in DynamoDB: every move is one conditional transaction that also writes its audit
-event, so a race (a late accept against the timeout, twenty safety-net accepts at once) has exactly one winner and
-the trail always matches what happened."""
+events, so a race (a late accept against the timeout, twenty safety-net accepts at once) has exactly one winner and
+the trail always matches what happened.
+
+One item collection per referral ("REF#<id>"): its audit events ("EVENT#..."), its offers ("OFFER#<npn>", each
+with the workflow's task token and the agent's contact details), the referral itself ("REFERRAL") and send-ledger
+claims ("SEND#..."). Offers and the referral sort next to each other, so one Query reads them together."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -18,17 +21,19 @@ from hod.adapters.dynamo import (
     DynamoReferralStore,
     ReferralItem,
     _event_key,
-    _region,
     _sdk,
     bind,
     referral_from_item,
     report_attributes,
+    transactions,
 )
-from hod.domain.offer import Offer, OfferStatus
+from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
+from hod.ports import OfferRecord, ReferralState
 
 _HEAD = "REFERRAL"
+_OFFER = "OFFER#"
 
 
 def _pk(referral_id: str) -> str:
@@ -36,10 +41,10 @@ def _pk(referral_id: str) -> str:
 
 
 def _offer_sk(npn: str) -> str:
-    return f"OFFER#{npn}"
+    return f"{_OFFER}{npn}"
 
 
-def _offer_item(offer: Offer) -> ReferralItem:
+def _offer_item(offer: Offer, task_token: str | None = None, contact: AgentContact | None = None) -> ReferralItem:
     return ReferralItem(
         _pk(offer.referral_id),
         _offer_sk(offer.agent_npn),
@@ -51,6 +56,8 @@ def _offer_item(offer: Offer) -> ReferralItem:
         offered_at=offer.offered_at.isoformat(),
         offer_kind=offer.kind.value,
         **report_attributes(offer.offered_at, offer.state, offer.language),
+        task_token=task_token,
+        contact=contact.model_dump_json() if contact else None,
     )
 
 
@@ -64,19 +71,47 @@ def offer_from_item(item: ReferralItem) -> Offer:
     return offer.model_copy(update=changes)
 
 
+def _contact(item: ReferralItem) -> AgentContact | None:
+    return AgentContact.model_validate_json(item.contact) if item.contact else None
+
+
+def _state(items: Sequence[ReferralItem]) -> ReferralState | None:
+    head = next((item for item in items if item.sk == _HEAD), None)
+    if head is None:
+        return None
+    offers = tuple(
+        OfferRecord(offer_from_item(item), item.task_token, _contact(item))
+        for item in sorted(items, key=lambda item: item.sk)
+        if item.sk.startswith(_OFFER)
+    )
+    return ReferralState(referral_from_item(head), offers, head.task_token, _contact(head))
+
+
 class DynamoWorkflowStore(DynamoReferralStore):
     """The referral store plus the workflow's offers and moves (same table, same item collection)."""
 
     # ----- reading -----------------------------------------------------------------------------------------------
     def offers(self, referral_id: str) -> list[Offer]:
+        found = self.state(referral_id)
+        return [record.offer for record in found.offers] if found else []
+
+    def state(self, referral_id: str) -> ReferralState | None:
         bind(ReferralItem, self._table)
         with _sdk("Query"):
-            return [
-                offer_from_item(item)
-                for item in ReferralItem.query(
-                    _pk(referral_id), ReferralItem.sk.startswith("OFFER#"), consistent_read=True
+            items = list(
+                ReferralItem.query(_pk(referral_id), ReferralItem.sk.between(_OFFER, _HEAD), consistent_read=True)
+            )
+        return _state(items)
+
+    def state_for(self, referral_id: str, npn: str) -> ReferralState | None:
+        bind(ReferralItem, self._table)
+        with _sdk("BatchGetItem"):
+            items = list(
+                ReferralItem.batch_get(
+                    [(_pk(referral_id), _HEAD), (_pk(referral_id), _offer_sk(npn))], consistent_read=True
                 )
-            ]
+            )
+        return _state(items)
 
     def offer(self, referral_id: str, npn: str) -> tuple[Offer, str | None] | None:
         """The offer and its task token."""
@@ -87,14 +122,6 @@ class DynamoWorkflowStore(DynamoReferralStore):
             except ReferralItem.DoesNotExist:
                 return None
         return offer_from_item(item), item.task_token
-
-    def safety_net_token(self, referral_id: str) -> str | None:
-        bind(ReferralItem, self._table)
-        with _sdk("GetItem"):
-            try:
-                return ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True).task_token
-            except ReferralItem.DoesNotExist:
-                return None
 
     def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]:
         bind(ReferralItem, self._table)
@@ -112,34 +139,43 @@ class DynamoWorkflowStore(DynamoReferralStore):
         return {item.pk.removeprefix("REF#"): referral_from_item(item) for item in items}
 
     # ----- moves -------------------------------------------------------------------------------------------------
-    def _transact(self, referral_id: str, event: AuditEvent, build: Any, conflict: str) -> None:
+    def _transact(
+        self,
+        referral_id: str,
+        events: Sequence[AuditEvent],
+        build: Callable[[TransactWrite], None],
+        conflict: str,
+    ) -> None:
         bind(ReferralItem, self._table)
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=Connection(region=_region())) as tx:
+                with TransactWrite(connection=transactions()) as tx:
                     build(tx)
-                    tx.save(ReferralItem(_pk(referral_id), _event_key(event, 0), doc=event.model_dump_json()))
+                    for seq, event in enumerate(events):
+                        tx.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))
             except TransactWriteError as exc:
                 if exc.cause_response_code == "TransactionCanceledException":
                     raise Conflict(conflict) from exc
                 raise
 
-    def record_offer(self, offer: Offer, event: AuditEvent) -> None:
-        """A new pending offer, and the referral marked offered; only while the referral is searching and the agent
-        has never been offered it."""
+    def record_offer(self, offer: Offer, task_token: str, contact: AgentContact, events: Sequence[AuditEvent]) -> None:
+        """A new pending offer (holding the workflow's task token and the agent's contact details), and the referral
+        marked offered; only while the referral is searching and the agent has never been offered it. This write is
+        also the claim on sending the offer: only the task that made it sends."""
 
         def build(tx: TransactWrite) -> None:
-            tx.save(_offer_item(offer), condition=ReferralItem.sk.does_not_exist())
+            tx.save(_offer_item(offer, task_token, contact), condition=ReferralItem.sk.does_not_exist())
             tx.update(
                 ReferralItem(_pk(offer.referral_id), _HEAD),
                 actions=[
                     ReferralItem.status.set(ReferralStatus.OFFERED.value),
                     ReferralItem.updated_at.set(offer.offered_at.isoformat()),
+                    ReferralItem.needs_start.remove(),
                 ],
                 condition=ReferralItem.status == ReferralStatus.SEARCHING.value,
             )
 
-        self._transact(offer.referral_id, event, build, "The referral is no longer searching, or was offered before.")
+        self._transact(offer.referral_id, events, build, "The referral is no longer searching, or was offered before.")
 
     def move_referral(
         self,
@@ -152,6 +188,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
         accepted_by_must_be: str | None = None,
         extra: dict[str, Any] | None = None,
         conflict: str = "The referral has moved on.",
+        also: Sequence[AuditEvent] = (),
     ) -> None:
         condition: Condition = ReferralItem.status.is_in(*[s.value for s in expected])
         if accepted_by_must_be is not None:
@@ -164,7 +201,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
         def build(tx: TransactWrite) -> None:
             tx.update(ReferralItem(_pk(referral_id), _HEAD), actions=actions, condition=condition)
 
-        self._transact(referral_id, event, build, conflict)
+        self._transact(referral_id, [*also, event], build, conflict)
 
     def decide_offer(
         self,
@@ -176,8 +213,10 @@ class DynamoWorkflowStore(DynamoReferralStore):
         before_deadline: bool,
         referral_to: ReferralStatus,
         event: AuditEvent,
+        contact: AgentContact | None = None,
     ) -> None:
-        """Pending offer → accepted / rejected / missed, with the referral moved from offered in the same write."""
+        """Pending offer → accepted / rejected / missed, with the referral moved from offered in the same write
+        (an accepted referral keeps the agent's contact details, for the reminders)."""
         offer_condition = ReferralItem.status == OfferStatus.PENDING.value
         if before_deadline:
             offer_condition &= ReferralItem.deadline > int(at.timestamp())
@@ -187,6 +226,8 @@ class DynamoWorkflowStore(DynamoReferralStore):
         ]
         if referral_to is ReferralStatus.ACCEPTED:
             referral_actions += [ReferralItem.accepted_by.set(npn), ReferralItem.accepted_at.set(at.isoformat())]
+            if contact is not None:
+                referral_actions.append(ReferralItem.contact.set(contact.model_dump_json()))
 
         def build(tx: TransactWrite) -> None:
             tx.update(
@@ -200,15 +241,15 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 condition=ReferralItem.status == ReferralStatus.OFFERED.value,
             )
 
-        self._transact(referral_id, event, build, "This offer is no longer open.")
+        self._transact(referral_id, [event], build, "This offer is no longer open.")
 
-    def accept_safety_net(self, offer: Offer, event: AuditEvent) -> None:
+    def accept_safety_net(self, offer: Offer, event: AuditEvent, contact: AgentContact) -> None:
         """The first agent to answer the safety net takes the referral (`offer`: their accepted offer); everyone
         after them gets a Conflict."""
         at = offer.decided_at or offer.offered_at
 
         def build(tx: TransactWrite) -> None:
-            tx.save(_offer_item(offer), condition=ReferralItem.sk.does_not_exist())
+            tx.save(_offer_item(offer, contact=contact), condition=ReferralItem.sk.does_not_exist())
             tx.update(
                 ReferralItem(_pk(offer.referral_id), _HEAD),
                 actions=[
@@ -216,11 +257,12 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     ReferralItem.accepted_by.set(offer.agent_npn),
                     ReferralItem.accepted_at.set(at.isoformat()),
                     ReferralItem.updated_at.set(at.isoformat()),
+                    ReferralItem.contact.set(contact.model_dump_json()),
                 ],
                 condition=ReferralItem.status == ReferralStatus.SAFETY_NET.value,
             )
 
-        self._transact(offer.referral_id, event, build, "Another agent has already taken this referral.")
+        self._transact(offer.referral_id, [event], build, "Another agent has already taken this referral.")
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool:
         """Keep the workflow's task token on the pending offer (npn) or the open safety net (None).
@@ -240,3 +282,18 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     return False
                 raise
         return True
+
+    def claim_reminder(self, referral_id: str, key: str) -> ReferralState | None:
+        """One UpdateItem both checks that no progress is recorded and claims the reminder (so a repeated delivery
+        of the schedule sends nothing twice), returning the referral with the agent's contact details."""
+        bind(ReferralItem, self._table)
+        item = ReferralItem(_pk(referral_id), _HEAD)
+        condition = (ReferralItem.status == ReferralStatus.ACCEPTED.value) & ~ReferralItem.reminded.contains(key)
+        with _sdk("UpdateItem"):
+            try:
+                item.update(actions=[ReferralItem.reminded.add({key})], condition=condition)
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    return None
+                raise
+        return _state([item])

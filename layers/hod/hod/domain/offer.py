@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from hod.domain.agent import Agent
 from hod.domain.referral import ReferralStatus
 from hod.errors import Conflict
 
@@ -63,6 +64,39 @@ class Offer(BaseModel):
 
     def open_at(self, now: datetime) -> bool:
         return self.status is OfferStatus.PENDING and now < self.deadline
+
+
+class AgentContact(BaseModel):
+    """How to reach the agent an offer went to. Copied onto the offer when it is made, and onto the referral when
+    it is accepted, so answering the offer and the reminders after it need no second read of the agent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    npn: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str  # the office number the consumer is given
+    text_phone: str
+    language: str
+    channels: tuple[str, ...]
+    devices: tuple[tuple[str, str], ...] = ()  # (platform, token)
+    time_zone: str
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentContact:
+        return cls(
+            npn=agent.npn,
+            first_name=agent.record.first_name,
+            last_name=agent.record.last_name,
+            email=agent.record.email,
+            phone=agent.record.phone,
+            text_phone=agent.text_phone,
+            language=agent.languages[0] if agent.languages else "en",
+            channels=tuple(sorted(agent.contact_method.channels)),
+            devices=tuple((device.platform, device.token) for device in agent.devices),
+            time_zone=agent.time_zone,
+        )
 
 
 # Moves the accepting agent may make, and what each needs.

@@ -82,3 +82,23 @@ class AuditEvent(BaseModel):
     actor: str = Field(description="consumer, system, admin or agent:<npn>")
     action: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkflowStart(BaseModel):
+    """A referral workflow's input: enough for its first round (match, offer, audit) without reading the referral
+    back. Never the consumer's name or contact details (executions keep their input for 90 days); `receipt` holds
+    the outcome of each channel of the consumer's receipt, sent before the workflow started."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    referral_id: str
+    offer_window_seconds: int = Field(ge=1)
+    safety_net_window_seconds: int = Field(ge=1)
+    at: datetime
+    place: Place
+    language: str
+    receipt: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def area(self) -> str:
+        return f"{self.place.state}#{self.language}"

@@ -125,7 +125,8 @@ class AccessService:
             "expires_minutes": str(int(ttl.total_seconds() // 60)),
             "expires_days": str(max(1, ttl.days)),
         }
-        outcomes = self._notifier.send(f"agent#{npn}", f"{kind}#{nonce}", recipient, kind, values)
+        # (one send per nonce: the conditional write of the link item above is the claim)
+        outcomes = self._notifier.send(f"agent#{npn}", f"{kind}#{nonce}", recipient, kind, values, claim=False)
         return outcomes.get("email", "suppressed")
 
     def start_session(self, token: str | None) -> Session:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from hod.errors import Unauthorized
 from hod.ports import Clock, KeyProvider
-from hod.signing import Claims, sign, verify
+from hod.signing import Claims, KeyRing, key_id, sign, verify
 
 AGENT_SESSION = "agent-session"
 ADMIN = "admin"
@@ -21,7 +21,7 @@ class AuthService:
 
     def issue(self, purpose: str, subject: str, ttl: timedelta, resource: str = "") -> str:
         expires = int((self._clock.now() + ttl).timestamp())
-        return sign(Claims(purpose, subject, expires, resource), self._keys.key_ring().current)
+        return sign(Claims(purpose, subject, expires, resource), self._keys.key_ring(with_previous=False).current)
 
     def agent_session(self, npn: str) -> str:
         return self.issue(AGENT_SESSION, npn, timedelta(seconds=self._session_ttl))
@@ -33,7 +33,7 @@ class AuthService:
         """Claims of a signed link's token (from a notification)."""
         if not token:
             raise Unauthorized("This link is incomplete: open it again from your notification.")
-        return verify(token, self._keys.key_ring(), purpose=purposes, now=self._clock.now())
+        return verify(token, self._ring_for(token), purpose=purposes, now=self._clock.now())
 
     def authenticate(self, authorization: str | None, purpose: str) -> Claims:
         """Claims of an ``Authorization: Bearer <token>`` header for `purpose`."""
@@ -42,4 +42,11 @@ class AuthService:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Sign-in required: send Authorization: Bearer <token>.")
-        return verify(token.strip(), self._keys.key_ring(), purpose=purpose, now=self._clock.now())
+        return verify(token.strip(), self._ring_for(token.strip()), purpose=purpose, now=self._clock.now())
+
+    def _ring_for(self, token: str) -> KeyRing:
+        """The current key alone when it signed the token; the whole ring (previous keys too) otherwise."""
+        current = self._keys.key_ring(with_previous=False)
+        if key_id(token) == current.current.kid:
+            return current
+        return self._keys.key_ring()

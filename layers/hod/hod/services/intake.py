@@ -1,18 +1,31 @@
-"""Consumer intake (R1): validate, place the consumer by ZIP, store the referral once, start its workflow."""
+"""Consumer intake (R1): validate, place the consumer by ZIP, store the referral once, tell the consumer it arrived,
+start its workflow."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from hod import zipdir
 from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states
-from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus
+from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import DependencyFailed, ValidationFailed
 from hod.ports import Clock, ReferralStore, Workflow
 
 logger = logging.getLogger(__name__)
+
+# A referral still flagged as never started this long after its creation had its start interrupted (the Lambda
+# stopped between storing it and starting its workflow): the sweep starts it.
+START_GRACE = timedelta(minutes=2)
+
+
+class Receipt(Protocol):
+    def __call__(self, referral: Referral) -> dict[str, str]:
+        """Tell the consumer the request arrived; the outcome per channel."""
+        ...
 
 
 class IntakeService:
@@ -24,6 +37,10 @@ class IntakeService:
         plan_year: int,
         zip_lookup: Callable[[str], zipdir.ZipPlace | None] = zipdir.lookup,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        *,
+        receipt: Receipt | None = None,
+        offer_window_seconds: int = 900,
+        safety_net_window_seconds: int = 1800,
     ) -> None:
         self._referrals = referrals
         self._workflow = workflow
@@ -31,6 +48,8 @@ class IntakeService:
         self._plan_year = plan_year
         self._zip_lookup = zip_lookup
         self._new_id = new_id
+        self._receipt = receipt
+        self._windows = (offer_window_seconds, safety_net_window_seconds)
 
     def place_of(self, zip_code: str) -> Place:
         found = self._zip_lookup(zip_code)
@@ -52,7 +71,8 @@ class IntakeService:
         )
 
     def submit(self, request: ConsumerRequest) -> Referral:
-        """Store a new referral and start matching. Callers wrap this for idempotency (one referral per request)."""
+        """Store a new referral, send the consumer's receipt and start matching. Callers wrap this for idempotency
+        (one referral per request). Storing it is also the claim on the receipt: only this call sends it."""
         place = self.place_of(request.zip)
         now = self._clock.now()
         referral = Referral(
@@ -76,37 +96,58 @@ class IntakeService:
             },
         )
         self._referrals.create(referral, [created])
-        self._start(referral)
+        receipt = self._receipt(referral) if self._receipt else {}
+        self._start(referral, receipt)
         return referral
 
-    def _start(self, referral: Referral) -> bool:
+    def workflow_start(self, referral: Referral, receipt: dict[str, str], at: datetime) -> WorkflowStart:
+        offer_window, safety_net_window = self._windows
+        return WorkflowStart(
+            referral_id=referral.referral_id,
+            offer_window_seconds=offer_window,
+            safety_net_window_seconds=safety_net_window,
+            at=at,
+            place=referral.place,
+            language=referral.language,
+            receipt=receipt,
+        )
+
+    def _start(self, referral: Referral, receipt: dict[str, str]) -> bool:
+        """Start the workflow. Its first round writes `workflow.started` and the receipt's outcomes to the audit
+        trail, in the transaction that records the first offer; a failed start writes them here."""
         try:
-            run = self._workflow.start(referral)
+            run = self._workflow.start(self.workflow_start(referral, receipt, self._clock.now()))
         except DependencyFailed as exc:
             # The referral is stored and flagged; the one-minute sweep starts it (`start_unstarted`). The consumer
             # is not asked to retry: that could not lose it, but could not help either.
             logger.error("workflow start failed", extra={"referral_id": referral.referral_id, "error": str(exc)})
-            self._referrals.mark_unstarted(referral.referral_id, True)
-            self._referrals.append_events(
-                referral.referral_id,
-                [AuditEvent(at=self._clock.now(), actor="system", action="workflow.start_failed")],
-            )
+            now = self._clock.now()
+            events = [AuditEvent(at=now, actor="system", action="workflow.start_failed")]
+            if receipt:
+                events.append(AuditEvent(at=now, actor="system", action="consumer.notified", detail=receipt))
+            self._referrals.start_failed(referral.referral_id, events)
             return False
-        self._referrals.append_events(
-            referral.referral_id,
-            [AuditEvent(at=self._clock.now(), actor="system", action="workflow.started", detail={"run": run})],
-        )
+        if not self._workflow.records_start:
+            now = self._clock.now()
+            events = [AuditEvent(at=now, actor="system", action="workflow.started", detail={"run": run})]
+            if receipt:
+                events.append(AuditEvent(at=now, actor="system", action="consumer.notified", detail=receipt))
+            self._referrals.append_events(referral.referral_id, events)
         return True
 
     def start_unstarted(self, limit: int = 100) -> int:
-        """Start the workflow of referrals whose start failed earlier. Executions are named after the referral, so
-        a referral can never get two."""
+        """Start the workflow of referrals whose start failed, or was interrupted, earlier. Executions are named
+        after the referral, so a referral can never get two."""
         started = 0
-        for referral_id in self._referrals.unstarted(limit):
+        now = self._clock.now()
+        failed = self._referrals.unstarted(limit)
+        for referral_id in [*failed, *self._referrals.never_started(limit)]:
             referral = self._referrals.get(referral_id)
             if referral is None:
                 continue
-            if self._start(referral):
+            if referral_id not in failed and now - referral.created_at < START_GRACE:
+                continue  # its intake may still be starting it
+            if self._start(referral, {}):
                 self._referrals.mark_unstarted(referral_id, False)
                 started += 1
         return started

@@ -1,7 +1,10 @@
 """Sending one message to one person over the channels they chose (R3): e-mail always, text and app push when
-their preferred contact method includes them. A channel failing never stops the others; each send is claimed in
-a ledger first, so a retried Lambda cannot send the same message twice; every outcome is returned for the audit
-trail and metrics. Nothing here logs a name, a phone number or an e-mail address."""
+their preferred contact method includes them. A channel failing never stops the others; every outcome is returned
+for the audit trail and metrics. Nothing here logs a name, a phone number or an e-mail address.
+
+Each send happens at most once: either the caller's own conditional write already decided that this invocation,
+and no other, sends it (the referral's creation for the receipt, the offer's for the offer, the acceptance for the
+acceptance messages, the reminder's claim), or the send is first claimed in a ledger (`claim=True`)."""
 
 from __future__ import annotations
 
@@ -33,9 +36,9 @@ class PushChannel(Protocol):
 
 
 class SendLedger(Protocol):
-    def claim(self, scope: str, key: str) -> bool: ...
-
-    def settle(self, scope: str, key: str, outcome: str) -> None: ...
+    def claim(self, scope: str, key: str) -> bool:
+        """True the first time (scope, key) is claimed, False ever after."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,18 @@ class Notifier:
         self._ledger = ledger
 
     def send(
-        self, scope: str, message_key: str, recipient: Recipient, kind: str, values: Mapping[str, str]
+        self,
+        scope: str,
+        message_key: str,
+        recipient: Recipient,
+        kind: str,
+        values: Mapping[str, str],
+        *,
+        claim: bool = True,
     ) -> dict[str, Outcome]:
         """Send message `kind` to `recipient`; `scope` + `message_key` identify this send for de-duplication
-        (e.g. the referral and "offer:101"). Returns the outcome per channel tried."""
+        (e.g. the referral and "offer:101"). `claim=False` when the caller's conditional write already guarantees
+        that only this invocation sends it. Returns the outcome per channel tried."""
         message = render(kind, recipient.language, values)
         outcomes: dict[str, Outcome] = {}
         for channel in CHANNELS:
@@ -71,13 +82,10 @@ class Notifier:
             if not self._address(recipient, channel):
                 outcomes[channel] = "suppressed"
                 continue
-            key = f"{message_key}#{channel}"
-            if not self._ledger.claim(scope, key):
+            if claim and not self._ledger.claim(scope, f"{message_key}#{channel}"):
                 outcomes[channel] = "duplicate"
                 continue
-            outcome = self._deliver(message, recipient, channel)
-            self._ledger.settle(scope, key, outcome)
-            outcomes[channel] = outcome
+            outcomes[channel] = self._deliver(message, recipient, channel)
         logger.info("notified", extra={"scope": scope, "message": message_key, "kind": kind, "outcomes": outcomes})
         return outcomes
 
