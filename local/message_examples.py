@@ -15,6 +15,7 @@ SAMPLE = {
     "state": "TX",
     "deadline": "3:45 PM CST",
     "link": "https://hod.example.org/v1/offers/view?t=v1.example-token",
+    "text_link": "https://hod.example.org/v1/l/Xq3v9KpT2aw",
     "consumer_name": "Rosa Martínez",
     "consumer_phone": "+15125550188",
     "consumer_email": "rosa@example.org",

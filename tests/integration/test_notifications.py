@@ -3,7 +3,9 @@ a retried invocation sends nothing twice; no personal data reaches the logs."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -131,7 +133,17 @@ def test_the_offer_goes_exactly_over_the_preferred_channels(
         phone, body = agent_texts()[0]
         assert phone == "+15125550142"
         assert "Austin, TX" in body
-        assert "/offers/view?t=" in body
+        # The text carries a short link (one SMS segment's worth of message) that leads to the e-mail's signed link
+        short = re.search(r"http://hod\.test/l/([A-Za-z0-9_\-]+)$", body)
+        assert short, body
+        assert len(body) <= 160
+        assert wiring.short_links().resolve(short.group(1)) == signed_link_in(emails()[0].body)
+
+
+def signed_link_in(body: str) -> str:
+    found = re.search(r'href="([^"]+/offers/view\?t=[^"]+)"', body)
+    assert found, body
+    return html.unescape(found.group(1))
 
 
 def test_a_failing_text_channel_still_delivers_the_email_and_the_referral_proceeds(

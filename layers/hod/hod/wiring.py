@@ -197,6 +197,7 @@ def referral_workflow() -> WorkflowService:
         policy,
         signed_link,
         reminders(),
+        lambda url, expires: short_links().shorten(url, expires),
     )
 
 

@@ -89,7 +89,9 @@ class WorkflowService:
         policy: WorkflowPolicy,
         link: Callable[[str, str, str, datetime], str],
         reminders: Reminders | None = None,
+        shorten: Callable[[str, datetime], str] | None = None,
     ) -> None:
+        self._shorten = shorten  # (url, expires) -> a short URL for text messages
         self._store = store
         self._agents = agents
         self._matching = matching
@@ -214,12 +216,17 @@ class WorkflowService:
         )
         self._store.record_offer(offer, task_token, contact, [*opening, made])
         recipient = contact_recipient(contact)
+        expires = offer.deadline + LINK_VIEWABLE
+        link = self._link(OFFER_LINK, referral_id, agent.npn, expires)
+        texted = "text" in recipient.channels and recipient.phone and self._shorten is not None
         values = {
             "city": offer.city,
             "county": offer.county,
             "state": offer.state,
             "deadline": local_time(offer.deadline, ZoneInfo(contact.time_zone)),
-            "link": self._link(OFFER_LINK, referral_id, agent.npn, offer.deadline + LINK_VIEWABLE),
+            "link": link,
+            # a text keeps to one or two SMS segments with a short link (one more write, only for texted offers)
+            "text_link": self._shorten(link, expires) if texted and self._shorten else link,
             "language_name": language_name(offer.language, recipient.language),
         }
         outcomes = self._notifier.send(referral_id, f"offer:{agent.npn}", recipient, "offer", values, claim=False)
