@@ -457,3 +457,35 @@ def test_a_referral_whose_start_was_interrupted_is_started_by_the_sweep(
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
     assert wiring.referral_store().never_started(10) == []
     assert actions(client, rid)[:3] == ["referral.created", "workflow.started", "offer.made"]
+
+
+def test_a_referral_whose_rounds_keep_failing_is_restarted_by_the_sweep_not_lost(
+    workflow: Workflow, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import expire_handler
+    from hod.services.matching import MatchingService
+    from local.inproc import LocalContext
+
+    add_agents(("101", "78701", ALWAYS))
+
+    # Given a match function that fails on every attempt (a bug in a release, say), not with a retried error
+    def broken(self: MatchingService, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the index cannot be read")
+
+    with monkeypatch.context() as release:
+        release.setattr(MatchingService, "nearest", broken)
+        rid = submit_new(client)
+        # Then its execution ends as failed (the alarm's metric), and the referral is flagged, still searching
+        workflow.wait_for(lambda: workflow.execution(rid)["status"] == "FAILED", what="the execution to fail")
+        assert wiring.referral_store().round_failed(10) == [rid]
+        assert "workflow.round_failed" in actions(client, rid)
+    # When the one-minute sweep runs after the fix
+    assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 1
+    # Then a new execution makes the offer; the flag is gone; a second sweep starts nothing more
+    workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
+    assert wiring.referral_store().round_failed(10) == []
+    assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 0
+    names = sorted(execution["name"] for execution in workflow.executions())
+    assert names == [rid, f"{rid}-run1"]
+    trail = actions(client, rid)
+    assert trail.index("workflow.round_failed") < trail.index("workflow.restarted") < trail.index("offer.made")

@@ -87,6 +87,18 @@ class ReferralStore(Protocol):
         """Referrals whose workflow failed to start."""
         ...
 
+    def mark_round_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        """Flag a referral whose execution ends because a round kept failing, for the sweep to restart."""
+        ...
+
+    def round_failed(self, limit: int) -> list[str]:
+        """Referrals flagged by `mark_round_failed`."""
+        ...
+
+    def claim_restart(self, referral_id: str) -> int | None:
+        """Take a flagged referral's restart (clearing the flag): its run number, or None if already taken."""
+        ...
+
     def never_started(self, limit: int) -> list[str]:
         """Referrals still flagged as not started since they were created (the start may be under way)."""
         ...

@@ -98,14 +98,19 @@ class StepFunctionsWorkflow:
     def __init__(self, state_machine_arn: str) -> None:
         self._arn = state_machine_arn
 
+    @staticmethod
+    def name(start: WorkflowStart) -> str:
+        """The execution's name: the referral's id, then "<id>-run<n>" for the n-th restart after a failed round."""
+        return start.referral_id if start.run == 0 else f"{start.referral_id}-run{start.run}"
+
     def start(self, start: WorkflowStart) -> str:
         try:
             response = client("stepfunctions").start_execution(
-                stateMachineArn=self._arn, name=start.referral_id, input=start.model_dump_json()
+                stateMachineArn=self._arn, name=self.name(start), input=start.model_dump_json()
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
-                return f"{self._arn.replace(':stateMachine:', ':execution:')}:{start.referral_id}"
+                return f"{self._arn.replace(':stateMachine:', ':execution:')}:{self.name(start)}"
             raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
         except BotoCoreError as exc:
             raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc

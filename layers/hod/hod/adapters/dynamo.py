@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -189,6 +189,7 @@ class ReferralItem(Model):
     agent_npn = UnicodeAttribute(null=True)
     offered_at = UnicodeAttribute(null=True)
     needs_start = UnicodeAttribute(null=True)
+    restarts = NumberAttribute(null=True)  # executions started after a failed round
     # The administrator's reports (adapters.reports): referral heads and offers by UTC day, with what metrics need.
     report_day = UnicodeAttribute(null=True)
     report_at = UnicodeAttribute(null=True)
@@ -336,6 +337,7 @@ def _event_key(event: AuditEvent, seq: int) -> str:
 # (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once).
 NEVER_STARTED = "pending"
 START_FAILED = "1"
+ROUND_FAILED = "retry"
 
 
 class DynamoReferralStore:
@@ -403,6 +405,32 @@ class DynamoReferralStore:
 
     def unstarted(self, limit: int) -> list[str]:
         return self._flagged(START_FAILED, limit)
+
+    def mark_round_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        bind(ReferralItem, self._table)
+        pk = f"REF#{referral_id}"
+        with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
+            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(ROUND_FAILED)])
+            for seq, event in enumerate(events):
+                tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
+    def round_failed(self, limit: int) -> list[str]:
+        return self._flagged(ROUND_FAILED, limit)
+
+    def claim_restart(self, referral_id: str) -> int | None:
+        bind(ReferralItem, self._table)
+        item = ReferralItem(f"REF#{referral_id}", "REFERRAL")
+        with _sdk("UpdateItem"):
+            try:
+                item.update(
+                    actions=[ReferralItem.needs_start.remove(), ReferralItem.restarts.add(1)],
+                    condition=ReferralItem.needs_start == ROUND_FAILED,
+                )
+            except UpdateError as exc:
+                if _conditional_failed(exc):
+                    return None
+                raise
+        return int(item.restarts or 0)
 
     def never_started(self, limit: int) -> list[str]:
         return self._flagged(NEVER_STARTED, limit)

@@ -98,6 +98,7 @@ class WorkflowStart(BaseModel):
     place: Place
     language: str
     receipt: dict[str, str] = Field(default_factory=dict)
+    run: int = Field(default=0, ge=0, description="0: the referral's first execution; n: its n-th restart")
 
     @property
     def area(self) -> str:

@@ -100,7 +100,7 @@ class IntakeService:
         self._start(referral, receipt)
         return referral
 
-    def workflow_start(self, referral: Referral, receipt: dict[str, str], at: datetime) -> WorkflowStart:
+    def workflow_start(self, referral: Referral, receipt: dict[str, str], at: datetime, run: int = 0) -> WorkflowStart:
         offer_window, safety_net_window = self._windows
         return WorkflowStart(
             referral_id=referral.referral_id,
@@ -110,6 +110,7 @@ class IntakeService:
             place=referral.place,
             language=referral.language,
             receipt=receipt,
+            run=run,
         )
 
     def _start(self, referral: Referral, receipt: dict[str, str]) -> bool:
@@ -150,4 +151,27 @@ class IntakeService:
             if self._start(referral, {}):
                 self._referrals.mark_unstarted(referral_id, False)
                 started += 1
-        return started
+        return started + self._restart_failed(limit)
+
+    def _restart_failed(self, limit: int) -> int:
+        """Start a new execution for each referral whose last one ended because a round kept failing (the
+        execution failed and its alarm fired; the referral is still waiting for an agent). Each restart is
+        claimed first, so two sweeps never start two; a restart that cannot start is flagged again."""
+        restarted = 0
+        for referral_id in self._referrals.round_failed(limit):
+            run = self._referrals.claim_restart(referral_id)
+            referral = self._referrals.get(referral_id) if run is not None else None
+            if run is None or referral is None:
+                continue
+            now = self._clock.now()
+            try:
+                name = self._workflow.start(self.workflow_start(referral, {}, now, run=run))
+            except DependencyFailed as exc:
+                logger.error("workflow restart failed", extra={"referral_id": referral_id, "error": str(exc)})
+                failed = AuditEvent(at=now, actor="system", action="workflow.restart_failed", detail={"run": run})
+                self._referrals.mark_round_failed(referral_id, [failed])
+                continue
+            started = AuditEvent(at=now, actor="system", action="workflow.restarted", detail={"run": name})
+            self._referrals.append_events(referral_id, [started])
+            restarted += 1
+        return restarted

@@ -129,7 +129,7 @@ class WorkflowService:
         outcomes). Later rounds (`answer` present: a rejection or a lapse led here) read the referral and its
         offers in one Query."""
         start = WorkflowStart.model_validate(execution_state)
-        if "answer" not in execution_state:
+        if "answer" not in execution_state and start.run == 0:
             opening = [
                 AuditEvent(at=start.at, actor="system", action="workflow.started", detail={"run": execution}),
             ]
@@ -358,7 +358,13 @@ class WorkflowService:
         if pending is None:
             if state.referral.status is not ReferralStatus.SEARCHING:
                 return Step("done")
-            return Step("match" if error == TIMEOUT else "failed")
+            if error == TIMEOUT:
+                return Step("match")
+            # The round kept failing before it could make an offer: this execution ends (its alarm fires) and the
+            # referral is flagged, so the one-minute sweep starts a new execution for it. Never lost.
+            failed = self._event("system", "workflow.round_failed", error=error[:200])
+            self._store.mark_round_failed(referral_id, [failed])
+            return Step("failed")
         npn = pending.offer.agent_npn
         try:
             self._store.decide_offer(
