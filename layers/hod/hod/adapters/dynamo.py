@@ -396,10 +396,14 @@ class DynamoReferralStore:
             ReferralItem(f"REF#{referral_id}", "REFERRAL").update(actions=[action])
 
     def start_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        self._flag(referral_id, START_FAILED, events)
+
+    def _flag(self, referral_id: str, flag: str, events: Sequence[AuditEvent]) -> None:
+        """Flag the referral for the sweep, with the events that say why, in one transaction."""
         bind(ReferralItem, self._table)
         pk = f"REF#{referral_id}"
         with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
-            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(START_FAILED)])
+            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(flag)])
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
 
@@ -407,12 +411,7 @@ class DynamoReferralStore:
         return self._flagged(START_FAILED, limit)
 
     def mark_round_failed(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
-        bind(ReferralItem, self._table)
-        pk = f"REF#{referral_id}"
-        with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
-            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(ROUND_FAILED)])
-            for seq, event in enumerate(events):
-                tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+        self._flag(referral_id, ROUND_FAILED, events)
 
     def round_failed(self, limit: int) -> list[str]:
         return self._flagged(ROUND_FAILED, limit)
