@@ -2,7 +2,8 @@
 
 Counted, not assumed: API Gateway requests, Lambda invocations, Step Functions state transitions (execution
 history), EventBridge Scheduler invocations (the reminders that fired), DynamoDB read and write units (per call,
-`counting.py`), e-mails sent, Secrets Manager calls, bytes the functions logged.
+`counting.py`; global secondary index writes as their own line, at the write unit's price), e-mails sent,
+Secrets Manager calls, bytes the functions logged.
 
 Assumed, and said so:
 - Lambda bills the measured in-process time plus `NETWORK_MS` for each AWS call the function made (moto answers
@@ -32,6 +33,8 @@ PLATFORM_LOG_BYTES = 350
 REFERRALS_PER_DAY = 40_000
 XRAY_RESERVOIR_PER_SECOND = 1.0
 XRAY_FIXED_RATE = 0.05
+# Lines priced as another line of prices.json: index writes are DynamoDB write request units like the table's.
+PRICED_AS = {"dynamodb_index_write_request_units": "dynamodb_write_request_units"}
 
 
 def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
 
 
 def _price(prices: Mapping[str, Any], name: str, quantity: float) -> float:
-    entry = prices["prices"][name]
+    entry = prices["prices"][PRICED_AS.get(name, name)]
     return float(quantity) * float(entry["usd"]) / float(entry["per"])
 
 
@@ -71,6 +74,7 @@ def usage(path: Mapping[str, Any]) -> dict[str, float]:
         "scheduler_invocations": path.get("scheduler_invocations", 0),
         "dynamodb_read_request_units": path["dynamodb_read_units"],
         "dynamodb_write_request_units": path["dynamodb_write_units"],
+        "dynamodb_index_write_request_units": path.get("dynamodb_index_write_units", 0),
         "ses_emails": path["emails"],
         "secrets_manager_api_calls": path.get("secrets_calls", 0),
         "cloudwatch_logs_ingested_gb": (path["log_bytes"] + invocations * PLATFORM_LOG_BYTES) / 1e9,

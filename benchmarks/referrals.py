@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from benchmarks.counting import Call, CallLog
+from benchmarks.counting import Call, CallLog, global_indexes
 from local.cfn import create_local_resources, functions, load_template
 from local.inproc import atomic_dynamodb, load_function_module, route_lambdas_in_process
 from local.scheduler import run_schedules
@@ -332,6 +332,12 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for c in main:
         by_scope.setdefault(str(c.scope), Counter())[c.name] += 1
     invocations = Counter(i.scope for i in median_run["invocations"])
+    index_by_name: Counter[str] = Counter()
+    index_by_scope: Counter[str] = Counter()
+    for c in calls:
+        index_by_name.update(c.index_writes)
+        if c.index_writes:
+            index_by_scope[str(c.scope)] += int(c.index_write_units)
     return {
         "calls": int(statistics.median(totals)),
         "calls_each_run": totals,
@@ -341,6 +347,9 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "follow_up_by_operation": CallLog.by_name(follow_up),
         "dynamodb_read_units": round(sum(c.read_units for c in calls), 1),
         "dynamodb_write_units": round(sum(c.write_units for c in calls), 1),
+        "dynamodb_index_write_units": round(sum(c.index_write_units for c in calls), 1),
+        "dynamodb_index_write_units_by_index": dict(sorted(index_by_name.items())),
+        "dynamodb_index_write_units_by_scope": dict(sorted(index_by_scope.items())),
         "api_requests": sum(n for s, n in invocations.items() if s.startswith("IntakeFunction")),
         "lambda_invocations": dict(sorted(invocations.items())),
         "scheduler_invocations": sum(n for s, n in invocations.items() if s.endswith(" reminder")),
@@ -369,6 +378,7 @@ def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict
         parameters = {name: value for name, value in PARAMETERS.items() if name in declared}
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters=parameters)
+        log.indexes.update(global_indexes(template))  # the tables just created, named as create_local_resources does
         import os
 
         saved = {name: os.environ.get(name) for name in env}
@@ -417,6 +427,7 @@ def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict
                             boto3.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
         finally:
             wiring.reset()
+            log.indexes.clear()
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from benchmarks.counting import CallLog, item_size
+from benchmarks.counting import CallLog, global_indexes, item_size
 from benchmarks.motoproxy import aws_url
 from hod.adapters.dynamo import DynamoAvailableIndex
 from hod.ports import Placement
@@ -112,3 +112,55 @@ def test_the_proxy_finds_the_aws_endpoint_from_the_signature() -> None:
     assert aws_url(signed("us-east-1", "iam"), "/") == "https://iam.amazonaws.com/"
     with pytest.raises(ValueError, match="SigV4"):
         aws_url("Bearer token", "/")
+
+
+def test_index_writes_are_counted_from_the_items_before_and_after_each_write() -> None:
+    # Given the referrals table as the template defines it, its indexes known to the log
+    log = CallLog()
+    with mock_aws(), log.install():
+        template = load_template()
+        kwargs = dynamodb_tables(template, "count-")["ReferralsTable"]
+        client = boto3.client("dynamodb")
+        client.create_table(**kwargs)
+        table = str(kwargs["TableName"])
+        log.indexes.update(global_indexes(template, "count-"))
+        head = {"pk": {"S": "R#1"}, "sk": {"S": "HEAD"}, "needs_start": {"S": "1"}, "status": {"S": "new"}}
+        offer = {"pk": {"S": "R#1"}, "sk": {"S": "OFFER#1"}, "agent_npn": {"S": "101"}, "offered_at": {"S": "t1"}}
+        mark = log.mark()
+        with log.scope("units"):
+            # When a head enters `unstarted`, an offer enters `by-agent` (in one transaction), the head leaves
+            # `unstarted` by an update, the offer's `by-agent` key changes, an audit event (no index key) is
+            # written, and the offer is deleted
+            client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": head}},
+                    {"Put": {"TableName": table, "Item": offer}},
+                ]
+            )
+            client.update_item(
+                TableName=table, Key={"pk": head["pk"], "sk": head["sk"]}, UpdateExpression="REMOVE needs_start"
+            )
+            client.update_item(
+                TableName=table,
+                Key={"pk": offer["pk"], "sk": offer["sk"]},
+                UpdateExpression="SET offered_at = :t",
+                ExpressionAttributeValues={":t": {"S": "t2"}},
+            )
+            client.batch_write_item(
+                RequestItems={
+                    table: [
+                        {"PutRequest": {"Item": {"pk": {"S": "R#1"}, "sk": {"S": "EVENT#1"}}}},
+                        {"DeleteRequest": {"Key": {"pk": offer["pk"], "sk": offer["sk"]}}},
+                    ]
+                }
+            )
+        calls = log.since(mark)
+    # Then each call's index writes are those of the rule, one unit per small entry
+    assert [dict(c.index_writes) for c in calls] == [
+        {"ReferralsTable.unstarted": 1, "ReferralsTable.by-agent": 1},
+        {"ReferralsTable.unstarted": 1},
+        {"ReferralsTable.by-agent": 2},
+        {"ReferralsTable.by-agent": 1},
+    ]
+    # And the base table's units are unchanged by them
+    assert [c.write_units for c in calls] == [4, 1, 1, 2]

@@ -17,6 +17,7 @@ PATH = {
     "state_transitions": 4,
     "dynamodb_read_units": 2.0,
     "dynamodb_write_units": 8.0,
+    "dynamodb_index_write_units": 3.0,
     "emails": 1,
     "log_bytes": 3000,
 }
@@ -28,7 +29,7 @@ def test_the_price_table_is_dated_and_sourced() -> None:
     # Then it has a date, and every price the model uses has a figure and an AWS source
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", prices["as_of"])
     for name in cost.usage(PATH):
-        entry = prices["prices"][name]
+        entry = prices["prices"][cost.PRICED_AS.get(name, name)]
         assert entry["usd"] > 0
         assert entry["per"] >= 1
         assert entry["source"].startswith("https://aws.amazon.com/")
@@ -43,6 +44,8 @@ def test_each_line_is_quantity_times_list_price_per_thousand_referrals() -> None
     assert lines["ses_emails"] == pytest.approx(0.1)
     assert lines["api_gateway_rest_requests"] == pytest.approx(0.0035)
     assert lines["dynamodb_write_request_units"] == pytest.approx(8 * 0.625 / 1000)
+    # global secondary index writes: their own line, at the same price per write unit
+    assert lines["dynamodb_index_write_request_units"] == pytest.approx(3 * 0.625 / 1000, abs=1e-5)
     # Lambda: measured time plus 10 ms per AWS call, at 0.5 GB
     assert lines["lambda_arm64_gb_seconds"] == pytest.approx(round(1000 * (0.3 + 0.1) * 0.5 * 0.0000133334, 5))
     assert lines["xray_traces_recorded"] == pytest.approx(2 * 5.0 / 1000)
