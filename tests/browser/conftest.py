@@ -227,7 +227,7 @@ def context(browser: Any) -> Iterator[Any]:
         locale="en-US",
         accept_downloads=True,
     )
-    made.set_default_timeout(15_000)
+    made.set_default_timeout(30_000)  # generous: CI machines are shared and sometimes slow
     yield made
     made.close()
 

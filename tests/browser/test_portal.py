@@ -153,6 +153,7 @@ def test_switching_todays_availability_off_stops_offers(stack: Stack, agents: di
 
     # Back to standard hours: she is offered referrals again
     page.goto(f"{stack.base}/portal#availability")
+    page.get_by_text("You are not receiving referrals now.").wait_for()
     page.get_by_role("button", name="Back to standard hours").click()
     page.get_by_text("Today follows your standard hours again.").wait_for()
     assert "You are receiving referrals now." in page.locator("#av-now").inner_text()
@@ -207,6 +208,7 @@ def test_weekly_hours_breaks_and_out_of_office_are_saved(stack: Stack, agents: d
     sign_in_in_browser(page, stack, BEN["email"])
     page.get_by_role("link", name="Availability").click()
     page.get_by_role("heading", name="Standard weekly hours").wait_for()
+    page.locator("#av-now", has_text="receiving referrals now").wait_for()  # loaded: edits are not overwritten
 
     # Sunday off, a lunch break on Monday; the time zone detected from the browser is saved with them
     page.get_by_label("Sunday", exact=True).uncheck()

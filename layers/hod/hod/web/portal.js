@@ -195,9 +195,14 @@
   }
 
   // ----- Manage Referrals ------------------------------------------------------------------------------------
+  // Answers can arrive out of order (a slow load, then a quick change): only the latest request's answer is shown.
+  const latest = { referrals: 0, availability: 0 };
+
   async function loadReferrals() {
+    const seq = ++latest.referrals;
     try {
       const answer = await api("GET", "agent/referrals?days=90");
+      if (seq !== latest.referrals) return;
       rows = answer.referrals;
       renderReferrals();
     } catch (error) {
@@ -326,8 +331,11 @@
 
   // ----- Availability ----------------------------------------------------------------------------------------
   async function loadAvailability() {
+    const seq = ++latest.availability;
     try {
-      availability = await api("GET", "agent/availability");
+      const answer = await api("GET", "agent/availability");
+      if (seq !== latest.availability) return;
+      availability = answer;
       renderAvailability();
     } catch (error) {
       if (error.status !== 401) notice(explain(error), "error");
@@ -393,9 +401,13 @@
   }
 
   async function saveAvailability(method, path, body, message) {
+    const seq = ++latest.availability;
     try {
-      availability = await api(method, path, body);
-      renderAvailability();
+      const answer = await api(method, path, body);
+      if (seq === latest.availability) {
+        availability = answer;
+        renderAvailability();
+      }
       notice(message);
     } catch (error) {
       notice(explain(error), "error");
