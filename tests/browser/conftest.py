@@ -20,11 +20,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.test_api import agent
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -131,34 +134,20 @@ class Stack:
 
 
 def agent_record(npn: str, first: str, last: str, zip_code: str, state: str, **extra: Any) -> dict[str, Any]:
-    """An import record for an agent eligible in `state` (licensed for health, registered, trained)."""
-    record: dict[str, Any] = {
-        "npn": npn,
-        "first_name": first,
-        "last_name": last,
-        "email": f"{first.lower()}.{last.lower()}.{npn}@example.com",
-        "phone": "(512) 555-0142",
-        "business_address": {"street": "100 Main St", "city": "Austin", "state": state, "zip": zip_code},
-        "home_state": state,
-        "licences": [{"state": state, "status": "active", "lines_of_authority": ["health"], "expires": "2030-01-01"}],
-        "ffm_registration_plan_year": 2026,
-        "ffm_registration_listed": True,
-        "hod_training_complete": True,
-        "display_option": 1,
-        "languages": ["en"],
-    }
-    record.update(extra)
-    return record
+    """An import record for an agent eligible in `state` (the integration tests' record, with a name and an e-mail
+    address of its own), English-speaking unless `extra` says otherwise."""
+    email = f"{first.lower()}.{last.lower()}.{npn}@example.com"
+    return agent(
+        npn, zip_code, state, **{"first_name": first, "last_name": last, "email": email, "languages": ["en"], **extra}
+    )
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(log: Path, **settings: str) -> Iterator[Stack]:
+    """`python -m local.stack --agents 0` on a free port with these environment settings (HOD_...), its output
+    in `log` (for a failing test's reader); stopped with Ctrl-C at the end."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "HOD_OFFER_WINDOW_SECONDS": "900",
-    }
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **settings}
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     process = subprocess.Popen(
@@ -186,10 +175,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if admin is None:
         process.kill()
         raise AssertionError("the local stack did not start:\n" + "".join(seen))
-    # Keep draining its output (into a log file, for a failing test's reader) so it never blocks on a full pipe.
-    log = tmp_path_factory.mktemp("stack") / "local-stack.log"
 
-    def drain() -> None:
+    def drain() -> None:  # keep reading its output, so it never blocks on a full pipe
         with log.open("w", encoding="utf-8") as out:
             out.writelines(seen)
             for line in process.stdout:  # type: ignore[union-attr]
@@ -198,12 +185,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     threading.Thread(target=drain, daemon=True).start()
     print(f"local stack log: {log}")
-    yield Stack(f"http://127.0.0.1:{port}", admin, process)
-    process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield Stack(f"http://127.0.0.1:{port}", admin, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack") / "local-stack.log", HOD_OFFER_WINDOW_SECONDS="900") as made:
+        yield made
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +18,7 @@ from typing import Any
 import pytest
 
 from hod.api.agent_import import CSV_COLUMNS, to_csv_row
-from tests.browser.conftest import ROOT, WEEK_ALL_DAY, Stack, _free_port, agent_record, screenshot
+from tests.browser.conftest import WEEK_ALL_DAY, Stack, agent_record, running_stack, screenshot
 
 WICHITA = agent_record("7800001", "Alma", "Reyes", "67202", "KS", languages=["en", "es"])
 OMAHA = agent_record("7800002", "Boris", "Novak", "68102", "NE")
@@ -32,44 +26,11 @@ CONSUMER = {"first_name": "Marisol", "last_name": "Quintero", "phone": "402-555-
 
 
 @pytest.fixture(scope="module")
-def admin_stack() -> Iterator[Stack]:
+def admin_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Like the shared `stack`, started with a 3-second offer window and suspension after 2 missed offers."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOD_OFFER_WINDOW_SECONDS": "3", "HOD_SUSPEND_AFTER_MISSED": "2"}
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.stack", "--port", str(port), "--agents", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    seen: list[str] = []
-    admin = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and "Stop with Ctrl-C" not in (seen[-1] if seen else ""):
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        found = re.search(r"Admin token:\s+(\S+)", line)
-        admin = found.group(1) if found else admin
-    if admin is None:
-        process.kill()
-        raise AssertionError("the local stack did not start:\n" + "".join(seen))
-    # Keep draining its output so the process never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    try:
-        yield Stack(f"http://127.0.0.1:{port}", admin, process)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    log = tmp_path_factory.mktemp("admin-stack") / "local-stack.log"
+    with running_stack(log, HOD_OFFER_WINDOW_SECONDS="3", HOD_SUSPEND_AFTER_MISSED="2") as made:
+        yield made
 
 
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = 45) -> Any:
