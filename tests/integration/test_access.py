@@ -199,3 +199,18 @@ def test_a_text_keeps_its_long_link_when_no_short_one_can_be_stored(monkeypatch:
     monkeypatch.setattr(DynamoShortLinks, "put", failing)
     target = "http://hod.test/offers/view?t=v1.long"
     assert wiring.short_links().shorten(target, datetime(2030, 1, 1, tzinfo=UTC)) == target
+
+
+def test_a_sweep_sends_at_most_its_batch_of_invitations_and_the_next_sends_the_rest(
+    client: Client, clock: FakeClock
+) -> None:
+    # Given twelve newly eligible agents (spread over the invitation shards)
+    import_agents(client, *(agent(str(8810000 + i)) for i in range(12)))
+    service = wiring.access()
+    # When a sweep may send five, it sends five; the next ones send the rest, each once
+    assert service.send_due_invites(limit=5).sent == 5
+    assert service.send_due_invites(limit=5).sent == 5
+    assert service.send_due_invites(limit=5).sent == 2
+    assert service.send_due_invites(limit=5).sent == 0
+    invited = [m.destinations["ToAddresses"][0] for m in sent() if m.subject == "Your Help On Demand account is ready"]
+    assert sorted(invited) == sorted(f"agent{8810000 + i}@example.com" for i in range(12))

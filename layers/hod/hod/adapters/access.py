@@ -92,22 +92,22 @@ class DynamoAccessStore:
             AccessItem(_INVITE + npn, invite_shard=shard, invite_at=due_at, attempts=0).save()
 
     def due_invites(self, now: int, limit: int) -> list[tuple[str, int]]:
-        """(npn, attempts so far) of invitations due at or before ``now``."""
+        """(npn, attempts so far) of at most ``limit`` invitations due at or before ``now``."""
         bind(AccessItem, self._table)
-        due: list[tuple[str, int]] = []
+        due: list[str] = []
         with _sdk("Query"):
             for shard in range(INVITE_SHARDS):
-                for key in AccessItem.due_invites.query(str(shard), AccessItem.invite_at <= now, limit=limit):
-                    due.append((key.npn.removeprefix(_INVITE), 0))
-                    if len(due) >= limit:
-                        break
+                if len(due) >= limit:
+                    break
+                keys = AccessItem.due_invites.query(str(shard), AccessItem.invite_at <= now, limit=limit - len(due))
+                due.extend(key.npn.removeprefix(_INVITE) for key in keys)
         found: list[tuple[str, int]] = []
         with _sdk("GetItem"):
-            for npn, _ in due:
+            for npn in due[:limit]:
                 try:
                     item = AccessItem.get(_INVITE + npn, consistent_read=True)
                 except AccessItem.DoesNotExist:
-                    continue
+                    continue  # sent (and dropped) since the index was read
                 found.append((npn, int(item.attempts or 0)))
         return found
 
