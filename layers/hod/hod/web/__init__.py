@@ -52,6 +52,7 @@ def page_language(requested: str | None, accept_language: str | None) -> str:
     return "en"
 
 
+@functools.cache
 def consumer_page(language: str) -> str:
     """The Get Contacted page in ``language`` (one of PAGE_LANGUAGES)."""
     text = _consumer_text()[language]
@@ -72,6 +73,7 @@ def consumer_page(language: str) -> str:
     return Template(_read("consumer.html")).substitute(values)
 
 
+@functools.cache
 def portal_page() -> str:
     """The agent portal; languages and state names travel with the page so it needs no extra requests."""
     data = {
