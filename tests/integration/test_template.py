@@ -361,6 +361,27 @@ Resources:
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Resources:\n  R:\n    Type: AWS::SNS::Topic\n    Type: AWS::SQS::Queue\n",
+            r"t\.yaml: Duplicate found 'Type' \(line 3\)",
+        ),
+        ("Resources:\n  R: [unclosed\n", r"t\.yaml cannot be read"),
+        ("Parameters: {}\n", r"t\.yaml is not a CloudFormation template"),
+    ],
+)
+def test_a_template_that_cannot_be_read_is_refused_with_where(tmp_path: Path, text: str, message: str) -> None:
+    # Given a template with a key written twice, broken YAML, or no Resources
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    # When / Then loading it fails with a message naming the file and, where there is one, the line
+    with pytest.raises(cfn.TemplateError, match=message):
+        cfn.load_template(path)
+
+
 def test_functions_merge_globals_under_their_own_settings() -> None:
     # Given a template with global settings, one function overriding a variable, and events of two kinds
     template: dict[str, Any] = {
