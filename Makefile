@@ -9,7 +9,7 @@ export TZ := UTC
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test dev lint typecheck unit integration template sam-validate build clean chromium screenshots
+.PHONY: run test dev lint typecheck unit integration template sam-validate asl build clean chromium screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ run: dev
 	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
 
 ## Command 2: the whole suite — lint, type-check, template checks, unit, integration and browser tests
-test: lint typecheck template sam-validate chromium
+test: lint typecheck template sam-validate asl chromium
 	$(BIN)/python -m pytest
 
 ## Rewrite docs/screenshots/ from a run of the browser tests
@@ -60,11 +60,24 @@ $(SAMVENV)/bin/sam:
 sam-validate: $(SAMVENV)/bin/sam
 	$(SAMVENV)/bin/sam validate --lint --region $(AWS_DEFAULT_REGION)
 
+# The state machines' definitions (Amazon States Language, statemachine/) checked by asl-validator, an npm package
+# pinned with its dependencies in package-lock.json; Node.js and npm come from Debian when the machine has none.
+ASL := $(wildcard statemachine/*.asl.json)
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+asl: node_modules/.installed
+	@test -n "$(ASL)" || { echo "no statemachine/*.asl.json to check" >&2; exit 1; }
+	node_modules/.bin/asl-validator $(foreach file,$(ASL),--json-path $(file))
+
 build: $(SAMVENV)/bin/sam
 	PATH="$$(pyenv prefix 3.13.0 2>/dev/null || echo /usr)/bin:$$PATH" $(SAMVENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info
+	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info node_modules
 
 ## National-scale benchmarks (docs/benchmarks.md): prints a table, writes benchmarks/results/latest.json
 .PHONY: bench
