@@ -25,9 +25,10 @@ dev: $(BIN)/.installed
 run: dev
 	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
 
-## Command 2: the whole suite — lint, type-check, template and lock checks, unit, integration and browser tests
+## Command 2: the whole suite — lint, type-check, template and lock checks, unit, integration and browser tests,
+## with a coverage summary
 test: lint typecheck template sam-validate lock-check chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 
 ## Rewrite docs/screenshots/ from a run of the browser tests
 screenshots: dev chromium
@@ -66,7 +67,7 @@ build: $(SAMVENV)/bin/sam
 	PATH="$$(pyenv prefix 3.13.0 2>/dev/null || echo /usr)/bin:$$PATH" $(SAMVENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info
+	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info .coverage
 
 # uv.lock pins every dependency (for every platform, with the hashes of all its files); the requirements lists are
 # generated from it. The layer's leaves out what the Lambda runtime provides (boto3, botocore and what only they
