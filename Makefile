@@ -11,10 +11,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run test dev lint typecheck unit integration template sam-validate asl build clean chromium screenshots
 
-$(BIN)/.installed: pyproject.toml
+# The dev environment is installed from requirements-dev.txt, generated from uv.lock: every package pinned and
+# hash-checked, so every machine and CI get the same versions. The project itself is then installed editable.
+$(BIN)/.installed: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 dev: $(BIN)/.installed
@@ -23,9 +25,10 @@ dev: $(BIN)/.installed
 run: dev
 	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
 
-## Command 2: the whole suite — lint, type-check, template checks, unit, integration and browser tests
-test: lint typecheck template sam-validate asl chromium
-	$(BIN)/python -m pytest
+## Command 2: the whole suite — lint, type-check, template, state-machine and lock checks, unit, integration and browser tests,
+## with a coverage summary
+test: lint typecheck template sam-validate asl lock-check chromium
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 
 ## Rewrite docs/screenshots/ from a run of the browser tests
 screenshots: dev chromium
@@ -77,7 +80,37 @@ build: $(SAMVENV)/bin/sam
 	PATH="$$(pyenv prefix 3.13.0 2>/dev/null || echo /usr)/bin:$$PATH" $(SAMVENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info node_modules
+	rm -rf $(VENV) $(SAMVENV) .aws-sam build *.egg-info .coverage node_modules
+
+# uv.lock pins every dependency (for every platform, with the hashes of all its files); the requirements lists are
+# generated from it. The layer's leaves out what the Lambda runtime provides (boto3, botocore and what only they
+# need: the layer's Makefile explains why) and docutils, which geohash2 declares but never imports. The intake
+# function bundles Chalice's runtime module only: its list is Chalice's entry in the dev list.
+.PHONY: lock lock-check
+UV := $(BIN)/uv
+EXPORT := $(UV) export --quiet --frozen --no-emit-project
+define write-requirements
+	mkdir -p $(1)/layers/hod $(1)/functions/intake
+	$(EXPORT) --prune boto3 --prune botocore --prune jmespath --prune docutils > $(1)/layers/hod/requirements.txt
+	$(EXPORT) --extra dev > $(1)/requirements-dev.txt
+	awk 'BEGIN { print "# Chalice as pinned in uv.lock: its entry in requirements-dev.txt (make lock)" } \
+		/^[^ #]/ { keep = /^chalice==/ } keep' $(1)/requirements-dev.txt > $(1)/functions/intake/requirements.txt
+endef
+REQUIREMENTS := layers/hod/requirements.txt requirements-dev.txt functions/intake/requirements.txt
+
+## Re-pin after editing pyproject.toml (`make lock UPGRADE=--upgrade` takes the newest releases allowed)
+lock: dev
+	$(UV) lock $(UPGRADE)
+	$(call write-requirements,.)
+
+# Fails when uv.lock no longer matches pyproject.toml, or a requirements list no longer matches uv.lock
+lock-check: dev
+	$(UV) lock --check --quiet
+	rm -rf build/locked
+	$(call write-requirements,build/locked)
+	@for list in $(REQUIREMENTS); do \
+		diff -u $$list build/locked/$$list || { echo "$$list differs from uv.lock: run make lock" >&2; exit 1; }; \
+	done
 
 ## National-scale benchmarks (docs/benchmarks.md): prints a table, writes benchmarks/results/latest.json
 .PHONY: bench

@@ -11,7 +11,6 @@ backoff until it succeeds or runs out of attempts.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from hod.errors import DependencyFailed, Unauthorized, ValidationFailed
+from hod.logs import get_logger
 from hod.ports import AgentStore, Clock
 from hod.services.auth import AGENT_SESSION, AuthService
 from hod.services.notifier import Notifier, Recipient
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 SIGN_IN = "sign-in"
 ACTIVATION = "activation"

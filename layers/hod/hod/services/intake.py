@@ -3,7 +3,6 @@ start its workflow."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -13,9 +12,10 @@ from hod import zipdir
 from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states
 from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import DependencyFailed, ValidationFailed
+from hod.logs import get_logger
 from hod.ports import Clock, ReferralStore, Workflow
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # A referral still flagged as never started this long after its creation had its start interrupted (the Lambda
 # stopped between storing it and starting its workflow): the sweep starts it.

@@ -8,15 +8,15 @@ acceptance messages, the reminder's claim), or the send is first claimed in a le
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from hod.errors import ConfigurationError, DependencyFailed
+from hod.logs import get_logger
 from hod.messages import Message, render
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Channel = Literal["email", "text", "app"]
 Outcome = Literal["sent", "failed", "suppressed", "duplicate"]
@@ -86,7 +86,7 @@ class Notifier:
                 outcomes[channel] = "duplicate"
                 continue
             outcomes[channel] = self._deliver(message, recipient, channel)
-        logger.info("notified", extra={"scope": scope, "message": message_key, "kind": kind, "outcomes": outcomes})
+        logger.info("notified", extra={"scope": scope, "message_key": message_key, "kind": kind, "outcomes": outcomes})
         return outcomes
 
     @staticmethod
@@ -117,7 +117,12 @@ class Notifier:
         except DependencyFailed as exc:
             logger.error(
                 "channel failed",
-                extra={"channel": channel, "recipient": recipient.label, "service": exc.service, "op": exc.operation},
+                extra={
+                    "channel": channel,
+                    "recipient": recipient.label,
+                    "aws_service": exc.service,
+                    "op": exc.operation,
+                },
             )
             return "failed"
         return "sent"

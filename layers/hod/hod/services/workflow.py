@@ -3,7 +3,6 @@ signed links and the portal. Each decision is one conditional write in the store
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -22,13 +21,14 @@ from hod.domain.offer import (
 )
 from hod.domain.referral import AuditEvent, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import ConfigurationError, Conflict, DependencyFailed, Forbidden, NotFound
+from hod.logs import get_logger
 from hod.messages import language_name
 from hod.ports import Clock, ReferralState, Reminders, WorkflowStore
 from hod.services.agents import AgentService
 from hod.services.matching import MatchingService
 from hod.services.notifier import Notifier, Recipient
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 OFFER_LINK = "offer"
 SAFETY_NET_LINK = "safety-net"
