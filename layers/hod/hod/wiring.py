@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from hod.services.matching import MatchingService
     from hod.services.notifier import Notifier
     from hod.services.reports import ReportService
-    from hod.services.workflow import WorkflowService
+    from hod.services.workflow.answers import Answers
+    from hod.services.workflow.common import WorkflowPorts
+    from hod.services.workflow.missed import MissedOffers
+    from hod.services.workflow.notices import Notices
+    from hod.services.workflow.tasks import WorkflowTasks
 
 # Seconds to wait between looks when an identical submission is still being stored.
 _IN_PROGRESS_WAITS = (0.1, 0.2, 0.4, 0.8, 1.5)
@@ -175,9 +179,9 @@ def reminders() -> Reminders:
 
 
 @functools.cache
-def referral_workflow() -> WorkflowService:
+def workflow_ports() -> WorkflowPorts:
     from hod.adapters.aws import StepFunctionsCallbacks
-    from hod.services.workflow import WorkflowPolicy, WorkflowService
+    from hod.services.workflow.common import TaskTokens, WorkflowPolicy, WorkflowPorts
 
     settings = get_settings()
     policy = WorkflowPolicy(
@@ -187,30 +191,47 @@ def referral_workflow() -> WorkflowService:
         safety_net_rounds=settings.safety_net_rounds,
         suspend_after_missed=settings.suspend_after_missed,
     )
-    return WorkflowService(
-        workflow_store(),
-        agents(),
-        matching(),
-        StepFunctionsCallbacks(),
-        notifier(),
-        clock(),
-        policy,
-        signed_link,
-        reminders(),
-        lambda url, expires: short_links().shorten(url, expires),
-    )
+    return WorkflowPorts(workflow_store(), clock(), policy, TaskTokens(StepFunctionsCallbacks()), reminders())
 
 
-def consumer_receipt(referral: Referral) -> dict[str, str]:
-    """Tell the consumer, in their language, that the request arrived (sent once: by the call that stored it)."""
-    from hod.services.workflow import consumer_recipient
+class _LinksOnFirstUse:
+    """The notices' LinkSigner and LinkShortener ports: reminders and missed-offer notices carry no link and only a
+    texted offer needs a short one, so a function that sends none never builds (nor loads) them."""
 
-    consumer = referral.consumer
-    values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
-    outcomes = notifier().send(
-        referral.referral_id, "received", consumer_recipient(referral), "consumer_received", values, claim=False
-    )
-    return dict(outcomes)
+    def signed_link(self, purpose: str, referral_id: str, npn: str, expires: datetime) -> str:
+        return signed_link(purpose, referral_id, npn, expires)
+
+    def shorten(self, target: str, expires: datetime) -> str:
+        return short_links().shorten(target, expires)
+
+
+@functools.cache
+def notices() -> Notices:
+    from hod.services.workflow.notices import Notices
+
+    links = _LinksOnFirstUse()
+    return Notices(notifier(), links, links)
+
+
+@functools.cache
+def missed_offers() -> MissedOffers:
+    from hod.services.workflow.missed import MissedOffers
+
+    return MissedOffers(workflow_ports(), agents(), notices())
+
+
+@functools.cache
+def workflow_tasks() -> WorkflowTasks:
+    from hod.services.workflow.tasks import WorkflowTasks
+
+    return WorkflowTasks(workflow_ports(), agents(), matching(), notices(), missed_offers())
+
+
+@functools.cache
+def answers() -> Answers:
+    from hod.services.workflow.answers import Answers
+
+    return Answers(workflow_ports(), agents(), notices())
 
 
 @functools.cache
@@ -225,7 +246,7 @@ def intake() -> IntakeService:
         clock(),
         settings.plan_year,
         zipdir.lookup,
-        receipt=consumer_receipt,
+        receipt=notices().receipt,
         offer_window_seconds=settings.offer_window_seconds,
         safety_net_window_seconds=settings.safety_net_window_seconds,
     )
@@ -287,7 +308,7 @@ def reports() -> ReportService:
     settings = get_settings()
     return ReportService(
         DynamoReports(settings.agents_table, settings.referrals_table),
-        lambda npn: referral_workflow().missed_recently(npn),
+        lambda npn: missed_offers().missed_recently(npn),
     )
 
 
@@ -311,7 +332,11 @@ def reset() -> None:
         intake,
         workflow_store,
         notifier,
-        referral_workflow,
+        workflow_ports,
+        notices,
+        missed_offers,
+        workflow_tasks,
+        answers,
         reports,
     ):
         factory.cache_clear()
