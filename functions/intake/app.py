@@ -210,7 +210,7 @@ def create_referral() -> Response:
     """Get Contacted: a consumer asks to be contacted by an agent (R1)."""
     request = _parse(ConsumerRequest, _json_body())
     key = (app.current_request.headers.get("idempotency-key") or "").strip()[:128]
-    referral = wiring.submit_referral()(request, key, app.lambda_context)
+    referral = wiring.submissions().submit(request, key, app.lambda_context)
     metrics.add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
     logger.info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})
     return Response(body=views.referral_receipt(referral), status_code=201, headers=_CORS_HEADERS)

@@ -239,6 +239,13 @@ class ReportSource(Protocol):
 
 
 # ----- links between services (each implemented by another service, or by the settings) --------------------------
+class PublicSite(Protocol):
+    @property
+    def public_base_url(self) -> str:
+        """Where the service is reached from outside, the base of every link it sends; "" when not configured."""
+        ...
+
+
 class LinkSigner(Protocol):
     def signed_link(self, purpose: str, referral_id: str, npn: str, expires: datetime) -> str:
         """The page an agent opens from a notification to see and answer one referral, valid until `expires`."""
@@ -248,4 +255,16 @@ class LinkSigner(Protocol):
 class LinkShortener(Protocol):
     def shorten(self, target: str, expires: datetime) -> str:
         """A short URL for `target` until `expires` (for text messages); `target` itself if none could be made."""
+        ...
+
+
+class Invitations(Protocol):
+    def queue_invite(self, npn: str) -> None:
+        """Queue an account invitation for an agent who just became eligible (the one-minute sweep sends it)."""
+        ...
+
+
+class MissedCount(Protocol):
+    def missed_recently(self, npn: str) -> int:
+        """How many direct offers the agent missed in the last 7 days (R9)."""
         ...
