@@ -132,7 +132,7 @@ def seed(repeats: int) -> dict[str, Any]:
 
     def pending_offer(serial: int) -> tuple[str, str]:
         referral_id = referral(serial)
-        step = wiring.referral_workflow().offer_round(offer_state(referral_id), f"seed-token-{serial}")
+        step = wiring.workflow_tasks().offer_round(offer_state(referral_id), f"seed-token-{serial}")
         offers = [o for o in wiring.workflow_store().offers(referral_id) if o.status is OfferStatus.PENDING]
         if step.next != "offer" or not offers:
             raise RuntimeError(f"no offer to seed: {step}")
@@ -140,7 +140,7 @@ def seed(repeats: int) -> dict[str, Any]:
 
     def accepted(serial: int) -> str:
         referral_id, npn = pending_offer(serial)
-        wiring.referral_workflow().accept(referral_id, npn, via="link")
+        wiring.answers().accept(referral_id, npn, via="link")
         return referral_id
 
     runs = []

@@ -59,12 +59,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _sweep(context)
     task = _TASKS.validate_python(event)
     logger.append_keys(referral_id=task.referral_id, task=task.task)
-    service = wiring.referral_workflow()
+    tasks = wiring.workflow_tasks()
     if isinstance(task, OfferLapsed):
-        step = service.offer_lapsed(task.referral_id, task.error)
+        step = tasks.offer_lapsed(task.referral_id, task.error)
         metrics.add_metric(name="OffersLapsed", unit=MetricUnit.Count, value=1)
     else:
-        step = service.safety_net_lapsed(task.referral_id)
+        step = tasks.safety_net_lapsed(task.referral_id)
         metrics.add_metric(name="SafetyNetRoundsLapsed", unit=MetricUnit.Count, value=1)
     logger.info("lapsed", extra={"next": step.next})
     return {"next": step.next}

@@ -39,7 +39,8 @@ from hod.errors import (
 from hod.services import reports
 from hod.services.agents import AgentView, ProfileUpdate, field_errors
 from hod.services.auth import ADMIN, AGENT_SESSION
-from hod.services.workflow import OFFER_LINK, SAFETY_NET_LINK, missed_alert
+from hod.services.workflow.missed import missed_alert
+from hod.services.workflow.notices import OFFER_LINK, SAFETY_NET_LINK
 
 app = Chalice(app_name="hod-intake", configure_logs=False)
 app.api.cors = False
@@ -209,7 +210,7 @@ def create_referral() -> Response:
     """Get Contacted: a consumer asks to be contacted by an agent (R1)."""
     request = _parse(ConsumerRequest, _json_body())
     key = (app.current_request.headers.get("idempotency-key") or "").strip()[:128]
-    referral = wiring.submit_referral()(request, key, app.lambda_context)
+    referral = wiring.submissions().submit(request, key, app.lambda_context)
     metrics.add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
     logger.info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})
     return Response(body=views.referral_receipt(referral), status_code=201, headers=_CORS_HEADERS)
@@ -227,7 +228,7 @@ def import_agents() -> dict[str, Any]:
 
 
 def _agent_for_admin(view: AgentView) -> dict[str, Any]:
-    missed = wiring.referral_workflow().missed_recently(view.agent.npn)
+    missed = wiring.missed_offers().missed_recently(view.agent.npn)
     return views.agent_for_admin(view, missed, missed_alert(missed))
 
 
@@ -321,7 +322,7 @@ def start_session() -> dict[str, Any]:
 
 # ----- agents ----------------------------------------------------------------------------------------------------
 def _profile(view: AgentView) -> dict[str, Any]:
-    missed = wiring.referral_workflow().missed_recently(view.agent.npn)
+    missed = wiring.missed_offers().missed_recently(view.agent.npn)
     return views.profile(view, missed, missed_alert(missed))
 
 
@@ -359,13 +360,13 @@ def agent_referrals() -> dict[str, Any]:
 @route("/agent/referrals/{referral_id}/accept", methods=["POST"])
 def agent_accept(referral_id: str) -> dict[str, Any]:
     npn = _agent_npn()
-    return views.accepted_referral(wiring.referral_workflow().accept(referral_id, npn, via="portal"))
+    return views.accepted_referral(wiring.answers().accept(referral_id, npn, via="portal"))
 
 
 @route("/agent/referrals/{referral_id}/reject", methods=["POST"])
 def agent_reject(referral_id: str) -> dict[str, Any]:
     npn = _agent_npn()
-    wiring.referral_workflow().reject(referral_id, npn, via="portal")
+    wiring.answers().reject(referral_id, npn, via="portal")
     return {"referral_id": referral_id, "status": "rejected"}
 
 
@@ -373,7 +374,7 @@ def agent_reject(referral_id: str) -> dict[str, Any]:
 def agent_status(referral_id: str) -> dict[str, Any]:
     npn = _agent_npn()
     change = _parse(views.StatusChange, _json_body())
-    referral = wiring.referral_workflow().set_status(
+    referral = wiring.answers().set_status(
         referral_id, npn, ReferralStatus(change.status), change.reason, change.outcome
     )
     return views.accepted_referral(referral)
@@ -436,7 +437,7 @@ def short_link(code: str) -> Response:
 @route("/offers/accept", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
 def offer_accept() -> Response:
     claims = wiring.auth().link(_form_token(), _LINKS)
-    referral = wiring.referral_workflow().accept(
+    referral = wiring.answers().accept(
         claims.resource, claims.subject, via="link", safety_net_call=claims.purpose == SAFETY_NET_LINK
     )
     return _html(pages.accepted_page(referral))
@@ -445,7 +446,7 @@ def offer_accept() -> Response:
 @route("/offers/reject", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
 def offer_reject() -> Response:
     claims = wiring.auth().link(_form_token(), _LINKS)
-    wiring.referral_workflow().reject(claims.resource, claims.subject, via="link")
+    wiring.answers().reject(claims.resource, claims.subject, via="link")
     return _html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))
 
 

@@ -38,7 +38,7 @@ class OfferTask(BaseModel):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = OfferTask.model_validate(event)
     logger.append_keys(referral_id=task.state.get("referral_id"))
-    step = wiring.referral_workflow().offer_round(task.state, task.task_token, task.execution)
+    step = wiring.workflow_tasks().offer_round(task.state, task.task_token, task.execution)
     metrics.add_metric(name=f"Next_{step.next}", unit=MetricUnit.Count, value=1)
     if step.next == "offer":
         metrics.add_metric(
@@ -46,5 +46,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     for outcome in step.outcomes.values():
         metrics.add_metric(name=f"Send_{outcome}", unit=MetricUnit.Count, value=1)
-    logger.info("next step", extra={"next": step.next, "agent_npn": step.agent_npn, "outcomes": step.outcomes})
-    return step.as_dict()
+    result = {"next": step.next, "agent_npn": step.agent_npn, "outcomes": dict(step.outcomes)}
+    logger.info("next step", extra=result)
+    return result

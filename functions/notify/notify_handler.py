@@ -52,13 +52,17 @@ _TASKS: TypeAdapter[SafetyNetTask | ReminderTask] = TypeAdapter(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = _TASKS.validate_python(event)
     logger.append_keys(referral_id=task.referral_id, task=task.task)
-    service = wiring.referral_workflow()
+    tasks = wiring.workflow_tasks()
+    result: dict[str, Any]
     if isinstance(task, ReminderTask):
-        result = service.remind(task.referral_id, task.after_minutes)
+        step = tasks.remind(task.referral_id, task.after_minutes)
+        result = {"reminded": True, "outcomes": dict(step.outcomes)} if step.agent_npn else {"reminded": False}
     else:
-        result = service.open_safety_net(task.referral_id, task.task_token)
-        metrics.add_metric(name="SafetyNetEmails", unit=MetricUnit.Count, value=result.get("sent", 0))
-    for outcome in result.get("outcomes", {}).values():
+        step = tasks.open_safety_net(task.referral_id, task.task_token)
+        tally = step.tally
+        result = {"sent": 0} if tally is None else {"sent": tally.get("sent", 0), "failed": tally.get("failed", 0)}
+        metrics.add_metric(name="SafetyNetEmails", unit=MetricUnit.Count, value=result["sent"])
+    for outcome in step.outcomes.values():
         metrics.add_metric(name=f"Send_{outcome}", unit=MetricUnit.Count, value=1)
     logger.info("notified", extra={"result": result})
     return result

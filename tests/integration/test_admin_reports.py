@@ -158,13 +158,13 @@ def offer_round(referral_id: str, later: bool = False) -> Any:
     state = wiring.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
     if later:
         state["answer"] = {"Error": "States.Timeout"}
-    return wiring.referral_workflow().offer_round(state, "token", "run")
+    return wiring.workflow_tasks().offer_round(state, "token", "run")
 
 
 def scenario(test_client: Client, clock: FakeClock) -> dict[str, str]:
     """The day before DAY: one referral. On DAY: R1 accepted after 2 minutes (TX, es); R2 missed by the only TX
     agent, then in the safety net (TX, en); R3 with nobody in Florida, safety net then unserved (FL, en)."""
-    workflow = wiring.referral_workflow()
+    workflow = wiring.workflow_tasks()
     import_agents(agent("7130"))  # Austin, TX; speaks en and es
     wiring.agents().set_weekly_schedule("7130", WeeklySchedule.model_validate(ALWAYS))
     clock.current = DAY - timedelta(days=1)

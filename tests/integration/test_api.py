@@ -252,9 +252,9 @@ def test_simultaneous_identical_submissions_create_one_referral() -> None:
     from hod.domain.referral import ConsumerRequest
 
     request = ConsumerRequest.model_validate(consumer())
-    submit = wiring.submit_referral()
+    submissions = wiring.submissions()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ids = set(pool.map(lambda _: submit(request, "", None).referral_id, range(8)))
+        ids = set(pool.map(lambda _: submissions.submit(request, "", None).referral_id, range(8)))
     # Then they all name one referral
     assert len(ids) == 1
 

@@ -161,7 +161,7 @@ def test_a_failing_text_channel_still_delivers_the_email_and_the_referral_procee
     notified = [e for e in wiring.referral_store().audit_trail(rid) if e.action == "offer.notified"]
     assert notified[0].detail == {"agent_npn": npn, "email": "sent", "text": "failed"}
     # The agent can still accept from the e-mail
-    accepted = wiring.referral_workflow().accept(rid, npn, via="link")
+    accepted = wiring.answers().accept(rid, npn, via="link")
     assert accepted.accepted_by == npn
     assert wiring.workflow_store().offer(rid, npn)[0].status is OfferStatus.ACCEPTED  # type: ignore[index]
 
@@ -189,7 +189,7 @@ def test_every_send_outcome_of_a_referral_is_on_its_audit_trail(push_configured:
     # Given a referral offered, accepted and reminded, the consumer without an e-mail address
     npn, rid = offered("email_text")
     offer(rid)
-    wiring.referral_workflow().accept(rid, npn, via="link")
+    wiring.answers().accept(rid, npn, via="link")
     notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
     # Then each message's outcome per channel is an audit event
     trail = {
@@ -210,7 +210,7 @@ def test_every_send_outcome_of_a_referral_is_on_its_audit_trail(push_configured:
 def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_configured: Stubber) -> None:
     npn, rid = offered("email_only")
     offer(rid)
-    wiring.referral_workflow().accept(rid, npn, via="link")
+    wiring.answers().accept(rid, npn, via="link")
     to_consumer = [body for phone, body in texts() if phone == "+15125550188"]
     assert to_consumer[0].startswith("Help On Demand: recibimos su solicitud")
     assert "Ana García" in to_consumer[1]
@@ -241,7 +241,7 @@ def test_no_personal_data_reaches_the_logs(
             "/referrals", body=json.dumps(body), headers={"Content-Type": "application/json"}
         ).json_body["referral_id"]
         step = offer(rid)
-        wiring.referral_workflow().accept(rid, step["agent_npn"] or npn, via="link")
+        wiring.answers().accept(rid, step["agent_npn"] or npn, via="link")
         notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
     captured = capfd.readouterr()
     logs = captured.out + captured.err + caplog.text

@@ -22,7 +22,7 @@ from hod.domain.availability import WeeklySchedule
 from hod.domain.offer import OfferStatus
 from hod.domain.referral import ReferralStatus
 from hod.errors import Conflict
-from hod.services.workflow import OFFER_LINK
+from hod.services.workflow.notices import OFFER_LINK
 from tests.integration.conftest import Workflow
 from tests.integration.test_api import ALWAYS, admin_headers, agent, agent_headers, consumer
 
@@ -222,7 +222,7 @@ def test_twenty_simultaneous_safety_net_accepts_have_one_winner(workflow: Workfl
     add_agents(*[(npn, "78701", NEVER) for npn in npns])
     rid = submit(client)
     tokens = {npn: token_of(link_of(npn, workflow)) for npn in npns}
-    service = wiring.referral_workflow()
+    service = wiring.answers()
 
     # Twenty agents answer at the same instant, as twenty concurrent Lambda invocations would
     # (the in-process HTTP client serialises nothing, but Chalice keeps one current request per app object)

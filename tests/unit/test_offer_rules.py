@@ -10,7 +10,7 @@ from hod.api.views import agent_row
 from hod.domain.offer import CompletedOutcome, NotGoodReason, Offer, OfferKind, OfferStatus, check_agent_move
 from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
 from hod.errors import Conflict
-from hod.services.workflow import missed_alert
+from hod.services.workflow.missed import missed_alert
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 S = ReferralStatus

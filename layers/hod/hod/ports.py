@@ -204,6 +204,14 @@ class Workflow(Protocol):
         ...
 
 
+class Callbacks(Protocol):
+    """The state machine's waiting tasks, woken by their task token. True when the task was still waiting."""
+
+    def success(self, token: str, output: dict[str, Any]) -> bool: ...
+
+    def failure(self, token: str, error: str, cause: str = "") -> bool: ...
+
+
 class Reminders(Protocol):
     def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
         """Remind the accepting agent at `at` unless progress is recorded by then (R12). Raises DependencyFailed."""
@@ -227,4 +235,36 @@ class ReportSource(Protocol):
 
     def suspended_agents(self, limit: int, after: str | None) -> tuple[list[Agent], str | None]:
         """Suspended agents by NPN, after the NPN `after`; and the NPN to continue after, when there are more."""
+        ...
+
+
+# ----- links between services (each implemented by another service, or by the settings) --------------------------
+class PublicSite(Protocol):
+    @property
+    def public_base_url(self) -> str:
+        """Where the service is reached from outside, the base of every link it sends; "" when not configured."""
+        ...
+
+
+class LinkSigner(Protocol):
+    def signed_link(self, purpose: str, referral_id: str, npn: str, expires: datetime) -> str:
+        """The page an agent opens from a notification to see and answer one referral, valid until `expires`."""
+        ...
+
+
+class LinkShortener(Protocol):
+    def shorten(self, target: str, expires: datetime) -> str:
+        """A short URL for `target` until `expires` (for text messages); `target` itself if none could be made."""
+        ...
+
+
+class Invitations(Protocol):
+    def queue_invite(self, npn: str) -> None:
+        """Queue an account invitation for an agent who just became eligible (the one-minute sweep sends it)."""
+        ...
+
+
+class MissedCount(Protocol):
+    def missed_recently(self, npn: str) -> int:
+        """How many direct offers the agent missed in the last 7 days (R9)."""
         ...

@@ -12,14 +12,13 @@ backoff until it succeeds or runs out of attempts.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from hod.errors import DependencyFailed, Unauthorized, ValidationFailed
 from hod.logs import get_logger
-from hod.ports import AgentStore, Clock
+from hod.ports import AgentStore, Clock, PublicSite
 from hod.services.auth import AGENT_SESSION, AuthService
 from hod.services.notifier import Notifier, Recipient
 
@@ -77,7 +76,7 @@ class AccessService:
         notifier: Notifier,
         clock: Clock,
         session_ttl: timedelta,
-        portal_url: Callable[[], str],
+        site: PublicSite,
     ) -> None:
         self._agents = agents
         self._store = store
@@ -85,7 +84,7 @@ class AccessService:
         self._notifier = notifier
         self._clock = clock
         self._session_ttl = session_ttl
-        self._portal_url = portal_url
+        self._site = site
 
     # ----- sign-in links ---------------------------------------------------------------------------------------
     def request_sign_in(self, email: str, portal_url: str | None = None) -> str:
@@ -112,7 +111,7 @@ class AccessService:
             logger.info("sign-in link throttled", extra={"agent_npn": npn})
             return "throttled"
         token = self._auth.issue(purpose, npn, ttl, resource=nonce)
-        base = portal_url or self._portal_url()
+        base = portal_url or self._site.public_base_url
         recipient = Recipient(
             label=f"agent:{npn}",
             language=agent.languages[0] if agent.languages else "en",

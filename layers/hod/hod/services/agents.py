@@ -27,7 +27,7 @@ from hod.domain.agent import (
 )
 from hod.domain.marketplace import healthcare_gov_states
 from hod.errors import Conflict, NotFound, ValidationFailed
-from hod.ports import AgentStore, AvailableIndex, Clock, Placement, StoredAgent
+from hod.ports import AgentStore, AvailableIndex, Clock, Invitations, Placement, StoredAgent
 
 MAX_IMPORT_RECORDS = 1000
 MAX_DEVICES = 5
@@ -100,9 +100,9 @@ class AgentService:
         clock: Clock,
         plan_year: int,
         zip_lookup: Callable[[str], zipdir.ZipPlace | None] = zipdir.lookup,
-        on_newly_eligible: Callable[[str], None] | None = None,
+        invitations: Invitations | None = None,
     ) -> None:
-        self._on_newly_eligible = on_newly_eligible
+        self._invitations = invitations
         self._store = store
         self._index = index
         self._clock = clock
@@ -214,8 +214,8 @@ class AgentService:
                 continue
             result = self._result(row_number, status, agent, now)
             newly_eligible = stored is None or not self._view(stored.agent, now).eligible_states
-            if self._on_newly_eligible and result.eligible_states and agent.record.email and newly_eligible:
-                self._on_newly_eligible(agent.npn)  # an account invitation, sent by the sweep
+            if self._invitations and result.eligible_states and agent.record.email and newly_eligible:
+                self._invitations.queue_invite(agent.npn)  # an account invitation, sent by the sweep
             return result
         return ImportResult(row_number, record.npn, "refused", {"npn": "changed concurrently; import it again"})
 

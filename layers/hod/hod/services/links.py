@@ -1,4 +1,6 @@
-"""Short links for text messages: a signed link is about 260 characters, which makes an offer text several SMS
+"""The links notifications carry: signed links to one referral's page, and short links standing for them.
+
+Short links are for text messages: a signed link is about 260 characters, which makes an offer text several SMS
 segments (each billed). A short link is the public base URL, ``/l/`` and an 11-character random code (64 bits),
 stored until the long link expires; opening it redirects to the long link. Whoever holds either can do the same
 (view the offer; answering still needs the page's POST), so the code is as secret as the link it stands for."""
@@ -6,12 +8,12 @@ stored until the long link expires; opening it redirects to the long link. Whoev
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from hod.errors import DependencyFailed
-from hod.ports import Clock
+from hod.ports import Clock, PublicSite
+from hod.services.auth import AuthService
 
 CODE_BYTES = 8
 _ATTEMPTS = 3
@@ -24,10 +26,10 @@ class ShortLinkStore(Protocol):
 
 
 class ShortLinks:
-    def __init__(self, store: ShortLinkStore, clock: Clock, base_url: Callable[[], str]) -> None:
+    def __init__(self, store: ShortLinkStore, clock: Clock, site: PublicSite) -> None:
         self._store = store
         self._clock = clock
-        self._base_url = base_url
+        self._site = site
 
     def shorten(self, target: str, expires: datetime) -> str:
         """A short URL for ``target`` until ``expires``; the long link itself if none could be stored (a text
@@ -36,7 +38,7 @@ class ShortLinks:
             code = secrets.token_urlsafe(CODE_BYTES)
             try:
                 if self._store.put(code, target, int(expires.timestamp())):
-                    return f"{self._base_url()}/l/{code}"
+                    return f"{self._site.public_base_url}/l/{code}"
             except DependencyFailed:
                 return target
         return target
@@ -45,3 +47,17 @@ class ShortLinks:
         if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
             return None
         return self._store.get(code, int(self._clock.now().timestamp()))
+
+
+class SignedLinks:
+    """The page an agent opens from a notification to see and answer one referral: `/offers/view?t=<token>`, the
+    token signed for the link's purpose, the agent and the referral, until the link expires."""
+
+    def __init__(self, auth: AuthService, clock: Clock, site: PublicSite) -> None:
+        self._auth = auth
+        self._clock = clock
+        self._site = site
+
+    def signed_link(self, purpose: str, referral_id: str, npn: str, expires: datetime) -> str:
+        token = self._auth.issue(purpose, npn, expires - self._clock.now(), resource=referral_id)
+        return f"{self._site.public_base_url}/offers/view?t={token}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from hod.domain.agent import Agent
 from hod.domain.metrics import COLUMNS, OfferFact, ProgramMetrics, ReferralFact, program_metrics
 from hod.errors import ValidationFailed
-from hod.ports import ReportSource
+from hod.ports import MissedCount, ReportSource
 
 MAX_METRICS_DAYS = 31
 MAX_METRICS_ITEMS = 100_000
@@ -61,13 +60,13 @@ class SuspendedAgent:
 
 
 class ReportService:
-    def __init__(self, source: ReportSource, missed_recently: Callable[[str], int]) -> None:
+    def __init__(self, source: ReportSource, missed: MissedCount) -> None:
         self._source = source
-        self._missed_recently = missed_recently
+        self._missed = missed
 
     def suspended_agents(self, query: SuspendedQuery) -> tuple[list[SuspendedAgent], str | None]:
         agents, after = self._source.suspended_agents(query.limit, query.after)
-        return [SuspendedAgent(agent, self._missed_recently(agent.npn)) for agent in agents], after
+        return [SuspendedAgent(agent, self._missed.missed_recently(agent.npn)) for agent in agents], after
 
     def metrics(self, query: MetricsQuery) -> ProgramMetrics:
         first, last = query.from_, query.to

@@ -1,0 +1,187 @@
+"""What agents answer (R6–R8): accept or reject an offer, take a referral from the safety net, report progress on a
+referral they accepted. Through signed links or the portal; each answer is one conditional write, so of two answers
+racing each other, or the offer window's end, exactly one wins and the other gets a clear refusal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from hod.domain.offer import (
+    AgentContact,
+    CompletedOutcome,
+    NotGoodReason,
+    Offer,
+    OfferKind,
+    OfferStatus,
+    check_agent_move,
+)
+from hod.domain.referral import AuditEvent, Referral, ReferralStatus
+from hod.errors import Conflict, Forbidden, NotFound
+from hod.ports import OfferRecord
+from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, WorkflowPorts
+from hod.services.workflow.notices import Notices
+
+if TYPE_CHECKING:
+    from hod.services.agents import AgentService
+
+
+class Answers:
+    def __init__(self, ports: WorkflowPorts, agents: AgentService, notices: Notices) -> None:
+        self._ports = ports
+        self._store = ports.store
+        self._agents = agents
+        self._notices = notices
+
+    def accept(self, referral_id: str, npn: str, via: str, safety_net_call: bool = False) -> Referral:
+        """Take the referral. Returns it with the consumer's details — for the accepting agent only.
+        `safety_net_call`: the agent answers the safety net's e-mail rather than an offer made to them."""
+        state = self._store.state_for(referral_id, npn)
+        if state is None:
+            raise NotFound(f"Referral {referral_id}")
+        referral = state.referral
+        if referral.accepted_by == npn and referral.status in ACCEPTED_STATES:
+            return referral  # a repeated click: already theirs, nothing changes
+        now = self._ports.clock.now()
+        actor = f"agent:{npn}"
+        if safety_net_call and referral.status is not ReferralStatus.SAFETY_NET:
+            if referral.status in ACCEPTED_STATES:
+                raise Conflict("Another agent has already taken this referral.")
+            raise Conflict("This referral is no longer waiting for an agent.")
+        mine = state.offer_to(npn)
+        if referral.status is ReferralStatus.SAFETY_NET:
+            view = self._agents.view(npn)
+            if referral.place.state not in view.offer_states:
+                raise Forbidden("This referral is for a state you do not take referrals in.")
+            if mine is not None:
+                raise Conflict("You have already answered this referral.")
+            contact = AgentContact.of(view.agent)
+            offer = Offer(
+                referral_id=referral_id,
+                agent_npn=npn,
+                kind=OfferKind.SAFETY_NET,
+                status=OfferStatus.ACCEPTED,
+                offered_at=now,
+                deadline=now,
+                decided_at=now,
+                city=referral.place.city,
+                county=referral.place.county,
+                state=referral.place.state,
+                language=referral.language,
+            )
+            self._store.accept_safety_net(offer, self._ports.event(actor, "safety_net.accepted", via=via), contact)
+            token = state.task_token
+        else:
+            if mine is None:
+                raise Forbidden("This referral was not offered to you.")
+            contact = mine.contact or AgentContact.of(self._agents.view(npn).agent)
+            event = self._ports.event(actor, "offer.accepted", via=via)
+            self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact)
+            token = mine.task_token
+        if token:
+            self._ports.tokens.accepted(token, npn)
+        accepted = referral.model_copy(
+            update={"status": ReferralStatus.ACCEPTED, "accepted_by": npn, "accepted_at": now, "updated_at": now}
+        )
+        self._after_acceptance(accepted, contact)
+        return accepted
+
+    def _after_acceptance(self, referral: Referral, contact: AgentContact) -> None:
+        """The acceptance messages (the acceptance itself is the claim: only its winner sends), their outcomes on
+        the audit trail, and the first follow-up reminder scheduled (R12)."""
+        to_agent, to_consumer = self._notices.accepted(referral, contact)
+        events = [
+            self._ports.event("system", "accepted.notified", agent_npn=contact.npn, **to_agent),
+            self._ports.event("system", "consumer.notified", message="agent_assigned", **to_consumer),
+        ]
+        if referral.accepted_at is not None:
+            at = referral.accepted_at + timedelta(seconds=self._ports.policy.follow_up_seconds)
+            events += self._ports.schedule_reminder(referral.referral_id, at, FIRST_REMINDER)
+        self._store.append_events(referral.referral_id, events)
+
+    def reject(self, referral_id: str, npn: str, via: str) -> None:
+        """Pass on the referral: it moves at once to the next agent. Never penalised."""
+        state = self._store.state_for(referral_id, npn)
+        if state is None:
+            raise NotFound(f"Referral {referral_id}")
+        if state.referral.status is ReferralStatus.SAFETY_NET:
+            return  # passing on a safety-net call needs no answer
+        mine = state.offer_to(npn)
+        if mine is None:
+            raise Forbidden("This referral was not offered to you.")
+        event = self._ports.event(f"agent:{npn}", "offer.rejected", via=via)
+        self._decide(mine, OfferStatus.REJECTED, ReferralStatus.SEARCHING, event, self._ports.clock.now())
+        if mine.task_token:
+            self._ports.tokens.rejected(mine.task_token)
+
+    def _decide(
+        self,
+        mine: OfferRecord,
+        to: OfferStatus,
+        referral_to: ReferralStatus,
+        event: AuditEvent,
+        now: datetime,
+        contact: AgentContact | None = None,
+    ) -> None:
+        """The agent's answer to their own offer: one conditional write, while it is pending and before its
+        deadline. An offer already closed (answered, or lapsed) changes nothing and the agent is told why."""
+        offer = mine.offer
+        try:
+            self._store.decide_offer(
+                offer.referral_id,
+                offer.agent_npn,
+                to=to,
+                at=now,
+                before_deadline=True,
+                referral_to=referral_to,
+                event=event,
+                contact=contact,
+            )
+        except Conflict:
+            raise Conflict(_closed_message(offer, now)) from None
+
+    def set_status(
+        self,
+        referral_id: str,
+        npn: str,
+        target: ReferralStatus,
+        reason: NotGoodReason | None = None,
+        outcome: CompletedOutcome | None = None,
+    ) -> Referral:
+        """The accepting agent reports progress (R8): In Progress, Not a Good Referral (reason), Completed (outcome)."""
+        referral = self._ports.referral(referral_id)
+        if referral.accepted_by != npn:
+            raise Forbidden("Only the agent who accepted this referral can update it.")
+        check_agent_move(referral.status, target, reason, outcome)
+        self._store.move_referral(
+            referral_id,
+            expected=[referral.status],
+            to=target,
+            at=self._ports.clock.now(),
+            accepted_by_must_be=npn,
+            extra={
+                "not_good_reason": reason.value if reason else None,
+                "outcome": outcome.value if outcome else None,
+            },
+            event=self._ports.event(
+                f"agent:{npn}",
+                "referral.status",
+                status=target.value,
+                reason=reason.value if reason else None,
+                outcome=outcome.value if outcome else None,
+            ),
+            conflict="The referral changed at the same time; reload and try again.",
+        )
+        return self._ports.referral(referral_id)
+
+
+def _closed_message(offer: Offer, now: datetime) -> str:
+    """Why an answer to `offer` (as read before the answer's write failed) found it closed."""
+    status = offer.status
+    if status is OfferStatus.ACCEPTED:
+        return "You have already accepted this referral."
+    if status is OfferStatus.REJECTED:
+        return "You have already rejected this referral."
+    if status is OfferStatus.MISSED or now >= offer.deadline:
+        return "This offer expired: the referral has gone to the next available agent."
+    return "This offer is no longer open."

@@ -1,0 +1,175 @@
+"""Every message the referral workflow sends, and the recipients and values it builds for them: the consumer's
+receipt and agent-assigned notice, the offer, the safety net's call, the acceptance, the reminders, the missed-offer
+and suspension notices. Each method sends one kind of message and returns its outcomes; recording them on the
+audit trail is the caller's, in the write that follows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from hod.domain.agent import Agent
+from hod.domain.offer import AgentContact, Offer
+from hod.domain.referral import Referral
+from hod.messages import language_name
+from hod.ports import LinkShortener, LinkSigner
+from hod.services.notifier import Notifier, Outcome, Recipient
+
+# The purposes of the signed links an agent answers through.
+OFFER_LINK = "offer"
+SAFETY_NET_LINK = "safety-net"
+# How long a link keeps showing its referral (acceptance itself is limited by the offer's deadline).
+LINK_VIEWABLE = timedelta(days=1)
+_EMAIL = frozenset({"email"})
+_EMAIL_AND_TEXT = frozenset({"email", "text"})
+
+
+class Notices:
+    def __init__(self, notifier: Notifier, links: LinkSigner, short_links: LinkShortener) -> None:
+        self._notifier = notifier
+        self._links = links
+        self._short_links = short_links
+
+    # ----- to the consumer -----------------------------------------------------------------------------------------
+    def receipt(self, referral: Referral) -> dict[str, str]:
+        """Tell the consumer, in their language, that the request arrived (sent once: by the call that stored it)."""
+        consumer = referral.consumer
+        values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
+        outcomes = self._notifier.send(
+            referral.referral_id, "received", consumer_recipient(referral), "consumer_received", values, claim=False
+        )
+        return dict(outcomes)
+
+    # ----- to agents, while the referral waits -------------------------------------------------------------------
+    def offer(self, offer: Offer, contact: AgentContact) -> dict[str, Outcome]:
+        """The offer, to the agent it was made to, with a signed link viewable for a day past its deadline. The
+        offer's recording is the claim: only its writer sends."""
+        recipient = contact_recipient(contact)
+        expires = offer.deadline + LINK_VIEWABLE
+        link = self._links.signed_link(OFFER_LINK, offer.referral_id, offer.agent_npn, expires)
+        texted = "text" in recipient.channels and recipient.phone
+        values = {
+            "city": offer.city,
+            "county": offer.county,
+            "state": offer.state,
+            "deadline": local_time(offer.deadline, ZoneInfo(contact.time_zone)),
+            "link": link,
+            # a text keeps to one or two SMS segments with a short link (one more write, only for texted offers)
+            "text_link": self._short_links.shorten(link, expires) if texted else link,
+            "language_name": language_name(offer.language, recipient.language),
+        }
+        return self._notifier.send(
+            offer.referral_id, f"offer:{offer.agent_npn}", recipient, "offer", values, claim=False
+        )
+
+    def safety_net_call(self, referral: Referral, agents: Iterable[Agent], expires: datetime) -> dict[str, int]:
+        """The safety net's call to each agent, e-mail only whatever their preferred method (R10), each with their
+        own signed link; each send is claimed in the ledger. How many messages ended in each outcome."""
+        place = referral.place
+        tally: dict[str, int] = {}
+        for agent in agents:
+            values = {
+                "city": place.city,
+                "county": place.county,
+                "state": place.state,
+                "link": self._links.signed_link(SAFETY_NET_LINK, referral.referral_id, agent.npn, expires),
+            }
+            recipient = agent_recipient(agent, channels=_EMAIL)
+            sent = self._notifier.send(referral.referral_id, f"safety_net:{agent.npn}", recipient, "safety_net", values)
+            for outcome in sent.values():
+                tally[outcome] = tally.get(outcome, 0) + 1
+        return tally
+
+    # ----- once an agent has the referral ------------------------------------------------------------------------
+    def accepted(self, referral: Referral, contact: AgentContact) -> tuple[dict[str, Outcome], dict[str, Outcome]]:
+        """The consumer's details to the accepting agent, then the agent's name and number to the consumer. The
+        acceptance is the claim: only its winner sends. The outcomes of each."""
+        consumer = referral.consumer
+        recipient = contact_recipient(contact, channels=_EMAIL_AND_TEXT & frozenset(contact.channels))
+        agent_values = {
+            "consumer_name": f"{consumer.first_name} {consumer.last_name}",
+            "consumer_phone": consumer.phone,
+            "consumer_email": consumer.email or "—",
+            "city": referral.place.city,
+            "county": referral.place.county,
+            "state": referral.place.state,
+            "language_name": language_name(referral.language, recipient.language),
+        }
+        rid = referral.referral_id
+        to_agent = self._notifier.send(rid, f"accepted:{contact.npn}", recipient, "accepted", agent_values, claim=False)
+        consumer_values = {
+            "first_name": consumer.first_name,
+            "agent_name": f"{contact.first_name} {contact.last_name}",
+            "agent_phone": contact.phone,
+        }
+        to_consumer = self._notifier.send(
+            rid, "agent_assigned", consumer_recipient(referral), "consumer_agent_assigned", consumer_values, claim=False
+        )
+        return to_agent, to_consumer
+
+    def reminder(self, referral: Referral, contact: AgentContact, after_minutes: int) -> dict[str, Outcome]:
+        """R12: remind the accepting agent to contact the consumer (the reminder's claim decided that this sends)."""
+        consumer = referral.consumer
+        recipient = contact_recipient(contact, channels=_EMAIL_AND_TEXT & frozenset(contact.channels))
+        values = {
+            "consumer_name": f"{consumer.first_name} {consumer.last_name}",
+            "consumer_phone": consumer.phone,
+            "after_minutes": str(after_minutes),
+        }
+        return self._notifier.send(
+            referral.referral_id, f"reminder:{after_minutes}", recipient, "reminder", values, claim=False
+        )
+
+    # ----- missed offers (R9) ----------------------------------------------------------------------------------------
+    def missed(self, offer: Offer, agent: Agent, missed: int) -> dict[str, Outcome]:
+        """Tell the agent, by e-mail, that they missed this offer and how many in the last 7 days."""
+        values = {"city": offer.city, "state": offer.state, "missed_count": str(missed)}
+        recipient = agent_recipient(agent, channels=_EMAIL)
+        return self._notifier.send(offer.referral_id, f"missed:{agent.npn}", recipient, "missed", values)
+
+    def suspended(self, agent: Agent, missed: int, day: date) -> dict[str, Outcome]:
+        """Tell the agent, by e-mail and at most once a day, that they are suspended for missed offers."""
+        recipient = agent_recipient(agent, channels=_EMAIL)
+        values = {"missed_count": str(missed)}
+        return self._notifier.send(f"AGENT#{agent.npn}", f"suspended:{day}", recipient, "suspended", values)
+
+
+def agent_recipient(agent: Agent, channels: frozenset[str] | None = None) -> Recipient:
+    """An agent as a message recipient: their preferred contact method unless `channels` narrows it."""
+    return Recipient(
+        label=f"agent:{agent.npn}",
+        language=agent.languages[0] if agent.languages else "en",
+        channels=agent.contact_method.channels if channels is None else channels,
+        email=agent.record.email,
+        phone=agent.text_phone,
+        devices=tuple((device.platform, device.token) for device in agent.devices),
+    )
+
+
+def contact_recipient(contact: AgentContact, channels: frozenset[str] | None = None) -> Recipient:
+    """The agent an offer went to, from the contact details kept on the offer."""
+    return Recipient(
+        label=f"agent:{contact.npn}",
+        language=contact.language,
+        channels=frozenset(contact.channels) if channels is None else channels,
+        email=contact.email,
+        phone=contact.text_phone,
+        devices=contact.devices,
+    )
+
+
+def consumer_recipient(referral: Referral) -> Recipient:
+    consumer = referral.consumer
+    return Recipient(
+        label="consumer",
+        language=referral.language,
+        channels=frozenset({"email", "text"}),
+        email=consumer.email,
+        phone=consumer.phone,
+    )
+
+
+def local_time(moment: datetime, zone: tzinfo) -> str:
+    """ "3:45 PM CST": a time the agent reads at a glance, in their own zone."""
+    return moment.astimezone(zone).strftime("%I:%M %p %Z").lstrip("0")
