@@ -66,13 +66,15 @@ WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetR
 
 
 @pytest.fixture
-def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
+def workflow(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Workflow]:
     """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
-    offer and safety-net windows of 3 seconds."""
+    offer and safety-net windows of 3 seconds (a test marked `windows(Name="value")` changes them)."""
+    marker = request.node.get_closest_marker("windows")
+    windows = {**WINDOWS, **(marker.kwargs if marker else {})}
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         template = load_template()
         session = boto3.session.Session()
-        env = create_local_resources(session, template, parameters={**PARAMETERS, **WINDOWS})
+        env = create_local_resources(session, template, parameters={**PARAMETERS, **windows})
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)

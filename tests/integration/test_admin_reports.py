@@ -175,6 +175,7 @@ def scenario(test_client: Client, clock: FakeClock) -> dict[str, str]:
     clock.advance(seconds=120)
     accepted = test_client.http.post(f"/agent/referrals/{r1}/accept", headers=agent_headers("7130"))
     assert accepted.status_code == 200, accepted.body
+    clock.advance(seconds=900)  # the agent's wrap-up on R1 ends: they can take the next referral
     r2 = submit("78702", "en")
     assert offer_round(r2).agent_npn == "7130"
     clock.advance(seconds=901)

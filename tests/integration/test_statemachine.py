@@ -70,18 +70,25 @@ def test_the_template_names_the_definition_file_and_substitutes_every_placeholde
 def test_moto_runs_the_definition_file_with_the_functions_arns_substituted(
     template: dict[str, Any],
 ) -> None:
-    # Given the definition file, and each substitution's !GetAtt target
+    # Given the definition file, and each substitution's !GetAtt (a function's ARN) or !Ref (a table's name) target
     session = boto3.Session(region_name="us-east-1")
     text = (cfn.PROJECT_ROOT / DEFINITION).read_text(encoding="utf-8")
-    targets = {name: value["Fn::GetAtt"] for name, value in _workflow(template)["DefinitionSubstitutions"].items()}
+    substitutions = _workflow(template)["DefinitionSubstitutions"]
+    targets = {name: value["Fn::GetAtt"] for name, value in substitutions.items() if "Fn::GetAtt" in value}
+    tables = {name: value["Ref"] for name, value in substitutions.items() if "Ref" in value}
 
     # When the local resources are created from the template
     resources = cfn.provision(session, template, PREFIX, PARAMETERS)
 
-    # Then the state machine in moto is that file with each placeholder replaced by its function's local ARN
+    # Then the state machine in moto is that file with each placeholder replaced by its function's local ARN, or
+    # its table's local name
     arns = {name: resources.attributes[(resource, attribute)] for name, (resource, attribute) in targets.items()}
     assert all(arn.startswith("arn:aws:lambda:us-east-1:") for arn in arns.values())
-    expected = json.loads(re.sub(r"\$\{([^}]*)\}", lambda match: arns[match.group(1)], text))
+    names = {name: resources.refs[table] for name, table in tables.items()}
+    assert all(name.startswith(PREFIX) for name in names.values())
+    assert set(arns) | set(names) == set(substitutions)
+    values = {**arns, **names}
+    expected = json.loads(re.sub(r"\$\{([^}]*)\}", lambda match: values[match.group(1)], text))
     assert _deployed_definition(session, resources) == expected
 
 

@@ -314,11 +314,12 @@ def test_chronic_misses_suspend_and_an_administrator_reactivates(
     monkeypatch.setenv("HOD_SUSPEND_AFTER_MISSED", "2")
     wiring.reset()
     add_agents(("101", "78701", ALWAYS), ("102", "78205", ALWAYS))
-    # When 101 misses two referrals (each then goes to 102)
+    # When 101 misses two referrals (each then goes to 102, who passes on it: an agent holds one offer at a time)
     for _ in range(2):
         rid = submit_new(client)
         workflow.wait_for(lambda rid=rid: offer_status(rid, "102") is OfferStatus.PENDING, timeout=10, what="cascade")
         assert offer_status(rid, "101") is OfferStatus.MISSED
+        wiring.answers().reject(rid, "102", via="portal")
     # Then 101 is suspended and the next referral goes straight to 102
     admin_view = client.http.get("/admin/agents/101", headers=admin_headers()).json_body
     assert admin_view["profile"]["suspended"] is True

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from hod.domain.agent import Agent
+from hod.domain.capacity import AgentLoad, Slot, Waiter
 from hod.domain.metrics import OfferFact, ReferralFact
 from hod.domain.nearest import IndexEntry
 from hod.domain.offer import AgentContact, Offer, OfferStatus
@@ -115,13 +116,15 @@ class OfferRecord:
 
 @dataclass(frozen=True)
 class ReferralState:
-    """A referral with its offers (all, or the one asked for), the safety net's task token, and the accepting
-    agent's contact details: what one read of its item collection returns."""
+    """A referral with its offers (all, or the one asked for), the safety net's task token, the accepting agent's
+    contact details, and how it waited for busy agents: what one read of its item collection returns."""
 
     referral: Referral
     offers: tuple[OfferRecord, ...] = ()
     task_token: str | None = None
     contact: AgentContact | None = None
+    queued_since: datetime | None = None
+    queue_cycles: int = 0
 
     def offer_to(self, npn: str) -> OfferRecord | None:
         return next((record for record in self.offers if record.offer.agent_npn == npn), None)
@@ -129,6 +132,45 @@ class ReferralState:
     @property
     def pending(self) -> OfferRecord | None:
         return next((r for r in self.offers if r.offer.status is OfferStatus.PENDING), None)
+
+
+@dataclass(frozen=True)
+class SlotClaim:
+    """An offer's claim on a slot of its agent's load, conditional on the load as matching read it (its version), so
+    of two matches racing for an agent's last slot exactly one wins. Slots past their moment are dropped meanwhile."""
+
+    load: AgentLoad
+    slot: Slot
+    now: int
+
+
+@dataclass(frozen=True)
+class SlotRelease:
+    """What an answer, a lapse or progress changes in the agent's load: the offer's slot freed (`offer`), an
+    accepted referral's wrap-up held (`wrap_up`) or ended (`wrap_up_ended`)."""
+
+    npn: str
+    offer: Slot | None = None
+    wrap_up: Slot | None = None
+    wrap_up_ended: Slot | None = None
+
+
+class AgentLoads(Protocol):
+    """Agents' loads (capacity): the slots they hold, when they were last offered a referral, who waits for them."""
+
+    def loads(self, npns: Sequence[str]) -> dict[str, AgentLoad]:
+        """Each agent's load as stored now (an agent with nothing stored holds nothing)."""
+        ...
+
+    def load(self, npn: str) -> AgentLoad: ...
+
+    def release(self, release: SlotRelease) -> None:
+        """Apply a release outside any other decision (a wrap-up ended by progress or by the follow-up reminder)."""
+        ...
+
+    def forget_waiters(self, npn: str, waiters: Sequence[Waiter]) -> None:
+        """Take referrals off the agent's waiting list (woken, or no longer waiting)."""
+        ...
 
 
 class WorkflowStore(ReferralStore, Protocol):
@@ -152,8 +194,33 @@ class WorkflowStore(ReferralStore, Protocol):
     def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]: ...
 
     def record_offer(
-        self, offer: Offer, task_token: str, contact: AgentContact, events: Sequence[AuditEvent]
+        self,
+        offer: Offer,
+        task_token: str,
+        contact: AgentContact,
+        events: Sequence[AuditEvent],
+        claim: SlotClaim | None = None,
     ) -> None: ...
+
+    def queue(
+        self,
+        referral_id: str,
+        task_token: str,
+        waiter: Waiter,
+        busy: Sequence[AgentLoad],
+        events: Sequence[AuditEvent],
+    ) -> None:
+        """The referral waits for busy agents: the Offer task's token kept on it, and the referral listed on each
+        agent's load, conditional on the loads as read (an agent who freed a slot meanwhile fails it: Conflict)."""
+        ...
+
+    def take_queue_token(self, referral_id: str) -> str | None:
+        """Claim the waiting referral's token (only while it still waits): the one caller that gets it wakes it."""
+        ...
+
+    def mark_undelivered(self, referral_id: str, npn: str) -> None:
+        """No channel delivered the offer: its lapse will not count against the agent."""
+        ...
 
     def move_referral(
         self,
@@ -180,9 +247,12 @@ class WorkflowStore(ReferralStore, Protocol):
         referral_to: ReferralStatus,
         event: AuditEvent,
         contact: AgentContact | None = None,
+        release: SlotRelease | None = None,
     ) -> None: ...
 
-    def accept_safety_net(self, offer: Offer, event: AuditEvent, contact: AgentContact) -> None: ...
+    def accept_safety_net(
+        self, offer: Offer, event: AuditEvent, contact: AgentContact, release: SlotRelease | None = None
+    ) -> None: ...
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool: ...
 

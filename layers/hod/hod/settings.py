@@ -41,6 +41,10 @@ class Settings(BaseModel):
     follow_up_seconds: Positive = 900
     safety_net_rounds: Positive = 24
     suspend_after_missed: int = Field(5, ge=0)  # 0 switches the suspension policy off
+    offer_capacity: Annotated[int, Field(gt=0, le=20)] = 1  # pending offers an agent holds at once
+    wrap_up_seconds: int = Field(900, ge=0, le=3600)  # an accepted referral holds a slot this long at most; 0: none
+    queue_wait_seconds: int = Field(900, ge=0, le=3600)  # how long a referral waits for a busy agent; 0: never
+    max_offer_rounds: Annotated[int, Field(gt=0, le=500)] = 50  # direct offers and waits before the safety net
     reminder_function_arn: str = ""  # R12 reminders: the function EventBridge Scheduler invokes
     reminder_role_arn: str = ""  # the role Scheduler assumes to invoke it
     reminder_group: str = ""  # the schedule group reminders are created in

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hod.settings import get_settings
 
 if TYPE_CHECKING:
+    from hod.adapters.agent_loads import DynamoAgentLoads
     from hod.adapters.aws import SecretsManagerKeys
     from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
     from hod.adapters.workflow_store import DynamoWorkflowStore
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from hod.services.workflow.common import WorkflowPorts
     from hod.services.workflow.missed import MissedOffers
     from hod.services.workflow.notices import Notices
+    from hod.services.workflow.queue import WaitingReferrals
     from hod.services.workflow.tasks import WorkflowTasks
 
 T = TypeVar("T")
@@ -99,6 +101,13 @@ def workflow_store() -> DynamoWorkflowStore:
     from hod.adapters.workflow_store import DynamoWorkflowStore
 
     return DynamoWorkflowStore(get_settings().referrals_table)
+
+
+@_factory
+def agent_loads() -> DynamoAgentLoads:
+    from hod.adapters.agent_loads import DynamoAgentLoads
+
+    return DynamoAgentLoads(get_settings().referrals_table)
 
 
 def workflow() -> Workflow:
@@ -185,7 +194,7 @@ def signed_links() -> SignedLinks:
 def matching() -> MatchingService:
     from hod.services.matching import MatchingService
 
-    return MatchingService(available_index(), clock())
+    return MatchingService(available_index(), clock(), agent_loads())
 
 
 @_factory
@@ -243,6 +252,10 @@ def workflow_ports() -> WorkflowPorts:
         safety_net_window_seconds=settings.safety_net_window_seconds,
         safety_net_rounds=settings.safety_net_rounds,
         suspend_after_missed=settings.suspend_after_missed,
+        offer_capacity=settings.offer_capacity,
+        wrap_up_seconds=settings.wrap_up_seconds,
+        queue_wait_seconds=settings.queue_wait_seconds,
+        max_offer_rounds=settings.max_offer_rounds,
     )
     return WorkflowPorts(workflow_store(), clock(), policy, TaskTokens(StepFunctionsCallbacks()), reminders())
 
@@ -263,17 +276,24 @@ def missed_offers() -> MissedOffers:
 
 
 @_factory
+def waiting_referrals() -> WaitingReferrals:
+    from hod.services.workflow.queue import WaitingReferrals
+
+    return WaitingReferrals(workflow_ports(), agent_loads())
+
+
+@_factory
 def workflow_tasks() -> WorkflowTasks:
     from hod.services.workflow.tasks import WorkflowTasks
 
-    return WorkflowTasks(workflow_ports(), agents(), matching(), notices(), missed_offers())
+    return WorkflowTasks(workflow_ports(), agents(), matching(), notices(), missed_offers(), waiting_referrals())
 
 
 @_factory
 def answers() -> Answers:
     from hod.services.workflow.answers import Answers
 
-    return Answers(workflow_ports(), agents(), notices())
+    return Answers(workflow_ports(), agents(), notices(), waiting_referrals())
 
 
 # ----- ports whose service is built on first use -----------------------------------------------------------------

@@ -15,7 +15,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    VersionAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -198,6 +204,12 @@ class ReferralItem(Model):
     offer_kind = UnicodeAttribute(null=True)
     contact = UnicodeAttribute(null=True)  # AgentContact JSON: on an offer, and on an accepted referral
     reminded = UnicodeSetAttribute(null=True)  # follow-up reminders already sent (R12)
+    undelivered = BooleanAttribute(null=True)  # on an offer no channel delivered (its lapse does not count)
+    # A referral waiting for busy agents (hod.domain.capacity): the Offer task's token, since when (epoch seconds of
+    # its first wait), and how many times it waited
+    queue_token = UnicodeAttribute(null=True)
+    queued_since = NumberAttribute(null=True)
+    queue_cycles = NumberAttribute(null=True)
     by_agent = _ByAgent()
     unstarted = _Unstarted()
 

@@ -9,7 +9,7 @@ claims ("SEND#..."). Offers and the referral sort next to each other, so one Que
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -17,6 +17,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from hod.adapters.agent_loads import LoadItem, add_waiter, claim_slot, release_slot
 from hod.adapters.dynamo import (
     DynamoReferralStore,
     ReferralItem,
@@ -27,10 +28,11 @@ from hod.adapters.dynamo import (
     report_attributes,
     transactions,
 )
+from hod.domain.capacity import AgentLoad, Waiter
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
-from hod.ports import OfferRecord, ReferralState
+from hod.ports import OfferRecord, ReferralState, SlotClaim, SlotRelease
 
 _HEAD = "REFERRAL"
 _OFFER = "OFFER#"
@@ -68,6 +70,8 @@ def offer_from_item(item: ReferralItem) -> Offer:
         changes["status"] = OfferStatus(item.status)
     if item.decided_at:
         changes["decided_at"] = datetime.fromisoformat(item.decided_at)
+    if item.undelivered:
+        changes["delivered"] = False
     return offer.model_copy(update=changes)
 
 
@@ -84,7 +88,15 @@ def _state(items: Sequence[ReferralItem]) -> ReferralState | None:
         for item in sorted(items, key=lambda item: item.sk)
         if item.sk.startswith(_OFFER)
     )
-    return ReferralState(referral_from_item(head), offers, head.task_token, _contact(head))
+    queued_since = datetime.fromtimestamp(int(head.queued_since), UTC) if head.queued_since is not None else None
+    return ReferralState(
+        referral_from_item(head),
+        offers,
+        head.task_token,
+        _contact(head),
+        queued_since=queued_since,
+        queue_cycles=int(head.queue_cycles or 0),
+    )
 
 
 class DynamoWorkflowStore(DynamoReferralStore):
@@ -147,6 +159,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
         conflict: str,
     ) -> None:
         bind(ReferralItem, self._table)
+        bind(LoadItem, self._table)  # agents' loads: in the same table, claimed and released in these transactions
         with _sdk("TransactWriteItems"):
             try:
                 with TransactWrite(connection=transactions()) as tx:
@@ -158,10 +171,18 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     raise Conflict(conflict) from exc
                 raise
 
-    def record_offer(self, offer: Offer, task_token: str, contact: AgentContact, events: Sequence[AuditEvent]) -> None:
+    def record_offer(
+        self,
+        offer: Offer,
+        task_token: str,
+        contact: AgentContact,
+        events: Sequence[AuditEvent],
+        claim: SlotClaim | None = None,
+    ) -> None:
         """A new pending offer (holding the workflow's task token and the agent's contact details), and the referral
-        marked offered; only while the referral is searching and the agent has never been offered it. This write is
-        also the claim on sending the offer: only the task that made it sends."""
+        marked offered; only while the referral is searching, the agent has never been offered it and (with
+        `claim`) the agent's load is as matching read it. This write is also the claim on sending the offer: only
+        the task that made it sends."""
 
         def build(tx: TransactWrite) -> None:
             tx.save(_offer_item(offer, task_token, contact), condition=ReferralItem.sk.does_not_exist())
@@ -171,11 +192,75 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     ReferralItem.status.set(ReferralStatus.OFFERED.value),
                     ReferralItem.updated_at.set(offer.offered_at.isoformat()),
                     ReferralItem.needs_start.remove(),
+                    ReferralItem.queue_token.remove(),
                 ],
                 condition=ReferralItem.status == ReferralStatus.SEARCHING.value,
             )
+            if claim is not None:
+                claim_slot(tx, claim)
 
-        self._transact(offer.referral_id, events, build, "The referral is no longer searching, or was offered before.")
+        self._transact(
+            offer.referral_id,
+            events,
+            build,
+            "The referral is no longer searching, was offered before, or the agent's load changed.",
+        )
+
+    def queue(
+        self,
+        referral_id: str,
+        task_token: str,
+        waiter: Waiter,
+        busy: Sequence[AgentLoad],
+        events: Sequence[AuditEvent],
+    ) -> None:
+        """The referral waits for the busy agents (see `WorkflowStore.queue`)."""
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                ReferralItem(_pk(referral_id), _HEAD),
+                actions=[
+                    ReferralItem.queue_token.set(task_token),
+                    ReferralItem.queued_since.set(ReferralItem.queued_since | waiter.queued_at),
+                    ReferralItem.queue_cycles.add(1),
+                    ReferralItem.needs_start.remove(),
+                ],
+                condition=ReferralItem.status == ReferralStatus.SEARCHING.value,
+            )
+            for load in busy:
+                add_waiter(tx, load, waiter)
+
+        self._transact(referral_id, events, build, "The referral moved on, or an agent it waits for freed a slot.")
+
+    def take_queue_token(self, referral_id: str) -> str | None:
+        bind(ReferralItem, self._table)
+        condition = ReferralItem.queue_token.exists() & (ReferralItem.status == ReferralStatus.SEARCHING.value)
+        with _sdk("UpdateItem"):
+            try:
+                answer = ReferralItem._get_connection().update_item(
+                    _pk(referral_id),
+                    _HEAD,
+                    actions=[ReferralItem.queue_token.remove()],
+                    condition=condition,
+                    return_values="ALL_OLD",
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    return None
+                raise
+        token = answer.get("Attributes", {}).get("queue_token", {}).get("S")
+        return str(token) if token else None
+
+    def mark_undelivered(self, referral_id: str, npn: str) -> None:
+        bind(ReferralItem, self._table)
+        with _sdk("UpdateItem"):
+            try:
+                ReferralItem(_pk(referral_id), _offer_sk(npn)).update(
+                    actions=[ReferralItem.undelivered.set(True)], condition=ReferralItem.sk.exists()
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
 
     def move_referral(
         self,
@@ -214,9 +299,11 @@ class DynamoWorkflowStore(DynamoReferralStore):
         referral_to: ReferralStatus,
         event: AuditEvent,
         contact: AgentContact | None = None,
+        release: SlotRelease | None = None,
     ) -> None:
-        """Pending offer → accepted / rejected / missed, with the referral moved from offered in the same write
-        (an accepted referral keeps the agent's contact details, for the reminders)."""
+        """Pending offer → accepted / rejected / missed, with the referral moved from offered and the agent's load
+        changed (`release`) in the same write (an accepted referral keeps the agent's contact details, for the
+        reminders)."""
         offer_condition = ReferralItem.status == OfferStatus.PENDING.value
         if before_deadline:
             offer_condition &= ReferralItem.deadline > int(at.timestamp())
@@ -240,12 +327,16 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 actions=referral_actions,
                 condition=ReferralItem.status == ReferralStatus.OFFERED.value,
             )
+            if release is not None:
+                release_slot(tx, release)
 
         self._transact(referral_id, [event], build, "This offer is no longer open.")
 
-    def accept_safety_net(self, offer: Offer, event: AuditEvent, contact: AgentContact) -> None:
-        """The first agent to answer the safety net takes the referral (`offer`: their accepted offer); everyone
-        after them gets a Conflict."""
+    def accept_safety_net(
+        self, offer: Offer, event: AuditEvent, contact: AgentContact, release: SlotRelease | None = None
+    ) -> None:
+        """The first agent to answer the safety net takes the referral (`offer`: their accepted offer, `release`:
+        the wrap-up it holds); everyone after them gets a Conflict."""
         at = offer.decided_at or offer.offered_at
 
         def build(tx: TransactWrite) -> None:
@@ -261,6 +352,8 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 ],
                 condition=ReferralItem.status == ReferralStatus.SAFETY_NET.value,
             )
+            if release is not None:
+                release_slot(tx, release)
 
         self._transact(offer.referral_id, [event], build, "Another agent has already taken this referral.")
 

@@ -8,6 +8,7 @@ referral's status is that agent's to move: In Progress, Not a Good Referral (wit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,9 +62,36 @@ class Offer(BaseModel):
     language: str
     distance_km: float | None = None
     decided_at: datetime | None = None
+    available_until: datetime | None = None
+    """When the agent's availability ended, as the index said when the offer was made (None: not known)."""
+    delivered: bool = True
+    """False when no channel delivered the offer to the agent."""
 
     def open_at(self, now: datetime) -> bool:
         return self.status is OfferStatus.PENDING and now < self.deadline
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the agent could have answered it: it reached them, and they were available for its whole window."""
+        return self.delivered and (self.available_until is None or self.available_until >= self.deadline)
+
+
+def countable_misses(offers: Iterable[Offer]) -> int:
+    """The missed direct offers that count towards suspension (R9): only those the agent could have answered, and
+    offers whose windows overlapped count once (one absence, not one per offer that arrived during it)."""
+    misses = sorted(
+        (o for o in offers if o.kind is OfferKind.DIRECT and o.status is OfferStatus.MISSED and o.answerable),
+        key=lambda o: o.offered_at,
+    )
+    count = 0
+    window_end: datetime | None = None
+    for offer in misses:
+        if window_end is None or offer.offered_at >= window_end:
+            count += 1
+            window_end = offer.deadline
+        else:
+            window_end = max(window_end, offer.deadline)
+    return count
 
 
 class AgentContact(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from hod.domain.capacity import Slot
 from hod.domain.offer import (
     AgentContact,
     CompletedOutcome,
@@ -18,20 +19,22 @@ from hod.domain.offer import (
 )
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, Forbidden, NotFound
-from hod.ports import OfferRecord
+from hod.ports import OfferRecord, SlotRelease
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, WorkflowPorts
 from hod.services.workflow.notices import Notices
+from hod.services.workflow.queue import WaitingReferrals, offer_slot
 
 if TYPE_CHECKING:
     from hod.services.agents import AgentService
 
 
 class Answers:
-    def __init__(self, ports: WorkflowPorts, agents: AgentService, notices: Notices) -> None:
+    def __init__(self, ports: WorkflowPorts, agents: AgentService, notices: Notices, waiting: WaitingReferrals) -> None:
         self._ports = ports
         self._store = ports.store
         self._agents = agents
         self._notices = notices
+        self._waiting = waiting
 
     def accept(self, referral_id: str, npn: str, via: str, safety_net_call: bool = False) -> Referral:
         """Take the referral. Returns it with the consumer's details — for the accepting agent only.
@@ -69,15 +72,22 @@ class Answers:
                 state=referral.place.state,
                 language=referral.language,
             )
-            self._store.accept_safety_net(offer, self._ports.event(actor, "safety_net.accepted", via=via), contact)
+            # A safety-net call held no slot; taking the referral holds one for the wrap-up, like any acceptance
+            wrap_up = self._waiting.wrap_up(referral_id, now)
+            release = SlotRelease(npn, wrap_up=wrap_up) if wrap_up else None
+            event = self._ports.event(actor, "safety_net.accepted", via=via)
+            self._store.accept_safety_net(offer, event, contact, release)
             token = state.task_token
         else:
             if mine is None:
                 raise Forbidden("This referral was not offered to you.")
             contact = mine.contact or AgentContact.of(self._agents.view(npn).agent)
             event = self._ports.event(actor, "offer.accepted", via=via)
-            self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact)
+            wrap_up = self._waiting.wrap_up(referral_id, now)
+            self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact, wrap_up)
             token = mine.task_token
+            if wrap_up is None:
+                self._waiting.wake_for(npn)  # no wrap-up: accepting freed the offer's slot
         if token:
             self._ports.tokens.accepted(token, npn)
         accepted = referral.model_copy(
@@ -113,6 +123,7 @@ class Answers:
         self._decide(mine, OfferStatus.REJECTED, ReferralStatus.SEARCHING, event, self._ports.clock.now())
         if mine.task_token:
             self._ports.tokens.rejected(mine.task_token)
+        self._waiting.wake_for(npn)  # the agent's slot is free: a referral waiting for them gets it
 
     def _decide(
         self,
@@ -122,10 +133,13 @@ class Answers:
         event: AuditEvent,
         now: datetime,
         contact: AgentContact | None = None,
+        wrap_up: Slot | None = None,
     ) -> None:
         """The agent's answer to their own offer: one conditional write, while it is pending and before its
-        deadline. An offer already closed (answered, or lapsed) changes nothing and the agent is told why."""
+        deadline, that also frees the offer's slot (and holds the wrap-up's). An offer already closed (answered, or
+        lapsed) changes nothing and the agent is told why."""
         offer = mine.offer
+        release = SlotRelease(offer.agent_npn, offer=offer_slot(offer), wrap_up=wrap_up)
         try:
             self._store.decide_offer(
                 offer.referral_id,
@@ -136,6 +150,7 @@ class Answers:
                 referral_to=referral_to,
                 event=event,
                 contact=contact,
+                release=release,
             )
         except Conflict:
             raise Conflict(_closed_message(offer, now)) from None
@@ -172,6 +187,9 @@ class Answers:
             ),
             conflict="The referral changed at the same time; reload and try again.",
         )
+        if referral.status is ReferralStatus.ACCEPTED and referral.accepted_at is not None:
+            # The agent has called the consumer: the wrap-up ends, and their slot can take the next referral
+            self._waiting.end_wrap_up(referral_id, npn, referral.accepted_at)
         return self._ports.referral(referral_id)
 
 

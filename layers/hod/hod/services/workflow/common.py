@@ -27,6 +27,7 @@ SECOND_REMINDER = 30
 SAFETY_NET_ERROR = "SafetyNet"
 REJECTED_ERROR = "Rejected"
 CLOSED_ERROR = "Closed"
+RECHECK_ERROR = "Recheck"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class WorkflowPolicy:
     safety_net_rounds: int = 24
     suspend_after_missed: int = 5  # missed offers in the last 7 days; 0 = never suspend
     missed_window: timedelta = timedelta(days=7)
+    offer_capacity: int = 1  # pending offers (and wrap-ups) an agent holds at once
+    wrap_up_seconds: int = 900  # an accepted referral holds the agent's slot this long at most (R12); 0 = not at all
+    queue_wait_seconds: int = 900  # how long a referral waits for a busy agent to free up; 0 = never waits
+    max_offer_rounds: int = 50  # direct offers and waits per referral, then only the safety net (history limit)
+    queue_for_nearest: int = 25  # busy agents matching looks past before the referral waits for them
 
 
 class TaskTokens:
@@ -63,6 +69,11 @@ class TaskTokens:
         """Nobody qualifies: the Offer task fails its own token with SafetyNet, which the Offer state's Catch
         routes to the SafetyNet state (the match function cannot move the execution any other way)."""
         self._callbacks.failure(token, SAFETY_NET_ERROR, f"round {round_number}")
+
+    def recheck(self, token: str) -> bool:
+        """An agent the waiting referral waits for freed a slot: its Offer task fails with Recheck, and the execution
+        starts the next round at once. False when the task was no longer waiting (it timed out meanwhile)."""
+        return self._callbacks.failure(token, RECHECK_ERROR, "an agent freed a slot")
 
     def closed(self, token: str, status: ReferralStatus) -> None:
         """The referral no longer waits in the safety net: the SafetyNet task fails, and its lapse decides what next."""

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from hod.domain.agent import Agent
 from hod.domain.offer import AgentContact, Offer, OfferKind, OfferStatus
 from hod.domain.referral import AuditEvent, Place, Referral, ReferralStatus, WorkflowStart
-from hod.errors import Conflict, NotFound
+from hod.errors import Conflict, DependencyFailed, NotFound
 from hod.logs import get_logger
+from hod.ports import ReferralState, SlotClaim, SlotRelease
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, SECOND_REMINDER, WorkflowPorts
 from hod.services.workflow.missed import MissedOffers
 from hod.services.workflow.notices import LINK_VIEWABLE, Notices
+from hod.services.workflow.queue import WaitingReferrals, offer_slot
 
 if TYPE_CHECKING:
     from hod.services.agents import AgentService
@@ -26,17 +28,42 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
-Next = Literal["offer", "safety_net", "match", "done", "failed"]
+Next = Literal["offer", "queued", "safety_net", "match", "done", "failed"]
 TIMEOUT = "States.Timeout"
+# A round whose write lost a race for an agent's slot (or an agent freed one while it was deciding to wait) decides
+# again from what is stored, this many times, then fails as retryable so Step Functions retries it after a pause.
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a round knows of the referral's past: who was offered it, its safety-net round, its rounds so far
+    (direct offers and waits: the cascade's cap counts them) and since when it has waited for busy agents."""
+
+    offered: frozenset[str] = frozenset()
+    safety_net_round: int = 0
+    rounds: int = 0
+    queued_since: datetime | None = None
+
+    @classmethod
+    def of(cls, state: ReferralState) -> _Asked:
+        direct = [r.offer for r in state.offers if r.offer.kind is OfferKind.DIRECT]
+        return cls(
+            offered=frozenset(record.offer.agent_npn for record in state.offers),
+            safety_net_round=state.referral.safety_net_round,
+            rounds=len(direct) + state.queue_cycles,
+            queued_since=state.queued_since,
+        )
 
 
 @dataclass(frozen=True)
 class Step:
     """What a task did, and where the referral's execution goes next.
 
-    next       "offer": it waits on the Offer task's token for the agent's answer; "safety_net": it waits in the
-               safety net; "match": another offer round; "done": nothing more to do; "failed": the execution ends
-               failed (its alarm fires; the sweep restarts the referral).
+    next       "offer": it waits on the Offer task's token for the agent's answer; "queued": it waits on the Offer
+               task's token for a busy agent to free a slot; "safety_net": it waits in the safety net; "match":
+               another offer round; "done": nothing more to do; "failed": the execution ends failed (its alarm
+               fires; the sweep restarts the referral).
     agent_npn  the agent this task made the offer to, or reminded.
     outcomes   the outcome, per channel, of the one message this task sent that agent.
     tally      the safety net's call: how many of its messages ended in each outcome (None: no call this round).
@@ -56,6 +83,7 @@ class WorkflowTasks:
         matching: MatchingService,
         notices: Notices,
         missed: MissedOffers,
+        waiting: WaitingReferrals,
     ) -> None:
         self._ports = ports
         self._store = ports.store
@@ -64,13 +92,16 @@ class WorkflowTasks:
         self._matching = matching
         self._notices = notices
         self._missed = missed
+        self._waiting = waiting
 
     # ----- Offer (match function) ----------------------------------------------------------------------------------
     def offer_round(self, execution_state: Mapping[str, Any], task_token: str, execution: str = "") -> Step:
-        """Offer task, one per round: the closest qualifying agent not offered this referral before gets a pending
-        offer, recorded with the workflow's task token, and is told at once; the workflow then waits on the token
-        for the agent's answer or the window's end. Nobody qualifies: the execution is handed over to the safety
-        net; after the last safety-net round the referral is closed as unserved.
+        """Offer task, one per round: the closest qualifying agent not offered this referral before who has a free
+        slot gets a pending offer, recorded with the workflow's task token, and is told at once; the workflow then
+        waits on the token for the agent's answer or the window's end. When the qualifying agents near the consumer
+        are all at capacity the referral waits for them on the same token (`WaitingReferrals`). Nobody qualifies, or
+        the cascade's cap is reached: the execution is handed over to the safety net; after the last safety-net
+        round the referral is closed as unserved.
 
         The first round needs no read: the execution's input carries where the consumer is, and the transaction
         that records the offer also writes the start of the audit trail (the workflow started, the receipt's
@@ -86,16 +117,22 @@ class WorkflowTasks:
                     AuditEvent(at=start.at, actor="system", action="consumer.notified", detail=start.receipt)
                 )
             try:
-                return self._offer_from(start.referral_id, start.place, start.language, set(), 0, task_token, opening)
+                return self._offer_from(start.referral_id, start.place, start.language, _Asked(), task_token, opening)
             except Conflict:
                 pass  # a retried first round: the referral has moved on; decide from what is stored
         return self._later_round(start.referral_id, task_token)
 
-    def _later_round(self, referral_id: str, task_token: str) -> Step:
+    def _later_round(
+        self, referral_id: str, task_token: str, attempt: int = 0, opening: list[AuditEvent] | None = None
+    ) -> Step:
         state = self._ports.state(referral_id)
         referral = state.referral
         pending = state.pending
         if referral.status is ReferralStatus.OFFERED and pending is not None:
+            if self._ports.clock.now() >= pending.offer.deadline and attempt < _ATTEMPTS:
+                # Its window closed while no execution waited on it (the referral was restarted): lapse it first
+                self.offer_lapsed(referral_id)
+                return self._later_round(referral_id, task_token, attempt + 1)
             # A retried task: the offer was recorded (and sent, at most once) by the attempt before; wait on it
             if self._store.attach_token(referral_id, pending.offer.agent_npn, task_token):
                 channels = pending.contact.channels if pending.contact else ("email",)
@@ -111,9 +148,9 @@ class WorkflowTasks:
         if referral.status is not ReferralStatus.SEARCHING:
             self._tokens.finished(task_token, referral.status)
             return Step("done")
-        offered = {record.offer.agent_npn for record in state.offers}
+        asked = _Asked.of(state)
         return self._offer_from(
-            referral_id, referral.place, referral.language, offered, referral.safety_net_round, task_token, []
+            referral_id, referral.place, referral.language, asked, task_token, opening or [], attempt
         )
 
     def _offer_from(
@@ -121,23 +158,34 @@ class WorkflowTasks:
         referral_id: str,
         place: Place,
         language: str,
-        offered: set[str],
-        safety_net_round: int,
+        asked: _Asked,
         task_token: str,
         opening: list[AuditEvent],
+        attempt: int = 0,
     ) -> Step:
-        now = self._ports.clock.now()
+        policy = self._ports.policy
+        if asked.rounds >= policy.max_offer_rounds:
+            return self._nobody(referral_id, asked, task_token, opening, capped=True)
         skipped: set[str] = set()
         while True:
-            found = self._matching.nearest(place, language, exclude=offered | skipped)
-            if found.entry is None:
-                return self._nobody(referral_id, safety_net_round, len(offered), task_token, opening)
+            found = self._matching.nearest_free(
+                place, language, asked.offered | skipped, policy.offer_capacity, policy.queue_for_nearest
+            )
+            if found.entry is None or found.load is None:
+                if found.busy and self._waiting.may_wait(asked.queued_since):
+                    try:
+                        self._waiting.wait(referral_id, asked.queued_since, found.busy, task_token, opening)
+                    except Conflict:
+                        return self._after_conflict(referral_id, task_token, opening, attempt)
+                    return Step("queued")
+                return self._nobody(referral_id, asked, task_token, opening)
             try:
                 agent = self._agents.view(found.entry.npn).agent
             except NotFound:  # removed since the index was last refreshed
                 skipped.add(found.entry.npn)
                 continue
             break
+        now = self._ports.clock.now()
         offer = Offer(
             referral_id=referral_id,
             agent_npn=agent.npn,
@@ -150,6 +198,7 @@ class WorkflowTasks:
             state=place.state,
             language=language,
             distance_km=round(found.distance_km or 0.0, 3),
+            available_until=datetime.fromtimestamp(found.entry.until, UTC) if found.entry.until else None,
         )
         contact = AgentContact.of(agent)
         made = self._ports.event(
@@ -159,20 +208,40 @@ class WorkflowTasks:
             distance_km=offer.distance_km,
             deadline=offer.deadline.isoformat(),
             items_read=found.items_read,
-            already_offered=len(offered),
+            already_offered=len(asked.offered),
+            busy_passed=len(found.busy),
         )
-        self._store.record_offer(offer, task_token, contact, [*opening, made])
+        claim = SlotClaim(found.load, offer_slot(offer), int(now.timestamp()))
+        try:
+            self._store.record_offer(offer, task_token, contact, [*opening, made], claim)
+        except Conflict:
+            return self._after_conflict(referral_id, task_token, opening, attempt)
         outcomes = self._notices.offer(offer, contact)
+        if "sent" not in outcomes.values():
+            self._store.mark_undelivered(referral_id, agent.npn)  # the agent never got it: a lapse will not count
         self._store.append_events(
             referral_id, [self._ports.event("system", "offer.notified", agent_npn=agent.npn, **outcomes)]
         )
         return Step("offer", agent.npn, dict(outcomes))
 
+    def _after_conflict(self, referral_id: str, task_token: str, opening: list[AuditEvent], attempt: int) -> Step:
+        """The round's write lost a race: for the agent's slot, or an agent freed one while the referral was about
+        to wait, or (a retried task) the referral moved on. Decide again from what is stored; the opening events go
+        with the next write unless a write of this round already landed."""
+        if attempt + 1 >= _ATTEMPTS:
+            raise DependencyFailed("dynamodb", "TransactWriteItems", "the agents' loads kept changing")
+        state = self._ports.state(referral_id)
+        referral = state.referral
+        landed = state.offers or state.queue_cycles or referral.status is not ReferralStatus.SEARCHING
+        return self._later_round(referral_id, task_token, attempt + 1, [] if landed else opening)
+
     def _nobody(
-        self, referral_id: str, safety_net_round: int, offered: int, task_token: str, opening: list[AuditEvent]
+        self, referral_id: str, asked: _Asked, task_token: str, opening: list[AuditEvent], capped: bool = False
     ) -> Step:
-        """Nobody qualifies now: open a safety-net round, or after the last one close the referral as unserved."""
+        """Nobody qualifies now (or the cascade reached its cap): open a safety-net round, or after the last one
+        close the referral as unserved."""
         now = self._ports.clock.now()
+        safety_net_round = asked.safety_net_round
         round_number = safety_net_round + 1
         if round_number > self._ports.policy.safety_net_rounds:
             self._store.move_referral(
@@ -193,7 +262,13 @@ class WorkflowTasks:
             to=ReferralStatus.SAFETY_NET,
             at=now,
             extra={"safety_net_round": round_number, "needs_start": None},
-            event=self._ports.event("system", "safety_net.opened", round=round_number, already_offered=offered),
+            event=self._ports.event(
+                "system",
+                "safety_net.opened",
+                round=round_number,
+                already_offered=len(asked.offered),
+                cascade_capped=capped,
+            ),
             also=opening,
         )
         self._tokens.hand_over_to_safety_net(task_token, round_number)
@@ -263,11 +338,13 @@ class WorkflowTasks:
                 before_deadline=False,
                 referral_to=ReferralStatus.SEARCHING,
                 event=self._ports.event("system", "offer.missed", agent_npn=npn),
+                release=SlotRelease(npn, offer=offer_slot(pending.offer)),
             )
         except Conflict:
             found = self._store.offer(referral_id, npn)
             return Step("done" if found and found[0].status is OfferStatus.ACCEPTED else "match")
-        self._missed.after_miss(pending.offer)
+        if self._missed.after_miss(pending.offer):
+            self._waiting.wake_for(npn)  # (a suspended agent takes no offers: their freed slot wakes nobody)
         return Step("match")
 
     def safety_net_lapsed(self, referral_id: str) -> Step:
@@ -297,6 +374,9 @@ class WorkflowTasks:
         if claimed is None or claimed.contact is None:
             return Step("done")
         referral, contact = claimed.referral, claimed.contact
+        if after_minutes == FIRST_REMINDER and referral.accepted_at is not None:
+            # No progress yet: the wrap-up ends here at the latest, and the agent can take the next referral
+            self._waiting.end_wrap_up(referral_id, contact.npn, referral.accepted_at)
         outcomes = self._notices.reminder(referral, contact, after_minutes)
         events = [
             self._ports.event(
