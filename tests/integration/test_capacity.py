@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -175,6 +175,54 @@ def test_a_referral_waits_for_a_busy_agent_and_their_answer_wakes_it(clock: Fake
     assert offer_round(second, later=True).agent_npn == "101"
     # And it was listed on the agent only while it waited
     assert wiring.agent_loads().load("101").waiters == ()
+
+
+def test_a_freed_slot_goes_only_to_referrals_still_waiting_that_were_never_offered_to_the_agent(
+    clock: FakeClock,
+) -> None:
+    from hod.domain.capacity import AgentLoad, Waiter
+    from hod.domain.offer import AgentContact, Offer, OfferKind
+
+    # Given four referrals: one waiting; one waiting again after agent 101 passed on it; one whose wait was claimed
+    # by a wake; one that never waited
+    add_agents(("101", "78701"))
+    store = wiring.workflow_store()
+    waiting, passed_on, woken, never = (new_referral() for _ in range(4))
+    busy = [AgentLoad("999")]
+    for rid in (waiting, passed_on, woken):
+        store.queue(rid, f"token-{rid}", Waiter(int(START.timestamp()), rid), busy, [])
+    offer = Offer(
+        referral_id=passed_on,
+        agent_npn="101",
+        kind=OfferKind.DIRECT,
+        status=OfferStatus.PENDING,
+        offered_at=START,
+        deadline=START + timedelta(minutes=15),
+        city="Austin",
+        county="Travis",
+        state="TX",
+        language="es",
+    )
+    contact = AgentContact.of(wiring.agents().view("101").agent)
+    store.record_offer(offer, "offer-token", contact, [])
+    event = wiring.workflow_ports().event("agent:101", "offer.rejected")
+    store.decide_offer(
+        passed_on,
+        "101",
+        to=OfferStatus.REJECTED,
+        at=START,
+        before_deadline=True,
+        referral_to=ReferralStatus.SEARCHING,
+        event=event,
+    )
+    store.queue(passed_on, "token-again", Waiter(int(START.timestamp()), passed_on), busy, [])
+    assert store.take_queue_token(woken) == f"token-{woken}"
+    # When agent 101 frees a slot, the referrals listed on them are looked up
+    found = store.still_waiting([waiting, passed_on, woken, never], "101")
+    # Then only the one that still waits and was never offered to 101 can be woken for them
+    assert found == {waiting}
+    # And a token is claimed once
+    assert store.take_queue_token(woken) is None
 
 
 @pytest.mark.parametrize("ends", ["progress", "reminder"])

@@ -214,6 +214,10 @@ class WorkflowStore(ReferralStore, Protocol):
         agent's load, conditional on the loads as read (an agent who freed a slot meanwhile fails it: Conflict)."""
         ...
 
+    def still_waiting(self, referral_ids: Sequence[str], npn: str) -> set[str]:
+        """Which of these referrals still wait for an agent and were never offered to agent `npn`."""
+        ...
+
     def take_queue_token(self, referral_id: str) -> str | None:
         """Claim the waiting referral's token (only while it still waits): the one caller that gets it wakes it."""
         ...

@@ -232,6 +232,19 @@ class DynamoWorkflowStore(DynamoReferralStore):
 
         self._transact(referral_id, events, build, "The referral moved on, or an agent it waits for freed a slot.")
 
+    def still_waiting(self, referral_ids: Sequence[str], npn: str) -> set[str]:
+        """One BatchGetItem of each referral and its offer to the agent (if any)."""
+        bind(ReferralItem, self._table)
+        keys = [key for rid in dict.fromkeys(referral_ids) for key in ((_pk(rid), _HEAD), (_pk(rid), _offer_sk(npn)))]
+        with _sdk("BatchGetItem"):
+            items = list(ReferralItem.batch_get(keys, consistent_read=True)) if keys else []
+        waiting = {
+            item.pk.removeprefix("REF#")
+            for item in items
+            if item.sk == _HEAD and item.queue_token and item.status == ReferralStatus.SEARCHING.value
+        }
+        return waiting - {item.pk.removeprefix("REF#") for item in items if item.sk.startswith(_OFFER)}
+
     def take_queue_token(self, referral_id: str) -> str | None:
         bind(ReferralItem, self._table)
         condition = ReferralItem.queue_token.exists() & (ReferralItem.status == ReferralStatus.SEARCHING.value)

@@ -3,11 +3,18 @@ capacity is counted, has a free slot."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from hod.domain.capacity import AgentLoad, most_rested
-from hod.domain.nearest import INDEX_PRECISION, IndexEntry, NearestResult, find_nearest
+from hod.domain.nearest import (
+    INDEX_PRECISION,
+    CellSource,
+    IndexEntry,
+    NearestResult,
+    PagedCellSource,
+    find_nearest,
+)
 from hod.domain.referral import Place, Referral
 from hod.geo import encode
 from hod.ports import AgentLoads, AvailableIndex, Clock
@@ -41,18 +48,21 @@ class MatchingService:
         """The closest agent not yet offered this referral (ties: lowest NPN), or none."""
         return self.nearest(referral.place, referral.language, exclude)
 
-    def nearest(self, place: Place, language: str, exclude: Collection[str] = ()) -> NearestResult:
+    def nearest(
+        self, place: Place, language: str, exclude: Collection[str] = (), source: CellSource | None = None
+    ) -> NearestResult:
         """The closest agent to `place` speaking `language`, not in `exclude` (ties: lowest NPN), or none.
 
         The index holds only agents eligible in the state, speaking the language and available; an entry whose
-        availability window has passed (the sweep has not yet removed it) is skipped."""
+        availability window has passed (the sweep has not yet removed it) is skipped. `source`: the index as read
+        through a cache (several searches of one match)."""
         now = int(self._clock.now().timestamp())
 
         def still_available(entry: IndexEntry) -> bool:
             return entry.until > now
 
         return find_nearest(
-            self._index,
+            source or self._index,
             f"{place.state}#{language}",
             place.lat,
             place.lon,
@@ -71,42 +81,66 @@ class MatchingService:
         if self._loads is None:
             raise RuntimeError("nearest_free needs the agents' loads")
         now = int(self._clock.now().timestamp())
+        index = _RememberedPages(self._index) if isinstance(self._index, PagedCellSource) else _Remembered(self._index)
         passed = set(exclude)
         busy: list[AgentLoad] = []
-        queries = items = 0
         while True:
-            found = self.nearest(place, language, passed)
-            queries += found.queries
-            items += found.items_read
+            found = self.nearest(place, language, passed, source=index)
             if found.entry is None:
-                return Pick(None, None, None, tuple(busy), queries, items)
-            stack = self._at_point(place, language, found.entry, passed, now)
-            queries += 1
-            items += stack.read
-            loads = self._loads.loads([entry.npn for entry in stack.entries])
-            free = [loads[entry.npn] for entry in stack.entries if loads[entry.npn].has_room(capacity, now)]
+                return Pick(None, None, None, tuple(busy), index.queries, index.items_read)
+            stack = self._at_point(index, place, language, found.entry, passed, now)
+            loads = self._loads.loads([entry.npn for entry in stack])
+            free = [loads[entry.npn] for entry in stack if loads[entry.npn].has_room(capacity, now)]
             if free:
                 chosen = most_rested(free)
-                entry = next(entry for entry in stack.entries if entry.npn == chosen.npn)
-                return Pick(entry, found.distance_km, chosen, tuple(busy), queries, items)
-            busy.extend(loads[entry.npn] for entry in stack.entries)
-            passed.update(entry.npn for entry in stack.entries)
+                entry = next(entry for entry in stack if entry.npn == chosen.npn)
+                return Pick(entry, found.distance_km, chosen, tuple(busy), index.queries, index.items_read)
+            busy.extend(loads[entry.npn] for entry in stack)
+            passed.update(entry.npn for entry in stack)
             if len(busy) >= look_past:
-                return Pick(None, None, None, tuple(busy), queries, items)
+                return Pick(None, None, None, tuple(busy), index.queries, index.items_read)
 
-    def _at_point(self, place: Place, language: str, nearest: IndexEntry, passed: set[str], now: int) -> _Stack:
+    @staticmethod
+    def _at_point(
+        index: CellSource, place: Place, language: str, nearest: IndexEntry, passed: set[str], now: int
+    ) -> list[IndexEntry]:
         """Every qualifying agent at the nearest agent's point (the same distance): one Query of its cell of the
         index, whose entries all share one position."""
         cell = encode(nearest.lat, nearest.lon, INDEX_PRECISION)
-        read = self._index.query(f"{place.state}#{language}", cell)
         entries: dict[str, IndexEntry] = {nearest.npn: nearest}
-        for entry in read:
+        for entry in index.query(f"{place.state}#{language}", cell):
             if (entry.lat, entry.lon) == (nearest.lat, nearest.lon) and entry.npn not in passed and entry.until > now:
                 entries.setdefault(entry.npn, entry)
-        return _Stack(tuple(entries.values()), len(read))
+        return list(entries.values())
 
 
-@dataclass(frozen=True)
-class _Stack:
-    entries: tuple[IndexEntry, ...]
-    read: int
+@dataclass
+class _Remembered:
+    """The index as one match reads it: each query made once, however many searches of the match go over it (a
+    match that passes busy agents searches again from the consumer). Counts what was really read."""
+
+    index: CellSource
+    queries: int = 0
+    items_read: int = 0
+    _read: dict[tuple[object, ...], Sequence[IndexEntry]] = field(default_factory=dict)
+
+    def _once(self, key: tuple[object, ...], read: Callable[[], Sequence[IndexEntry]]) -> Sequence[IndexEntry]:
+        if key not in self._read:
+            self._read[key] = read()
+            self.queries += 1
+            self.items_read += len(self._read[key])
+        return self._read[key]
+
+    def query(self, area: str, prefix: str) -> Sequence[IndexEntry]:
+        return self._once((area, prefix), lambda: self.index.query(area, prefix))
+
+
+@dataclass
+class _RememberedPages(_Remembered):
+    index: PagedCellSource
+
+    def query_page(
+        self, area: str, prefix: str, limit: int, after: IndexEntry | None = None, past_position: bool = False
+    ) -> Sequence[IndexEntry]:
+        key = (area, prefix, limit, after, past_position)
+        return self._once(key, lambda: self.index.query_page(area, prefix, limit, after, past_position))

@@ -21,9 +21,6 @@ from hod.services.workflow.common import WorkflowPorts
 
 logger = get_logger(__name__)
 
-# Waiting referrals a freed slot looks through for one still waiting (the others have moved on and are forgotten).
-WAKE_SCAN = 10
-
 
 def offer_slot(offer: Offer) -> Slot:
     """The slot a pending direct offer holds: until its deadline."""
@@ -77,26 +74,34 @@ class WaitingReferrals:
         """The agent recorded progress, or the first reminder came: the wrap-up's slot frees, and a referral waiting
         for the agent is woken (its id returned)."""
         slot = self.wrap_up(referral_id, accepted_at)
-        if slot is None or slot.until <= int(self._ports.clock.now().timestamp()):
-            return None  # no wrap-up, or it has ended by itself
-        self._loads.release(SlotRelease(npn, wrap_up_ended=slot))
-        return self.wake_for(npn)
+        if slot is None:
+            return None  # accepting freed the slot already
+        if slot.until > int(self._ports.clock.now().timestamp()):
+            self._loads.release(SlotRelease(npn, wrap_up_ended=slot))
+        return self.wake_for(npn)  # (a wrap-up that just ended by itself woke nobody)
+
+    def _now(self) -> int:
+        return int(self._ports.clock.now().timestamp())
 
     def wake_for(self, npn: str) -> str | None:
-        """An agent freed a slot: wake the referral that has waited longest for them, if one still waits. Referrals
-        looked at that no longer wait are taken off the agent's list. Returns the woken referral's id."""
+        """An agent freed a slot: wake the referral that has waited longest for them, if one still waits and was
+        not offered to them since (it could not take them). Every referral listed on the agent that no longer waits
+        is taken off the list, so the list holds only the referrals waiting now. Returns the woken referral's id."""
         load = self._loads.load(npn)
-        if not load.waiters:
+        if not load.waiters or not load.has_room(self._ports.policy.offer_capacity, self._now()):
             return None
-        looked: list[Waiter] = []
+        waiting = self._ports.store.still_waiting([w.referral_id for w in load.waiters], npn)
+        done = [waiter for waiter in load.waiters if waiter.referral_id not in waiting]
         woken: str | None = None
-        for waiter in load.waiters[:WAKE_SCAN]:
-            looked.append(waiter)
+        for waiter in load.waiters:
+            if waiter.referral_id not in waiting:
+                continue
+            done.append(waiter)
             token = self._ports.store.take_queue_token(waiter.referral_id)
             if token is not None and self._ports.tokens.recheck(token):
                 woken = waiter.referral_id
                 break
-        self._loads.forget_waiters(npn, looked)
+        self._loads.forget_waiters(npn, done)
         if woken is not None:
             logger.info("waiting referral woken", extra={"referral_id": woken, "agent_npn": npn})
         return woken
