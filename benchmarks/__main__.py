@@ -1,7 +1,9 @@
 """`make bench`: every national-scale figure in one process, printed as a table and written as JSON.
 
     python -m benchmarks [--sizes 1000,10000,100000] [--matches 300] [--repeats 3] [--cold-repeats 5]
-                         [--only matching,referrals,coldstart] [--out benchmarks/results/latest.json]
+                         [--only matching,referrals,coldstart,scale] [--out benchmarks/results/latest.json]
+
+A run of only some parts updates those parts' sections in the results file and keeps the others.
 
 docs/benchmarks.md explains what each figure measures and how.
 """
@@ -23,6 +25,7 @@ from local.stack import LOCAL_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = PROJECT / "benchmarks" / "results" / "latest.json"
+PARTS = "matching,referrals,coldstart,scale"
 TARGETS = {
     "items_read_p95": 50,
     "items_read_max": 200,
@@ -172,6 +175,20 @@ def _table(results: dict[str, Any]) -> str:
             f"Cost per 1,000 referrals (accept path, list prices of {results['prices_as_of']}): "
             f"${results['cost_per_1000_referrals_usd']}"
         )
+    burst = results.get("scale", {}).get("burst", {})
+    if burst:
+        rows.append("")
+        rows.append("scale.burst: 30 referrals in one minute, 20 available agents in Houston (capacity 1 / uncapped)")
+        row("shape", "max pending per agent", "idle while waiting", "offers per agent", "uncapped: max pending")
+        for name, shape in burst.items():
+            if isinstance(shape, dict) and "max_pending_per_agent" in shape:
+                row(
+                    name,
+                    shape["max_pending_per_agent"],
+                    shape["idle_while_waiting"],
+                    shape["offers_per_agent"],
+                    shape["uncapped"]["max_pending_per_agent"],
+                )
     return "\n".join(rows)
 
 
@@ -200,13 +217,33 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
     return verdicts
 
 
+_PROVENANCE = ("command", "generated_at", "machine", "seconds")
+
+
+def _keep_other_parts(previous: dict[str, Any], results: dict[str, Any], parts: set[str]) -> dict[str, Any]:
+    """A partial run's results merged into the previous file: its sections replace theirs, every other section (and
+    the previous full run's provenance) stays; `scale` and the verdicts merge figure by figure. The partial run is
+    listed under `partial_runs` with its own provenance."""
+    merged = {**previous}
+    for key, value in results.items():
+        if key in _PROVENANCE:
+            continue
+        if key in ("scale", "verdicts") and isinstance(previous.get(key), dict):
+            merged[key] = {**previous[key], **value}
+        else:
+            merged[key] = value
+    run = {"parts": sorted(parts), **{key: results[key] for key in _PROVENANCE if key in results}}
+    merged["partial_runs"] = [*previous.get("partial_runs", []), run]
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="agent population sizes")
     parser.add_argument("--matches", type=int, default=300, help="consumers matched per size and scenario")
     parser.add_argument("--repeats", type=int, default=3, help="referrals per path for the call counts")
     parser.add_argument("--cold-repeats", type=int, default=5, help="fresh interpreters per function")
-    parser.add_argument("--only", default="matching,referrals,coldstart", help="parts to run")
+    parser.add_argument("--only", default=PARTS, help="parts to run")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON results")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
@@ -221,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks import coldstart, cost, matching, referrals
     from benchmarks.counting import CallLog
+    from benchmarks.scale import burst
 
     started = time.perf_counter()
     say = _progress(started)
@@ -242,6 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         if "matching" in parts:
             sizes = [int(s) for s in args.sizes.split(",")]
             results["match"] = _match_section(matching.run(sizes, args.matches, log, say))
+    if "scale" in parts:
+        scale_started = time.perf_counter()
+        results["scale"] = {
+            "burst": burst.run(say),
+            "command": results["command"],
+            "generated_at": results["generated_at"],
+            "seconds": round(time.perf_counter() - scale_started),
+        }
     if "coldstart" in parts:
         results["cold_start"] = coldstart.run(say, repeats=args.cold_repeats)
         built = coldstart.sizes()
@@ -253,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_table(results))
     print("\nTargets met:", json.dumps(results["verdicts"]))
     out = Path(args.out)
+    if parts != set(PARTS.split(",")) and out.exists():
+        results = _keep_other_parts(json.loads(out.read_text(encoding="utf-8")), results, parts)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
     say(f"done; results in {out}")

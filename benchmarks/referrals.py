@@ -65,14 +65,16 @@ _INTAKE = (
 )
 _FIRST_ROUND = (
     "Offer task, first round",
-    5,
-    "at least one Query of the available-now index (the median at 100,000 agents is 2 by day); GetItem of the "
-    "agent (contact details, kept on the offer); TransactWriteItems (offer with the task token, referral, audit "
-    "events: workflow started, receipt outcomes, offer made); SendEmail; the offer's outcomes on the audit trail",
+    7,
+    "at least one Query of the available-now index (the median at 100,000 agents is 2 by day); one Query of the "
+    "chosen agent's point (everyone at the same distance) and one BatchGetItem of their loads (capacity); GetItem "
+    "of the agent (contact details, kept on the offer); TransactWriteItems (offer with the task token, referral, "
+    "the claim on the agent's slot, audit events: workflow started, receipt outcomes, offer made); SendEmail; the "
+    "offer's outcomes on the audit trail",
 )
 _LATER_ROUND = (
     "Offer task, later round",
-    6,
+    8,
     "Query of the referral's item collection (the referral and the offers so far), then as the first round",
 )
 _VIEW = ("GET /offers/view", 1, "BatchGetItem of the referral and the offer: the signed link names both")
@@ -83,13 +85,18 @@ _ACCEPT = (
     "referral, audit event); SendTaskSuccess; SendEmail to the agent, SendEmail and SNS Publish to the consumer; "
     "CreateSchedule (the first reminder); the messages' outcomes on the audit trail",
 )
-_REJECT = ("POST /offers/reject", 3, "BatchGetItem, TransactWriteItems, SendTaskFailure")
+_REJECT = (
+    "POST /offers/reject",
+    4,
+    "BatchGetItem, TransactWriteItems (which frees the agent's slot), SendTaskFailure, GetItem of the agent's load "
+    "(a referral waiting for them is woken)",
+)
 _LAPSE = (
     "offer lapsed",
-    6,
-    "Query of the referral's collection (which offer is pending); TransactWriteItems (missed, referral, event); "
-    "the missed notice: Query of the agent's offers of 7 days (the suspension rule), GetItem of the agent, a "
-    "send-ledger claim, SendEmail",
+    7,
+    "Query of the referral's collection (which offer is pending); TransactWriteItems (missed, referral, the agent's "
+    "slot freed, event); the missed notice: Query of the agent's offers of 7 days (the suspension rule), GetItem of "
+    "the agent, a send-ledger claim, SendEmail; GetItem of the agent's load (a referral waiting for them is woken)",
 )
 MINIMUM: dict[str, list[tuple[str, int, str]]] = {
     "accept": [_INTAKE, _FIRST_ROUND, _VIEW, _ACCEPT],
