@@ -269,6 +269,11 @@ def test_pending_offers_are_answered_from_the_portal_with_the_time_left(
     row.get_by_role("button", name="Accept").click()
     page.get_by_text("Accepted. Please call Lan Do now").wait_for()
     assert "Lan Do" in page.locator(f'tr[data-referral="{accepted}"]').inner_text()
+    # She calls and records it: her wrap-up ends, so she can take the next referral (one at a time)
+    row = page.locator(f'tr[data-referral="{accepted}"]')
+    row.get_by_label("New status").select_option("in_progress")
+    row.get_by_role("button", name="Save status").click()
+    page.get_by_text("Status saved: In Progress.").wait_for()
 
     # Reject: the referral goes at once to the next agent
     mark = stack.mark()

@@ -46,7 +46,7 @@ class MissedOffers:
         limit = self._ports.policy.suspend_after_missed
         if not limit or counted < limit or agent.suspended:
             return not agent.suspended
-        self._agents.suspend(npn, f"missed {counted} referrals they could have answered in the last 7 days")
+        self._agents.suspend(npn, f"missed {counted} referrals in the last 7 days")
         self._notices.suspended(agent, counted, self._ports.clock.now().date())
         logger.warning("agent suspended", extra={"agent_npn": npn, "missed": missed, "counted": counted})
         return False
