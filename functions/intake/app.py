@@ -10,7 +10,7 @@ import functools
 import json
 import urllib.parse
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -25,7 +25,6 @@ from hod.api.agent_import import parse_import
 from hod.api.openapi import openapi_document
 from hod.domain import availability as av
 from hod.domain.agent import PushDevice
-from hod.domain.offer import OfferStatus
 from hod.domain.referral import ConsumerRequest, ReferralStatus
 from hod.errors import (
     Conflict,
@@ -39,7 +38,9 @@ from hod.errors import (
 from hod.services import reports
 from hod.services.agents import AgentView, ProfileUpdate, field_errors
 from hod.services.auth import ADMIN, AGENT_SESSION
-from hod.services.workflow import OFFER_LINK, SAFETY_NET_LINK, missed_alert
+from hod.services.offer_links import LinkAnswers, LinkPages
+from hod.services.referral_views import ReferralViews
+from hod.services.workflow import missed_alert
 
 app = Chalice(app_name="hod-intake", configure_logs=False)
 app.api.cors = False
@@ -248,11 +249,8 @@ def admin_reactivate(npn: str) -> dict[str, Any]:
 @route("/admin/referrals/{referral_id}", methods=["GET"])
 def admin_referral(referral_id: str) -> dict[str, Any]:
     _require_admin()
-    store = wiring.referral_store()
-    referral = store.get(referral_id)
-    if referral is None:
-        raise NotFound(f"Referral {referral_id}")
-    return views.referral_for_admin(referral, store.audit_trail(referral_id))
+    referral, trail = ReferralViews(wiring.workflow_store(), wiring.clock()).with_audit_trail(referral_id)
+    return views.referral_for_admin(referral, trail)
 
 
 @route("/admin/agents", methods=["GET"])
@@ -347,13 +345,8 @@ def agent_referrals() -> dict[str, Any]:
         raise ValidationFailed({"days": "must be a whole number of days"}) from None
     if not 1 <= days <= 366:
         raise ValidationFailed({"days": "must be between 1 and 366"})
-    now = wiring.clock().now()
-    store = wiring.workflow_store()
-    offers = store.offers_for_agent(npn, now - timedelta(days=days))
-    referrals = store.referrals([o.referral_id for o in offers if o.status is OfferStatus.ACCEPTED])
-    rows = [views.agent_row(o, referrals.get(o.referral_id), npn, now) for o in offers]
-    rows.sort(key=lambda row: row["assigned_at"], reverse=True)
-    return {"referrals": rows}
+    rows = ReferralViews(wiring.workflow_store(), wiring.clock()).agent_referrals(npn, days)
+    return {"referrals": [views.agent_row(row) for row in rows]}
 
 
 @route("/agent/referrals/{referral_id}/accept", methods=["POST"])
@@ -380,9 +373,6 @@ def agent_status(referral_id: str) -> dict[str, Any]:
 
 
 # ----- signed links (from notifications): GET shows, POST answers ------------------------------------------------
-_LINKS = (OFFER_LINK, SAFETY_NET_LINK)
-
-
 def _form_token() -> str | None:
     raw = app.current_request.raw_body or b""
     values = urllib.parse.parse_qs(raw.decode("utf-8", errors="replace"))
@@ -392,36 +382,8 @@ def _form_token() -> str | None:
 @route("/offers/view", methods=["GET"], html=True)
 def offer_view() -> Response:
     token = (app.current_request.query_params or {}).get("t")
-    claims = wiring.auth().link(token, _LINKS)
-    npn = claims.subject
-    state = wiring.workflow_store().state_for(claims.resource, npn)  # the referral and this agent's offer, one read
-    if state is None:
-        raise NotFound("This referral")
-    referral = state.referral
-    if referral.accepted_by == npn:
-        return _html(pages.accepted_page(referral))
-    mine = state.offer_to(npn)
-    found = (mine.offer, mine.task_token) if mine else None
-    now = wiring.clock().now()
-    if claims.purpose == SAFETY_NET_LINK and found is None:
-        if referral.status is ReferralStatus.SAFETY_NET:
-            return _html(pages.safety_net_page(referral, token or ""))
-        if referral.accepted_by:
-            return _html(pages.closed_page("Referral taken", "Another agent has already accepted this referral."))
-        return _html(pages.closed_page("No longer open", "This referral is no longer waiting for an agent."))
-    if found is None:
-        raise Forbidden("This referral was not offered to you.")
-    offer = found[0]
-    if offer.open_at(now):
-        return _html(pages.offer_page(offer, token or "", now, "New referral"))
-    if offer.status is OfferStatus.REJECTED:
-        return _html(pages.closed_page("Referral rejected", "You rejected this referral; it went to the next agent."))
-    return _html(
-        pages.closed_page(
-            "Missed Referral",
-            "Expired: this referral was not accepted within 15 minutes and has gone to the next available agent.",
-        )
-    )
+    shown = LinkPages(wiring.auth(), wiring.workflow_store(), wiring.clock()).page(token)
+    return _html(pages.link_page(shown, token or ""))
 
 
 @route("/l/{code}", methods=["GET"], html=True)
@@ -435,17 +397,13 @@ def short_link(code: str) -> Response:
 
 @route("/offers/accept", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
 def offer_accept() -> Response:
-    claims = wiring.auth().link(_form_token(), _LINKS)
-    referral = wiring.referral_workflow().accept(
-        claims.resource, claims.subject, via="link", safety_net_call=claims.purpose == SAFETY_NET_LINK
-    )
+    referral = LinkAnswers(wiring.auth(), wiring.referral_workflow()).accept(_form_token())
     return _html(pages.accepted_page(referral))
 
 
 @route("/offers/reject", methods=["POST"], html=True, content_types=["application/x-www-form-urlencoded"])
 def offer_reject() -> Response:
-    claims = wiring.auth().link(_form_token(), _LINKS)
-    wiring.referral_workflow().reject(claims.resource, claims.subject, via="link")
+    LinkAnswers(wiring.auth(), wiring.referral_workflow()).reject(_form_token())
     return _html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))
 
 

@@ -6,15 +6,15 @@ Responses carry consumer contact details only where the caller may see them (R7)
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hod.domain import availability as av
-from hod.domain.offer import CompletedOutcome, NotGoodReason, Offer, OfferStatus
+from hod.domain.offer import CompletedOutcome, NotGoodReason
 from hod.domain.referral import AuditEvent, Referral
 from hod.services.agents import AgentView, ImportReport
+from hod.services.referral_views import MISSED, AgentReferral
 
 RECEIPT_MESSAGES = {
     "en": "Thank you. A licensed agent or broker who speaks your language will contact you shortly.",
@@ -149,19 +149,14 @@ class StatusChange(BaseModel):
     outcome: CompletedOutcome | None = Field(default=None, description="Required with completed")
 
 
-def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) -> dict[str, Any]:
-    """One row of Manage Referrals (R11). Consumer details only once this agent has accepted (R7)."""
-    mine = referral is not None and referral.accepted_by == npn and offer.status is OfferStatus.ACCEPTED
-    if offer.status is OfferStatus.PENDING and now >= offer.deadline:
-        status = "missed"
-    elif mine and referral is not None:
-        status = referral.status.value
-    else:
-        status = offer.status.value
-    row: dict[str, Any] = {
+def agent_row(row: AgentReferral) -> dict[str, Any]:
+    """One row of Manage Referrals (R11): where the consumer is; who they are only on a referral this agent
+    accepted (R7)."""
+    offer = row.offer
+    answer: dict[str, Any] = {
         "referral_id": offer.referral_id,
         "kind": offer.kind.value,
-        "status": status,
+        "status": row.status,
         "assigned_at": offer.offered_at.isoformat(),
         "expires_at": offer.deadline.isoformat() if offer.kind.value == "direct" else None,
         "answered_at": offer.decided_at.isoformat() if offer.decided_at else None,
@@ -169,19 +164,19 @@ def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) 
         "language": offer.language,
         "consumer": None,
     }
-    if status == "missed":
-        row["label"] = "Missed Referral"
-    if mine and referral is not None:
-        consumer = referral.consumer
-        row["consumer"] = {
+    if row.status == MISSED:
+        answer["label"] = "Missed Referral"
+    if row.accepted is not None:
+        consumer = row.accepted.consumer
+        answer["consumer"] = {
             "first_name": consumer.first_name,
             "last_name": consumer.last_name,
             "phone": consumer.phone,
             "email": consumer.email,
         }
-        row["not_good_reason"] = referral.not_good_reason
-        row["outcome"] = referral.outcome
-    return row
+        answer["not_good_reason"] = row.accepted.not_good_reason
+        answer["outcome"] = row.accepted.outcome
+    return answer
 
 
 def accepted_referral(referral: Referral) -> dict[str, Any]:
