@@ -91,7 +91,7 @@ def referral(status: S, accepted_by: str | None) -> Referral:
 
 def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) -> dict[str, Any]:
     """The Manage Referrals row as the API sends it."""
-    return views.agent_row(agent_referral(offer, referral, npn, now))
+    return views.agent_row(agent_referral(offer, referral, npn, now)).model_dump(mode="json", by_alias=True)
 
 
 def test_rows_show_the_consumer_only_to_the_agent_who_accepted() -> None:
