@@ -1,5 +1,6 @@
 """The API's three descriptions agree: Chalice's routes, template.yaml's events and the OpenAPI document generated
-from the routes' declarations."""
+from the routes' declarations. (Every answer the integration tests receive is checked against those declarations:
+tests/integration/api_contract.py.)"""
 
 from __future__ import annotations
 
