@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,16 @@ def offline_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     wiring.reset()
     yield
     wiring.reset()
+
+
+@pytest.fixture(autouse=True)
+def service_logs_reach_this_tests_output() -> None:
+    """Powertools gives the service's logger one stream handler per process, holding the sys.stdout of the moment it
+    was made; pytest swaps sys.stdout for every test, so the handler is pointed at this test's."""
+    service = logging.getLogger(FAKE_ENV["POWERTOOLS_SERVICE_NAME"])
+    for handler in service.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(sys.stdout)
 
 
 @dataclass

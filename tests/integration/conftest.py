@@ -9,12 +9,14 @@ from typing import Any
 
 import boto3
 import pytest
+from chalice.test import HTTPResponse, TestHTTPClient
 from moto import mock_aws
 
 from hod import wiring
 from local.cfn import create_local_resources, load_template
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.scheduler import run_schedules
+from tests.integration.api_contract import check_answer
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -23,6 +25,19 @@ PARAMETERS = {
     "Stage": "test",
     "PublicBaseUrl": "http://hod.test",
 }
+
+
+@pytest.fixture(autouse=True)
+def answers_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer an integration test receives from the API is checked against its route's declared models."""
+    send = TestHTTPClient.request
+
+    def checked(self: TestHTTPClient, method: str, path: str, **kwargs: Any) -> HTTPResponse:
+        response = send(self, method, path, **kwargs)
+        check_answer(method, path, response)
+        return response
+
+    monkeypatch.setattr(TestHTTPClient, "request", checked)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -221,12 +223,20 @@ def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_conf
 
 
 def test_no_personal_data_reaches_the_logs(
-    push_configured: Stubber, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    push_configured: Stubber,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     from chalice.test import Client
 
     import app as intake_app
 
+    # Given the service logging at INFO (whichever test made its Powertools logger, at whatever level)
+    service_logger = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
+    previous_level = service_logger.level
+    service_logger.setLevel(logging.INFO)
+    request.addfinalizer(lambda: service_logger.setLevel(previous_level))
     npn, _ = offered("email_text")
     with Client(intake_app.app) as http:
         body = {

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from hod.services.links import ShortLinks, SignedLinks
     from hod.services.matching import MatchingService
     from hod.services.notifier import Notifier
+    from hod.services.offer_links import LinkAnswers, LinkPages
+    from hod.services.referral_views import ReferralViews
     from hod.services.reports import ReportService
     from hod.services.submissions import Submissions
     from hod.services.workflow.answers import Answers
@@ -274,6 +276,28 @@ def answers() -> Answers:
     from hod.services.workflow.answers import Answers
 
     return Answers(workflow_ports(), agents(), notices())
+
+
+# ----- what agents and administrators read and answer through the API ---------------------------------------------
+@_factory
+def referral_views() -> ReferralViews:
+    from hod.services.referral_views import ReferralViews
+
+    return ReferralViews(workflow_store(), clock())
+
+
+@_factory
+def link_pages() -> LinkPages:
+    from hod.services.offer_links import LinkPages
+
+    return LinkPages(auth(), workflow_store(), clock())
+
+
+@_factory
+def link_answers() -> LinkAnswers:
+    from hod.services.offer_links import LinkAnswers
+
+    return LinkAnswers(auth(), answers())
 
 
 # ----- ports whose service is built on first use -----------------------------------------------------------------

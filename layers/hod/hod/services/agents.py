@@ -8,19 +8,16 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from hod import geo, zipdir
 from hod.domain import availability as av
 from hod.domain.agent import (
     Agent,
     AgentRecord,
-    ContactMethod,
-    Language,
     Location,
-    Phone,
+    ProfileUpdate,
     PushDevice,
-    StateCode,
     eligible_states,
     ineligibility_reasons,
     offer_states,
@@ -42,20 +39,6 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         message = err["msg"].removeprefix("Value error, ")
         errors.setdefault(f"{prefix}{path}", message)
     return errors
-
-
-class ProfileUpdate(BaseModel):
-    """What an agent may change in their profile (R3). Omitted fields stay as they are."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    languages: tuple[Language, ...] | None = Field(default=None, min_length=1, max_length=20)
-    contact_method: ContactMethod | None = None
-    mobile_phone: Phone | None = None
-    state_preferences: tuple[StateCode, ...] | None = Field(
-        default=None, description="Narrow the states you receive referrals for; [] is refused, omit to keep"
-    )
-    reset_state_preferences: bool = Field(default=False, description="true: every eligible state again")
 
 
 @dataclass(frozen=True)
