@@ -101,14 +101,18 @@ def code_principals(template: Mapping[str, Any]) -> dict[str, str]:
     owners = {str((PROJECT_ROOT / spec.code_uri).resolve()): logical for logical, spec in functions(template).items()}
     resources = template["Resources"]
     machines = [name for name, r in resources.items() if r.get("Type") == "AWS::Serverless::StateMachine"]
-    if len(machines) == 1:
-        owners[str(Path(moto.stepfunctions.__file__).resolve().parent)] = machines[0]
+    # With several candidates a call cannot be attributed: it is given a name no template resource has, so the
+    # check reports it instead of passing it.
+    owners[str(Path(moto.stepfunctions.__file__).resolve().parent)] = _one(machines, "state machine")
     schedulers = [
         name for name, r in resources.items() if r.get("Type") == "AWS::IAM::Role" and _trusts(r, SCHEDULER_SERVICE)
     ]
-    if len(schedulers) == 1:
-        owners[str(PROJECT_ROOT / "local" / "scheduler.py")] = schedulers[0]
+    owners[str(PROJECT_ROOT / "local" / "scheduler.py")] = _one(schedulers, "role trusting scheduler.amazonaws.com")
     return owners
+
+
+def _one(names: list[str], what: str) -> str:
+    return names[0] if len(names) == 1 else f"(no single {what}: {', '.join(names) or 'none'})"
 
 
 class Recorder:

@@ -5,6 +5,7 @@ left without its policies."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from chalice.test import Client
 from local.cfn import LocalResources, load_template
 from local.iam.check import check
 from local.iam.policies import Resolver, expand, principals
-from local.iam.recorder import Run, active
+from local.iam.recorder import Run, active, code_principals
 from tests.integration.conftest import Workflow
 from tests.integration.test_api import ALWAYS
 from tests.integration.test_workflow import FORM, add_agents, emails_to, link_of, submit, succeeded, token_of
@@ -146,3 +147,25 @@ def test_policy_templates_expand_and_resolve_to_the_local_stacks_names() -> None
             "Resource": "arn:aws:ses:us-east-1:123456789012:identity/x.example",
         }
     ]
+
+
+def test_calls_are_attributed_to_the_code_making_them_and_never_guessed() -> None:
+    # Given the template's code locations
+    owners = code_principals(TEMPLATE)
+    # Then each function's folder is that function, moto's interpreter the state machine, the local scheduler the
+    # role EventBridge Scheduler assumes
+    by_name = {Path(location).name: principal for location, principal in owners.items()}
+    assert {by_name[name] for name in ("intake", "match", "notify", "expire")} == {
+        "IntakeFunction",
+        "MatchFunction",
+        "NotifyFunction",
+        "ExpireFunction",
+    }
+    assert by_name["stepfunctions"] == "ReferralWorkflow"
+    assert by_name["scheduler.py"] == "ReminderSchedulerRole"
+    # And with a second state machine, its calls get a name no resource has: reported, not passed
+    doubled = copy.deepcopy(TEMPLATE)
+    doubled["Resources"]["SecondWorkflow"] = doubled["Resources"]["ReferralWorkflow"]
+    machine = {Path(k).name: v for k, v in code_principals(doubled).items()}["stepfunctions"]
+    assert machine.startswith("(no single state machine")
+    assert machine not in doubled["Resources"]
