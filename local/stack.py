@@ -84,7 +84,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         template = load_template()
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters=parameters)
-        stack_created(session, template, parameters)  # (IAM check: a no-op unless HOD_IAM_RECORD is set)
+        stack_created(session, template, parameters)  # (a no-op unless the IAM check records: docs/iam.md)
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
