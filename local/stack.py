@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from local.inproc import LocalContext, load_function_module
@@ -72,6 +73,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
 
     from hod import wiring
     from local.cfn import create_local_resources, load_template
+    from local.iam.recorder import stack_created
     from local.inproc import atomic_dynamodb, route_lambdas_in_process
     from local.outbox import record_push
     from local.scheduler import run_schedules
@@ -82,6 +84,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         template = load_template()
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters=parameters)
+        stack_created(session, template, parameters)  # (a no-op unless the IAM check records: docs/iam.md)
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
@@ -232,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     from local.outbox import register_outbox
 
     base_url = f"http://{args.host}:{args.port}"
+    if os.environ.get("HOD_IAM_RECORD"):  # record each function's AWS calls for the IAM check (docs/iam.md)
+        from local.iam.recorder import record_into
+
+        record_into(Path(os.environ["HOD_IAM_RECORD"]))
     with local_aws(parameters_from_environment(base_url)):
         from local.cfn import functions, load_template
 

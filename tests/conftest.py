@@ -14,6 +14,9 @@ import pytest
 from hod import wiring
 from local.stack import LOCAL_ENV
 
+# Every AWS call the functions make is checked against their IAM policies when the session ends (tests/iam_check.py).
+pytest_plugins = ["tests.iam_check"]
+
 # The local stack's offline environment, with metrics kept on so handlers exercise Powertools' metric flushing.
 FAKE_ENV = {
     **LOCAL_ENV,

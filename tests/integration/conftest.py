@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from hod import wiring
 from local.cfn import create_local_resources, load_template
+from local.iam.recorder import stack_created
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.scheduler import run_schedules
 from tests.integration.api_contract import check_answer
@@ -45,7 +46,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A fresh local copy of the stack's tables and secret in moto; the process environment points at it.
     Referrals are stored but their workflow is not started (see `workflow` for that)."""
     with mock_aws():
-        env = create_local_resources(boto3.session.Session(), load_template(), parameters=PARAMETERS)
+        session, template = boto3.session.Session(), load_template()
+        env = create_local_resources(session, template, parameters=PARAMETERS)
+        stack_created(session, template, PARAMETERS)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("HOD_STATE_MACHINE_ARN", raising=False)
@@ -88,6 +91,7 @@ def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
         template = load_template()
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters={**PARAMETERS, **WINDOWS})
+        stack_created(session, template, {**PARAMETERS, **WINDOWS})
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -24,8 +25,10 @@ from hod.domain.availability import WeeklySchedule
 from hod.domain.offer import OfferStatus
 from hod.domain.referral import ConsumerRequest
 from hod.errors import DependencyFailed
+from local.cfn import load_template
+from local.iam.recorder import stack_created
 from local.inproc import LocalContext
-from tests.integration.conftest import SENDER
+from tests.integration.conftest import PARAMETERS, SENDER
 from tests.integration.test_api import ALWAYS, agent
 
 DEVICE = PushDevice(platform="fcm", token="device-token-0001")
@@ -35,6 +38,8 @@ DEVICE = PushDevice(platform="fcm", token="device-token-0001")
 def push_configured(stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """App push configured, with Pinpoint's answers stubbed (moto does not implement send_messages)."""
     monkeypatch.setenv("HOD_PINPOINT_APP_ID", "hodapp0001")
+    # (as if deployed with PinpointAppId=hodapp0001: the IAM check resolves the policies with it)
+    stack_created(boto3.session.Session(), load_template(), {**PARAMETERS, "PinpointAppId": "hodapp0001"})
     client("sesv2").create_email_identity(EmailIdentity=SENDER)
     wiring.reset()
     stubber = Stubber(client("pinpoint"))
