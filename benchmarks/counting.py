@@ -17,6 +17,9 @@ per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB
   attributes change costs one, and one that is in the index neither before nor after costs none. Each index write
   is 1 unit per 1 KB of the index entry (the table's key, the index's key and the projected attributes), at the
   standard rate inside transactions too.
+- partitions (`Call.partitions`, when `CallLog.partitions` is on): the same units split by the partition that
+  consumed them, a table's or an index's partition key value (`PartitionUse`): each item written, each index
+  entry written or removed, each item read (a Query reads the one partition its key condition names).
 
 Item sizes follow DynamoDB's rules (attribute names plus values; numbers about one byte per two digits).
 """
@@ -24,6 +27,7 @@ Item sizes follow DynamoDB's rules (attribute names plus values; numbers about o
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -36,6 +40,20 @@ _READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
+@dataclass(frozen=True)
+class PartitionUse:
+    """Units one call consumed in one partition: `key` is the partition key value, in the table (`index` "") or
+    in one of its global secondary indexes."""
+
+    table: str  # the table's logical id
+    index: str
+    key: str
+    read_units: float = 0.0
+    write_units: float = 0.0
+    items: int = 0  # items read
+    bytes: int = 0  # their size
+
+
 @dataclass
 class Call:
     service: str
@@ -46,6 +64,7 @@ class Call:
     write_units: float = 0.0
     # "<table's logical id>.<index>" → write units that index consumed (global secondary indexes)
     index_writes: Counter[str] = field(default_factory=Counter)
+    partitions: list[PartitionUse] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -164,6 +183,11 @@ class IndexedTable:
 
 def global_indexes(template: Mapping[str, Any], prefix: str | None = None) -> dict[str, IndexedTable]:
     """Table name → its key and global secondary indexes, from the template, for tables that have any."""
+    return {name: table for name, table in table_shapes(template, prefix).items() if table.indexes}
+
+
+def table_shapes(template: Mapping[str, Any], prefix: str | None = None) -> dict[str, IndexedTable]:
+    """Table name → its key and global secondary indexes (perhaps none), from the template, for every table."""
     from local.cfn import DEFAULT_PREFIX, dynamodb_tables
 
     found: dict[str, IndexedTable] = {}
@@ -177,27 +201,42 @@ def global_indexes(template: Mapping[str, Any], prefix: str | None = None) -> di
             )
             for index in kwargs.get("GlobalSecondaryIndexes") or ()
         )
-        if indexes:
-            keys = tuple(str(k["AttributeName"]) for k in kwargs["KeySchema"])
-            found[str(kwargs["TableName"])] = IndexedTable(logical_id, keys, indexes)
+        keys = tuple(str(k["AttributeName"]) for k in kwargs["KeySchema"])
+        found[str(kwargs["TableName"])] = IndexedTable(logical_id, keys, indexes)
     return found
 
 
-def index_writes(before: Item | None, after: Item | None, table: IndexedTable) -> dict[str, int]:
-    """Write units each of the table's global secondary indexes consumes when one item goes from `before` to
-    `after` (None: no item), for the indexes that consume any. Per index: entering or leaving it costs one write
-    of the entry, a changed index key a delete and a put, changed projected attributes one put; no change, or no
-    entry before or after, costs nothing."""
-    units: dict[str, int] = {}
+def _key_value(item: Item, attribute: str) -> str:
+    """A key attribute's value as text (keys are strings, numbers or binary)."""
+    ((_, raw),) = item[attribute].items()
+    return str(raw)
+
+
+def index_partition_writes(before: Item | None, after: Item | None, table: IndexedTable) -> list[tuple[str, str, int]]:
+    """(index, partition key value, write units) of each index write when one item goes from `before` to `after`
+    (None: no item). Per index: entering or leaving it costs one write of the entry, a changed index key a delete
+    (in the old entry's partition) and a put (in the new one's), changed projected attributes one put; no change,
+    or no entry before or after, costs nothing."""
+    writes: list[tuple[str, str, int]] = []
     for index in table.indexes:
         old, new = index.entry(before, table.keys), index.entry(after, table.keys)
         if old == new:
             continue
         if old is not None and new is not None and any(old[k] != new[k] for k in index.keys):
-            units[index.name] = _write_units(item_size(old)) + _write_units(item_size(new))
+            entries = [old, new]
         else:
-            units[index.name] = _write_units(item_size(new if new is not None else old or {}))
-    return units
+            entries = [new if new is not None else old or {}]
+        writes += [(index.name, _key_value(e, index.keys[0]), _write_units(item_size(e))) for e in entries]
+    return writes
+
+
+def index_writes(before: Item | None, after: Item | None, table: IndexedTable) -> dict[str, int]:
+    """Write units each of the table's global secondary indexes consumes when one item goes from `before` to
+    `after`, for the indexes that consume any (`index_partition_writes`, summed by index)."""
+    units: Counter[str] = Counter()
+    for name, _, count in index_partition_writes(before, after, table):
+        units[name] += count
+    return dict(units)
 
 
 def index_write_units(before: Item | None, after: Item | None, table: IndexedTable) -> int:
@@ -228,7 +267,75 @@ def _written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str,
     return writes
 
 
-def _dynamodb_units(call: Call, params: Mapping[str, Any], parsed: Mapping[str, Any], region: str) -> None:
+def _table_write_units(kind: str, table: str, item_or_key: Mapping[str, Any], region: str) -> int:
+    """One item's write to its table: 1 unit per 1 KB of the item put or as updated; a delete 1 unit."""
+    if kind == "put":
+        return _write_units(item_size(item_or_key))
+    if kind == "update":
+        return _write_units(_stored_size(region, table, item_or_key))
+    return 1
+
+
+_EQUALS = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
+
+
+def _queried_key(params: Mapping[str, Any], attribute: str) -> str | None:
+    """The partition key value a Query's key condition names (`attribute` = :value), or None."""
+    names = params.get("ExpressionAttributeNames") or {}
+    values = params.get("ExpressionAttributeValues") or {}
+    for name, placeholder in _EQUALS.findall(str(params.get("KeyConditionExpression", ""))):
+        if names.get(name, name) == attribute and placeholder in values:
+            return _key_value({attribute: values[placeholder]}, attribute)
+    return None
+
+
+def _read_partitions(
+    operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any], shapes: Mapping[str, IndexedTable]
+) -> list[PartitionUse]:
+    """The read units of one call by partition: a GetItem's or BatchGetItem's items by their table's partition key,
+    a Query's by the partition its key condition names, a Scan's under "*" (every partition)."""
+    consistent = bool(params.get("ConsistentRead"))
+
+    def shape(table: str) -> IndexedTable:
+        return shapes.get(table) or IndexedTable(table, (), ())
+
+    if operation == "GetItem":
+        table = shape(params["TableName"])
+        item = parsed.get("Item")
+        size = item_size(item) if item else 0
+        key = _key_value(params["Key"], table.keys[0])
+        return [PartitionUse(table.name, "", key, _read_units(size, consistent), items=int(bool(item)), bytes=size)]
+    if operation == "BatchGetItem":
+        uses = []
+        for name, items in parsed.get("Responses", {}).items():
+            table = shape(name)
+            for item in items:
+                size = item_size(item)
+                key = _key_value(item, table.keys[0])
+                uses.append(PartitionUse(table.name, "", key, _read_units(size, consistent), items=1, bytes=size))
+        return uses
+    if operation in ("Query", "Scan"):
+        table = shape(params["TableName"])
+        index_name = str(params.get("IndexName", ""))
+        index = next((i for i in table.indexes if i.name == index_name), None)
+        attribute = index.keys[0] if index else table.keys[0] if table.keys else ""
+        key = _queried_key(params, attribute) if operation == "Query" else "*"
+        items = parsed.get("Items", [])
+        size = sum(item_size(i) for i in items)
+        units = _read_units(size, consistent)
+        return [PartitionUse(table.name, index_name, key or "?", units, items=len(items), bytes=size)]
+    return []
+
+
+def _dynamodb_units(
+    call: Call,
+    params: Mapping[str, Any],
+    parsed: Mapping[str, Any],
+    region: str,
+    shapes: Mapping[str, IndexedTable] | None = None,
+) -> None:
+    """Items read, read and write units of one call; with `shapes` (table name → key and indexes), the table's
+    units by partition too (index writes are added by `CallLog._index_units`)."""
     operation = call.operation
     consistent = bool(params.get("ConsistentRead"))
     if operation == "GetItem":
@@ -243,26 +350,17 @@ def _dynamodb_units(call: Call, params: Mapping[str, Any], parsed: Mapping[str, 
         items = [i for table_items in parsed.get("Responses", {}).values() for i in table_items]
         call.items_read = len(items)
         call.read_units = sum(_read_units(item_size(i), consistent) for i in items)
-    elif operation == "PutItem":
-        call.write_units = _write_units(item_size(params["Item"]))
-    elif operation == "UpdateItem":
-        call.write_units = _write_units(_stored_size(region, params["TableName"], params["Key"]))
-    elif operation == "DeleteItem":
-        call.write_units = 1
-    elif operation == "BatchWriteItem":
-        for requests in params.get("RequestItems", {}).values():
-            for request in requests:
-                put = request.get("PutRequest")
-                call.write_units += _write_units(item_size(put["Item"])) if put else 1
-    elif operation == "TransactWriteItems":
-        for action in params.get("TransactItems", []):
-            if "Put" in action:
-                call.write_units += 2 * _write_units(item_size(action["Put"]["Item"]))
-            elif "Update" in action:
-                update = action["Update"]
-                call.write_units += 2 * _write_units(_stored_size(region, update["TableName"], update["Key"]))
-            elif "Delete" in action:
-                call.write_units += 2
+    elif operation in _WRITES:
+        factor = 2 if operation == "TransactWriteItems" else 1
+        for kind, table, item_or_key in _written_items(operation, params):
+            units = factor * _table_write_units(kind, table, item_or_key, region)
+            call.write_units += units
+            if shapes is not None and table in shapes:
+                shape = shapes[table]
+                key = _key_value(item_or_key, shape.keys[0])
+                call.partitions.append(PartitionUse(shape.name, "", key, write_units=units))
+    if shapes is not None and operation in _READS:
+        call.partitions += _read_partitions(operation, params, parsed, shapes)
 
 
 @dataclass
@@ -270,6 +368,9 @@ class CallLog:
     calls: list[Call] = field(default_factory=list)
     # Table name → its global secondary indexes (`global_indexes`): writes to these tables count index writes too.
     indexes: dict[str, IndexedTable] = field(default_factory=dict)
+    # Record each DynamoDB call's units by partition (`Call.partitions`) for the tables in `indexes` (give it
+    # `table_shapes`, every table, for a complete picture).
+    partitions: bool = False
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -320,8 +421,10 @@ class CallLog:
                 new = _stored_item(region, table, item_or_key)
             else:
                 new = None
-            for index, units in index_writes(old, new, shape).items():
+            for index, key, units in index_partition_writes(old, new, shape):
                 call.index_writes[f"{shape.name}.{index}"] += units
+                if self.partitions:
+                    call.partitions.append(PartitionUse(shape.name, index, key, write_units=units))
 
     def _after_call(self, parsed: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         service = str(model.service_model.service_id).lower().replace(" ", "")
@@ -331,7 +434,8 @@ class CallLog:
             call.error = str(error.get("Code"))
         if service == "dynamodb" and not error:
             region = str(context.get("client_region") or "us-east-1")
-            _dynamodb_units(call, context.get("bench_params") or {}, parsed, region)
+            shapes = self.indexes if self.partitions else None
+            _dynamodb_units(call, context.get("bench_params") or {}, parsed, region, shapes)
             self._index_units(call, context.get("bench_params") or {}, context, region)
         with self._lock:
             self.calls.append(call)
