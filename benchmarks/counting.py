@@ -2,7 +2,8 @@
 
 `CallLog.install()` hooks every botocore client created afterwards (boto3's and pynamodb's own alike): each call is
 recorded on 'after-call' with its service, operation, the scope it was made in (`log.scope("MatchFunction")`,
-per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB would bill for it:
+per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB would bill for it (the arithmetic
+is in `benchmarks/tables.py`):
 
 - reads: a Query or Scan costs its items' total size rounded up to 4 KB (at least one unit), a GetItem its item's
   size rounded up to 4 KB (at least one), a BatchGetItem each item so; strongly consistent = 1 unit per 4 KB,
@@ -11,22 +12,16 @@ per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB
   size of an updated item is read from moto after the call; a deleted item counts 1 unit.
 - index writes (`Call.index_write_units`), for the tables in `CallLog.indexes` (their global secondary indexes, read
   from template.yaml by `global_indexes`): each write of the call is compared, index by index, before and after
-  (`index_write_units`). The "before" item is read from moto just before the request is sent, the "after" one is
-  the item put, the item moto holds after an update, or nothing after a delete. An item entering or leaving an
-  index costs one index write, one whose index key changes costs two (delete and put), one whose projected
-  attributes change costs one, and one that is in the index neither before nor after costs none. Each index write
-  is 1 unit per 1 KB of the index entry (the table's key, the index's key and the projected attributes), at the
-  standard rate inside transactions too.
+  (`tables.index_writes`). The "before" item is read from moto just before the request is sent, the "after" one is
+  the item put, the item moto holds after an update, or nothing after a delete. Index writes count at the standard
+  rate inside transactions too.
 - partitions (`Call.partitions`, when `CallLog.partitions` is on): the same units split by the partition that
   consumed them, a table's or an index's partition key value (`PartitionUse`): each item written, each index
   entry written or removed, each item read (a Query reads the one partition its key condition names).
-
-Item sizes follow DynamoDB's rules (attribute names plus values; numbers about one byte per two digits).
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections import Counter
@@ -36,22 +31,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+from benchmarks.tables import (
+    IndexedTable,
+    Item,
+    PartitionUse,
+    index_partition_writes,
+    item_size,
+    key_value,
+    read_units,
+    write_units,
+)
+
 _READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-
-
-@dataclass(frozen=True)
-class PartitionUse:
-    """Units one call consumed in one partition: `key` is the partition key value, in the table (`index` "") or
-    in one of its global secondary indexes."""
-
-    table: str  # the table's logical id
-    index: str
-    key: str
-    read_units: float = 0.0
-    write_units: float = 0.0
-    items: int = 0  # items read
-    bytes: int = 0  # their size
 
 
 @dataclass
@@ -74,47 +66,6 @@ class Call:
     @property
     def name(self) -> str:
         return f"{self.service}.{self.operation}"
-
-
-def _number_size(text: str) -> int:
-    digits = text.lstrip("-").replace(".", "").lstrip("0") or "0"
-    return (len(digits) + 1) // 2 + 1
-
-
-def value_size(value: Mapping[str, Any]) -> int:
-    """Bytes DynamoDB counts for one attribute value in the low-level JSON form ({"S": ...}, {"N": ...}...)."""
-    (kind, raw), *_ = value.items()
-    if kind == "S":
-        return len(str(raw).encode())
-    if kind == "N":
-        return _number_size(str(raw))
-    if kind == "B":
-        return len(raw) if isinstance(raw, bytes | bytearray) else len(str(raw))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(v).encode()) for v in raw)
-    if kind == "NS":
-        return sum(_number_size(str(v)) for v in raw)
-    if kind == "BS":
-        return sum(len(v) for v in raw)
-    if kind == "L":
-        return 3 + sum(1 + value_size(v) for v in raw)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in raw.items())
-    return 0
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
-
-
-def _read_units(size: int, consistent: bool) -> float:
-    return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
-
-
-def _write_units(size: int) -> int:
-    return max(1, math.ceil(size / 1024))
 
 
 def _moto_item(region: str, table: str, key: Mapping[str, Any]) -> Any:
@@ -145,105 +96,6 @@ def _stored_item(region: str, table: str, key: Mapping[str, Any]) -> dict[str, A
     return dict(item.to_json()["Attributes"]) if item is not None else None
 
 
-# ----- global secondary indexes ------------------------------------------------------------------------------------
-
-Item = Mapping[str, Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class GlobalIndex:
-    """One global secondary index: its key attributes and what it projects."""
-
-    name: str
-    keys: tuple[str, ...]
-    projection: str = "ALL"  # KEYS_ONLY, INCLUDE or ALL
-    non_key: frozenset[str] = frozenset()
-
-    def entry(self, item: Item | None, table_keys: tuple[str, ...]) -> dict[str, Any] | None:
-        """The index's entry for `item`: None when the item lacks one of the index's key attributes (sparse)."""
-        if item is None or any(name not in item for name in self.keys):
-            return None
-        if self.projection == "ALL":
-            return dict(item)
-        kept = {*table_keys, *self.keys, *(self.non_key if self.projection == "INCLUDE" else ())}
-        return {name: value for name, value in item.items() if name in kept}
-
-
-@dataclass(frozen=True)
-class IndexedTable:
-    """A table's primary key attributes and its global secondary indexes."""
-
-    name: str
-    keys: tuple[str, ...]
-    indexes: tuple[GlobalIndex, ...]
-
-    def key_of(self, item: Item) -> dict[str, Any]:
-        return {name: item[name] for name in self.keys}
-
-
-def global_indexes(template: Mapping[str, Any], prefix: str | None = None) -> dict[str, IndexedTable]:
-    """Table name → its key and global secondary indexes, from the template, for tables that have any."""
-    return {name: table for name, table in table_shapes(template, prefix).items() if table.indexes}
-
-
-def table_shapes(template: Mapping[str, Any], prefix: str | None = None) -> dict[str, IndexedTable]:
-    """Table name → its key and global secondary indexes (perhaps none), from the template, for every table."""
-    from local.cfn import DEFAULT_PREFIX, dynamodb_tables
-
-    found: dict[str, IndexedTable] = {}
-    for logical_id, kwargs in dynamodb_tables(template, DEFAULT_PREFIX if prefix is None else prefix).items():
-        indexes = tuple(
-            GlobalIndex(
-                name=str(index["IndexName"]),
-                keys=tuple(str(k["AttributeName"]) for k in index["KeySchema"]),
-                projection=str(index["Projection"].get("ProjectionType", "ALL")),
-                non_key=frozenset(str(n) for n in index["Projection"].get("NonKeyAttributes") or ()),
-            )
-            for index in kwargs.get("GlobalSecondaryIndexes") or ()
-        )
-        keys = tuple(str(k["AttributeName"]) for k in kwargs["KeySchema"])
-        found[str(kwargs["TableName"])] = IndexedTable(logical_id, keys, indexes)
-    return found
-
-
-def _key_value(item: Item, attribute: str) -> str:
-    """A key attribute's value as text (keys are strings, numbers or binary)."""
-    ((_, raw),) = item[attribute].items()
-    return str(raw)
-
-
-def index_partition_writes(before: Item | None, after: Item | None, table: IndexedTable) -> list[tuple[str, str, int]]:
-    """(index, partition key value, write units) of each index write when one item goes from `before` to `after`
-    (None: no item). Per index: entering or leaving it costs one write of the entry, a changed index key a delete
-    (in the old entry's partition) and a put (in the new one's), changed projected attributes one put; no change,
-    or no entry before or after, costs nothing."""
-    writes: list[tuple[str, str, int]] = []
-    for index in table.indexes:
-        old, new = index.entry(before, table.keys), index.entry(after, table.keys)
-        if old == new:
-            continue
-        if old is not None and new is not None and any(old[k] != new[k] for k in index.keys):
-            entries = [old, new]
-        else:
-            entries = [new if new is not None else old or {}]
-        writes += [(index.name, _key_value(e, index.keys[0]), _write_units(item_size(e))) for e in entries]
-    return writes
-
-
-def index_writes(before: Item | None, after: Item | None, table: IndexedTable) -> dict[str, int]:
-    """Write units each of the table's global secondary indexes consumes when one item goes from `before` to
-    `after`, for the indexes that consume any (`index_partition_writes`, summed by index)."""
-    units: Counter[str] = Counter()
-    for name, _, count in index_partition_writes(before, after, table):
-        units[name] += count
-    return dict(units)
-
-
-def index_write_units(before: Item | None, after: Item | None, table: IndexedTable) -> int:
-    """All the index write units of one item's change (`index_writes`, summed)."""
-    return sum(index_writes(before, after, table).values())
-
-
 def _written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
     """(kind, table, item or key) for each item `params` writes: kind is "put" (with the item), "update" or
     "delete" (with the key)."""
@@ -270,9 +122,9 @@ def _written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str,
 def _table_write_units(kind: str, table: str, item_or_key: Mapping[str, Any], region: str) -> int:
     """One item's write to its table: 1 unit per 1 KB of the item put or as updated; a delete 1 unit."""
     if kind == "put":
-        return _write_units(item_size(item_or_key))
+        return write_units(item_size(item_or_key))
     if kind == "update":
-        return _write_units(_stored_size(region, table, item_or_key))
+        return write_units(_stored_size(region, table, item_or_key))
     return 1
 
 
@@ -285,7 +137,7 @@ def _queried_key(params: Mapping[str, Any], attribute: str) -> str | None:
     values = params.get("ExpressionAttributeValues") or {}
     for name, placeholder in _EQUALS.findall(str(params.get("KeyConditionExpression", ""))):
         if names.get(name, name) == attribute and placeholder in values:
-            return _key_value({attribute: values[placeholder]}, attribute)
+            return key_value({attribute: values[placeholder]}, attribute)
     return None
 
 
@@ -303,16 +155,16 @@ def _read_partitions(
         table = shape(params["TableName"])
         item = parsed.get("Item")
         size = item_size(item) if item else 0
-        key = _key_value(params["Key"], table.keys[0])
-        return [PartitionUse(table.name, "", key, _read_units(size, consistent), items=int(bool(item)), bytes=size)]
+        key = key_value(params["Key"], table.keys[0])
+        return [PartitionUse(table.name, "", key, read_units(size, consistent), items=int(bool(item)), bytes=size)]
     if operation == "BatchGetItem":
         uses = []
         for name, items in parsed.get("Responses", {}).items():
             table = shape(name)
             for item in items:
                 size = item_size(item)
-                key = _key_value(item, table.keys[0])
-                uses.append(PartitionUse(table.name, "", key, _read_units(size, consistent), items=1, bytes=size))
+                key = key_value(item, table.keys[0])
+                uses.append(PartitionUse(table.name, "", key, read_units(size, consistent), items=1, bytes=size))
         return uses
     if operation in ("Query", "Scan"):
         table = shape(params["TableName"])
@@ -322,7 +174,7 @@ def _read_partitions(
         key = _queried_key(params, attribute) if operation == "Query" else "*"
         items = parsed.get("Items", [])
         size = sum(item_size(i) for i in items)
-        units = _read_units(size, consistent)
+        units = read_units(size, consistent)
         return [PartitionUse(table.name, index_name, key or "?", units, items=len(items), bytes=size)]
     return []
 
@@ -341,15 +193,15 @@ def _dynamodb_units(
     if operation == "GetItem":
         item = parsed.get("Item")
         call.items_read = 1 if item else 0
-        call.read_units = _read_units(item_size(item) if item else 0, consistent)
+        call.read_units = read_units(item_size(item) if item else 0, consistent)
     elif operation in ("Query", "Scan"):
         items = parsed.get("Items", [])
         call.items_read = int(parsed.get("ScannedCount", len(items)))
-        call.read_units = _read_units(sum(item_size(i) for i in items), consistent)
+        call.read_units = read_units(sum(item_size(i) for i in items), consistent)
     elif operation == "BatchGetItem":
         items = [i for table_items in parsed.get("Responses", {}).values() for i in table_items]
         call.items_read = len(items)
-        call.read_units = sum(_read_units(item_size(i), consistent) for i in items)
+        call.read_units = sum(read_units(item_size(i), consistent) for i in items)
     elif operation in _WRITES:
         factor = 2 if operation == "TransactWriteItems" else 1
         for kind, table, item_or_key in _written_items(operation, params):
@@ -357,7 +209,7 @@ def _dynamodb_units(
             call.write_units += units
             if shapes is not None and table in shapes:
                 shape = shapes[table]
-                key = _key_value(item_or_key, shape.keys[0])
+                key = key_value(item_or_key, shape.keys[0])
                 call.partitions.append(PartitionUse(shape.name, "", key, write_units=units))
     if shapes is not None and operation in _READS:
         call.partitions += _read_partitions(operation, params, parsed, shapes)

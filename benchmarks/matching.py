@@ -24,8 +24,9 @@ from typing import Any
 import boto3
 
 from benchmarks import population
-from benchmarks.counting import CallLog, item_size
+from benchmarks.counting import CallLog
 from benchmarks.fastquery import fast_queries
+from benchmarks.tables import item_size
 from hod import zipdir
 from hod.adapters.dynamo import DynamoAvailableIndex
 from hod.domain import availability as av

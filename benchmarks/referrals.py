@@ -29,7 +29,8 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from benchmarks.counting import Call, CallLog, global_indexes, table_shapes
+from benchmarks.counting import Call, CallLog
+from benchmarks.tables import global_indexes, table_shapes
 from local.cfn import create_local_resources, functions, load_template
 from local.inproc import atomic_dynamodb, load_function_module, route_lambdas_in_process
 from local.scheduler import run_schedules

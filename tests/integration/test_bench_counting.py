@@ -9,8 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from benchmarks.counting import CallLog, IndexedTable, global_indexes, item_size, table_shapes
+from benchmarks.counting import CallLog
 from benchmarks.motoproxy import aws_url
+from benchmarks.tables import IndexedTable, global_indexes, item_size, table_shapes
 from hod.adapters.dynamo import DynamoAvailableIndex
 from hod.ports import Placement
 from local.cfn import dynamodb_tables, load_template

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.__main__ import _merge
-from benchmarks.counting import PartitionUse, table_shapes
-from benchmarks.scale.partitions import Event, KeyDesign, Shares, classify, heat, key_designs, summarise
+from benchmarks.scale.heat import Event, KeyDesign, Shares, classify, heat, key_designs, summarise
+from benchmarks.tables import PartitionUse, table_shapes
 from local.cfn import load_template
 
 SHARES = Shares(
