@@ -64,7 +64,7 @@ class KeyDesign:
     pattern: str
     spread: str
     shards: int = 1
-    shards_before: int | None = None  # sharded by the partitions work: the number of keys before (1)
+    shards_before: int | None = None  # a key that was sharded: how many keys it had before (1)
 
     @property
     def name(self) -> str:
