@@ -69,30 +69,34 @@ def test_referrals_and_offers_written_to_any_shard_are_found_by_the_days_report(
     stack: dict[str, str],
     referral_ids: list[str],
 ) -> None:
-    # Given 48 referrals, three in each of the 16 shards, over two UTC days; every third one offered to the one
-    # agent, who turns it down
+    # Given 48 referrals, three in each of the 16 shards (ids in shard order, round after round), over two UTC days
+    # (rounds 1 and 3 on DAY, round 2 the day before); every third one offered to the one agent, who turns it down
     import_agents(agent("7130"))
     wiring.agents().set_weekly_schedule("7130", WeeklySchedule.model_validate(ALWAYS))
+    referrals_on: Counter[date] = Counter()
+    offers_on: Counter[date] = Counter()
     for n, rid in enumerate(referral_ids):
-        clock.current = DAY + timedelta(minutes=n) - timedelta(days=n % 2)
+        clock.current = DAY + timedelta(minutes=n) - timedelta(days=(n // REFERRAL_SHARDS) % 2)
         assert submit("78702", "es" if n % 5 == 0 else "en") == rid
+        referrals_on[clock.current.date()] += 1
         if n % 3 == 0:
             assert offer_round(rid).agent_npn == "7130"
             rejected = client.http.post(f"/agent/referrals/{rid}/reject", headers=agent_headers("7130"))
             assert rejected.status_code == 200, rejected.body
-    days = {DAY.date(): 24, DAY.date() - timedelta(days=1): 24}
+            offers_on[clock.current.date()] += 1
+    assert referrals_on == {DAY.date(): 32, DAY.date() - timedelta(days=1): 16}
     # (each day's items are spread over all 16 of its keys)
     stored = boto3.client("dynamodb").scan(TableName=stack["HOD_REFERRALS_TABLE"])["Items"]
     keys = {item["report_day"]["S"] for item in stored if "report_day" in item}
-    assert len(keys) == len(days) * REFERRAL_SHARDS
+    assert len(keys) == 2 * REFERRAL_SHARDS
 
-    for day, count in days.items():
+    for day, count in referrals_on.items():
         # When the day is read from its shards
         referrals, offers = DynamoReports(stack["HOD_AGENTS_TABLE"], stack["HOD_REFERRALS_TABLE"]).day(day, 1000)
         # Then every referral and offer of the day is there once, as a scan of the whole table finds them
         truth_referrals, truth_offers = days_truth(stack, day)
         assert len(referrals) == count
-        assert len(offers) == 8
+        assert len(offers) == offers_on[day]
         assert Counter(referrals) == truth_referrals
         assert Counter(offers) == truth_offers
         # And in time order, as one partition would give them
@@ -105,7 +109,7 @@ def test_referrals_and_offers_written_to_any_shard_are_found_by_the_days_report(
         body = response.json_body
         for section in ("totals", "by_state", "by_language"):
             assert body[section] == expected[section]
-        assert (body["totals"]["referrals"], body["totals"]["direct_offers"]) == (count, 8)
+        assert (body["totals"]["referrals"], body["totals"]["direct_offers"]) == (count, offers_on[day])
 
 
 @pytest.mark.parametrize("limit", [1, 7, 47, 48, 49, 1000])
