@@ -22,7 +22,8 @@ class Clock(Protocol):
 @dataclass(frozen=True)
 class Placement:
     """One entry of the agent index: in `area` "TX#es" the agent is available until `until` (epoch seconds of the
-    next change); in area "ROSTER#TX" the agent takes Texas referrals at all (until = 0: no expiry)."""
+    next change); in area "ROSTER#TX" (or one of its shards, "ROSTER#TX#07") the agent takes Texas referrals at all
+    (until = 0: no expiry)."""
 
     area: str
     cell: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
 from hod.geo import cell_bounds, encode
 from hod.ports import Placement, StoredAgent
+from hod.shards import every_key, key_for, shard_of
 
 SWEEP_SHARDS = 4
 SUSPENDED_KEY = "1"
@@ -203,7 +203,7 @@ class ReferralItem(Model):
 
 
 def sweep_shard(npn: str) -> str:
-    return str(zlib.crc32(npn.encode()) % SWEEP_SHARDS)
+    return str(shard_of(npn, SWEEP_SHARDS))
 
 
 class DynamoAgentStore:
@@ -334,7 +334,9 @@ def _event_key(event: AuditEvent, seq: int) -> str:
 
 
 # `needs_start` (the sparse `unstarted` index): "pending" from creation until the workflow's first round clears it
-# (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once).
+# (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once),
+# "retry" once a round kept failing; each in the referral's shard ("pending#07"; adapters.shards), since every
+# referral enters and leaves the index.
 NEVER_STARTED = "pending"
 START_FAILED = "1"
 ROUND_FAILED = "retry"
@@ -354,8 +356,8 @@ class DynamoReferralStore:
             status=referral.status.value,
             safety_net_round=referral.safety_net_round,
             updated_at=referral.updated_at.isoformat(),
-            **report_attributes(referral.created_at, referral.place.state, referral.language),
-            needs_start=NEVER_STARTED,
+            **report_attributes(referral.referral_id, referral.created_at, referral.place.state, referral.language),
+            needs_start=key_for(NEVER_STARTED, referral.referral_id),
         )
         with _sdk("TransactWriteItems"):
             try:
@@ -391,7 +393,7 @@ class DynamoReferralStore:
         """Flag (or clear) a referral whose workflow has not started yet, for the sweep to find."""
         bind(ReferralItem, self._table)
         attribute = ReferralItem.needs_start
-        action = attribute.set("1") if unstarted else attribute.remove()
+        action = attribute.set(key_for(START_FAILED, referral_id)) if unstarted else attribute.remove()
         with _sdk("UpdateItem"):
             ReferralItem(f"REF#{referral_id}", "REFERRAL").update(actions=[action])
 
@@ -403,7 +405,7 @@ class DynamoReferralStore:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral_id}"
         with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
-            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(flag)])
+            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(key_for(flag, referral_id))])
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
 
@@ -423,7 +425,7 @@ class DynamoReferralStore:
             try:
                 item.update(
                     actions=[ReferralItem.needs_start.remove(), ReferralItem.restarts.add(1)],
-                    condition=ReferralItem.needs_start == ROUND_FAILED,
+                    condition=ReferralItem.needs_start == key_for(ROUND_FAILED, referral_id),
                 )
             except UpdateError as exc:
                 if _conditional_failed(exc):
@@ -435,9 +437,17 @@ class DynamoReferralStore:
         return self._flagged(NEVER_STARTED, limit)
 
     def _flagged(self, flag: str, limit: int) -> list[str]:
+        """At most `limit` referrals flagged `flag`, shard after shard (the once-a-minute sweep reads them)."""
         bind(ReferralItem, self._table)
+        found: list[str] = []
         with _sdk("Query"):
-            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query(flag, limit=limit)]
+            for key in every_key(flag):
+                if len(found) >= limit:
+                    break
+                found += [
+                    item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query(key, limit=limit - len(found))
+                ]
+        return found
 
     def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)
@@ -447,12 +457,12 @@ class DynamoReferralStore:
                 batch.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
 
 
-def report_attributes(at: datetime, state: str, language: str) -> dict[str, Any]:
-    """What puts a referral or an offer in the administrator's "by-day" index: its UTC day and time, state and
-    language (no consumer details)."""
+def report_attributes(referral_id: str, at: datetime, state: str, language: str) -> dict[str, Any]:
+    """What puts a referral or an offer in the administrator's "by-day" index: its UTC day (in the referral's shard:
+    a referral and its offers share one), time, state and language (no consumer details)."""
     moment = at.astimezone(UTC)
     return {
-        "report_day": moment.date().isoformat(),
+        "report_day": key_for(moment.date().isoformat(), referral_id),
         "report_at": moment.isoformat(),
         "report_state": state,
         "report_language": language,

@@ -55,7 +55,7 @@ def _offer_item(offer: Offer, task_token: str | None = None, contact: AgentConta
         agent_npn=offer.agent_npn,
         offered_at=offer.offered_at.isoformat(),
         offer_kind=offer.kind.value,
-        **report_attributes(offer.offered_at, offer.state, offer.language),
+        **report_attributes(offer.referral_id, offer.offered_at, offer.state, offer.language),
         task_token=task_token,
         contact=contact.model_dump_json() if contact else None,
     )

@@ -25,6 +25,7 @@ from hod.domain.agent import (
 from hod.domain.marketplace import healthcare_gov_states
 from hod.errors import Conflict, NotFound, ValidationFailed
 from hod.ports import AgentStore, AvailableIndex, Clock, Invitations, Placement, StoredAgent
+from hod.shards import ROSTER_SHARDS, every_key, key_for
 
 MAX_IMPORT_RECORDS = 1000
 MAX_DEVICES = 5
@@ -352,7 +353,7 @@ class AgentService:
             )
         )
         lat, lon = agent.location.lat, agent.location.lon
-        placements = [Placement(roster_area(state), agent.npn, agent.npn, lat, lon, 0) for state in states]
+        placements = [Placement(roster_area(state, agent.npn), agent.npn, agent.npn, lat, lon, 0) for state in states]
         if av.is_available(agent.availability, now):
             cell = f"{geo.encode(lat, lon, 9)}#{agent.npn}"
             placements += [
@@ -363,8 +364,9 @@ class AgentService:
         return placements, until
 
     def roster(self, state: str) -> list[str]:
-        """NPNs of every agent who takes referrals in `state`, available or not (the safety net's recipients)."""
-        return [entry.npn for entry in self._index.query(roster_area(state), "")]
+        """NPNs of every agent who takes referrals in `state`, available or not (the safety net's recipients), from
+        every shard of the state's roster."""
+        return [entry.npn for area in roster_areas(state) for entry in self._index.query(area, "")]
 
     def suspend(self, npn: str, reason: str) -> AgentView:
         return self._change(
@@ -377,8 +379,14 @@ class AgentService:
         )
 
 
-def roster_area(state: str) -> str:
-    return f"ROSTER#{state}"
+def roster_area(state: str, npn: str) -> str:
+    """The area of the agent's entry in the state's roster: "ROSTER#TX" spread over ROSTER_SHARDS by NPN."""
+    return key_for(f"ROSTER#{state}", npn, ROSTER_SHARDS)
+
+
+def roster_areas(state: str) -> list[str]:
+    """Every shard of the state's roster."""
+    return every_key(f"ROSTER#{state}", ROSTER_SHARDS)
 
 
 def _availability(current: av.Availability, updates: dict[str, Any]) -> av.Availability:
