@@ -100,7 +100,7 @@ class MailLog(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         seen = 0

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
-from chalice import Chalice, ConvertToMiddleware
+from chalice.app import Chalice, ConvertToMiddleware
 
 from hod.api.audiences import AUDIENCES
 from hod.api.routing import logger, metrics

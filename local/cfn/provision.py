@@ -9,7 +9,7 @@ import json
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from local.cfn.intrinsics import (
     LocalResources,
@@ -36,16 +36,13 @@ from local.cfn.template import (
 )
 
 if TYPE_CHECKING:
+    from boto3.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
-class _SessionLike(Protocol):
-    def client(self, service_name: str) -> Any: ...
-
-
 def _clients(
-    session_or_clients: _SessionLike | Mapping[str, Any],
+    session_or_clients: Session | Mapping[str, Any],
 ) -> tuple[DynamoDBClient, SecretsManagerClient]:
     if isinstance(session_or_clients, Mapping):
         return session_or_clients["dynamodb"], session_or_clients["secretsmanager"]
@@ -103,7 +100,7 @@ def _create_secret(secretsmanager: SecretsManagerClient, name: str, value: str) 
 
 
 def provision(
-    session_or_clients: _SessionLike | Mapping[str, Any],
+    session_or_clients: Session | Mapping[str, Any],
     template: Mapping[str, Any],
     prefix: str = DEFAULT_PREFIX,
     parameters: Mapping[str, Any] | None = None,
@@ -147,7 +144,7 @@ def provision(
 
 
 def _create_roles_and_schedule_groups(
-    session: _SessionLike,
+    session: Session,
     template: Mapping[str, Any],
     prefix: str,
     refs: dict[str, str],
@@ -184,7 +181,7 @@ def _placeholder_zip() -> bytes:
 
 
 def _create_functions_and_workflows(
-    session: _SessionLike,
+    session: Session,
     template: Mapping[str, Any],
     prefix: str,
     refs: dict[str, str],
@@ -249,7 +246,7 @@ def _create_functions_and_workflows(
 
 
 def create_local_resources(
-    session_or_clients: _SessionLike | Mapping[str, Any],
+    session_or_clients: Session | Mapping[str, Any],
     template: Mapping[str, Any],
     prefix: str = DEFAULT_PREFIX,
     parameters: Mapping[str, Any] | None = None,

@@ -38,7 +38,7 @@ def _expand_text(text: str, region: str) -> str:
     document = json.loads(text)
     for resource in document.get("Resources", {}).values():
         properties = resource.get("Properties") or {}
-        for key in ("CodeUri", "ContentUri"):
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
             if key in properties:  # packaging is irrelevant to IAM: what `sam package` would have uploaded
                 properties[key] = "s3://placeholder-bucket/placeholder-key"
     logging.getLogger("samtranslator").setLevel(logging.ERROR)  # feature-toggle chatter

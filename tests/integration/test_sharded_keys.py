@@ -16,10 +16,11 @@ from chalice.test import Client
 from hod import wiring
 from hod.adapters.dynamo import bind
 from hod.adapters.reports import DayItem, DynamoReports, _offer_fact, _referral_fact
+from hod.api import views
+from hod.api.models import MetricsQuery
 from hod.domain.availability import WeeklySchedule
 from hod.domain.metrics import program_metrics
 from hod.services.agents import roster_areas
-from hod.services.reports import MetricsQuery, metrics_document
 from hod.shards import REFERRAL_SHARDS, ROSTER_SHARDS, shard_of
 from tests.conftest import FakeClock
 from tests.integration.test_admin_reports import DAY, clock, get, import_agents, offer_round, submit  # noqa: F401
@@ -105,7 +106,9 @@ def test_referrals_and_offers_written_to_any_shard_are_found_by_the_days_report(
         response = get(client, f"/admin/metrics?from={day}&to={day}")
         assert response.status_code == 200, response.body
         query = MetricsQuery.model_validate({"from": day.isoformat(), "to": day.isoformat()})
-        expected = metrics_document(query, program_metrics(truth_referrals.elements(), truth_offers.elements()), DAY)
+        expected = views.metrics_report(
+            query, program_metrics(truth_referrals.elements(), truth_offers.elements()), DAY
+        ).model_dump(mode="json")
         body = response.json_body
         for section in ("totals", "by_state", "by_language"):
             assert body[section] == expected[section]
