@@ -70,7 +70,8 @@ class Workflow:
         arn = self.env["HOD_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{referral_id}"
         return dict(boto3.client("stepfunctions").describe_execution(executionArn=arn))
 
-    def wait_for(self, condition: Any, timeout: float = 15.0, what: str = "condition") -> Any:
+    def wait_for(self, condition: Any, timeout: float = 60.0, what: str = "condition") -> Any:
+        # A bound for a stuck workflow, not a speed check: a loaded machine may take many seconds
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = condition()
