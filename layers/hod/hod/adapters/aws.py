@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hod.adapters.telemetry import count_channel_failure
 from hod.domain.referral import WorkflowStart
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.signing import KeyRing, SigningKey
@@ -212,6 +213,7 @@ class SesEmail:
                 },
             )
         except (ClientError, BotoCoreError) as exc:
+            count_channel_failure("email")
             raise DependencyFailed("sesv2", "SendEmail", str(exc)) from exc
         return str(response.get("MessageId", ""))
 
@@ -227,6 +229,7 @@ class SnsText:
                 MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
             )
         except (ClientError, BotoCoreError) as exc:
+            count_channel_failure("text")
             raise DependencyFailed("sns", "Publish", str(exc)) from exc
         return str(response.get("MessageId", ""))
 
@@ -253,8 +256,10 @@ class PinpointPush:
                 },
             )
         except (ClientError, BotoCoreError) as exc:
+            count_channel_failure("app")
             raise DependencyFailed("pinpoint", "SendMessages", str(exc)) from exc
         result = response["MessageResponse"]["Result"].get(token, {})
         if result.get("DeliveryStatus") not in (None, "SUCCESSFUL"):
+            count_channel_failure("app")
             raise DependencyFailed("pinpoint", "SendMessages", str(result.get("DeliveryStatus")))
         return str(result.get("MessageId", ""))
