@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -155,12 +156,29 @@ class StepFunctionsCallbacks:
 
 class SchedulerReminders:
     """R12's follow-ups as one-off EventBridge Scheduler schedules that invoke the notify function once and delete
-    themselves. Named after the referral and the minute, so a repeated request cannot schedule a reminder twice."""
+    themselves. Named after the referral and the minute, so a repeated request cannot schedule a reminder twice.
 
-    def __init__(self, target_arn: str, role_arn: str, group: str) -> None:
+    Scheduler retries an invocation it could not deliver (`retries` times, for at most `max_age_seconds`: a reminder
+    later than that is no use); one it gives up on goes to the dead-letter queue, whose alarm says so. The queue is
+    HOD_REMINDER_DEAD_LETTER_ARN unless given; without one, undeliverable reminders are dropped."""
+
+    def __init__(
+        self,
+        target_arn: str,
+        role_arn: str,
+        group: str,
+        dead_letter_arn: str | None = None,
+        *,
+        retries: int = 3,
+        max_age_seconds: int = 900,
+    ) -> None:
         self._target = target_arn
         self._role = role_arn
         self._group = group
+        if dead_letter_arn is None:
+            dead_letter_arn = os.environ.get("HOD_REMINDER_DEAD_LETTER_ARN", "").strip()
+        self._dead_letter = dead_letter_arn
+        self._retry = {"MaximumRetryAttempts": retries, "MaximumEventAgeInSeconds": max_age_seconds}
 
     def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
         if not (self._target and self._role and self._group):
@@ -178,7 +196,8 @@ class SchedulerReminders:
                     "Arn": self._target,
                     "RoleArn": self._role,
                     "Input": json.dumps(payload),
-                    "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 900},
+                    "RetryPolicy": self._retry,
+                    **({"DeadLetterConfig": {"Arn": self._dead_letter}} if self._dead_letter else {}),
                 },
             )
         except ClientError as exc:
