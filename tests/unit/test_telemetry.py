@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from hod.adapters.telemetry import COUNTED, Measure, measures
+from hod.adapters.telemetry import COUNTED, Measure, count_decision, measures
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from tests.unit.test_offer_rules import referral as offered_referral
 
@@ -66,3 +68,13 @@ def test_an_acceptance_whose_referral_cannot_be_read_back_is_counted_without_a_t
     assert measures([event("offer.accepted")], lambda: referral(None)) == [
         Measure("OffersAccepted", MetricUnit.Count, 1)
     ]
+
+
+def test_a_count_that_cannot_be_recorded_never_undoes_the_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given metrics that fail to record (e.g. a full metric set being published by another thread)
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(Metrics, "add_metric", broken)
+    # When a committed decision is counted, then nothing is raised to the code that made it
+    count_decision([event("referral.unserved")], never_read)

@@ -91,5 +91,8 @@ def _add(found: Sequence[Measure]) -> None:
     if not found:
         return
     metrics = Metrics()
-    for measure in found:
-        metrics.add_metric(name=measure.name, unit=measure.unit, value=measure.value)
+    try:
+        for measure in found:
+            metrics.add_metric(name=measure.name, unit=measure.unit, value=measure.value)
+    except Exception:  # counting must never undo a committed decision: whatever fails here is logged, not raised
+        logger.warning("metrics not recorded", extra={"metrics": [m.name for m in found]}, exc_info=True)
