@@ -229,7 +229,7 @@ def test_error_lines_in_either_log_format_match_the_error_filter_and_other_lines
 
     # Then the errors match and the rest do not
     assert json.loads(powertools_error)["level"] == "ERROR"
-    for line in (powertools_error, runtime_line(logging.ERROR, "Caught exception for <function create_referral>")):
+    for line in (powertools_error, runtime_line(logging.ERROR, "Caught exception for path /referrals")):
         assert pattern in line, line
     for line in (powertools_info, runtime_line(logging.WARNING, "referral unserved")):
         assert pattern not in line, line
