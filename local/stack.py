@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -118,7 +119,28 @@ class MailLog(threading.Thread):
         self._stop_event.set()
 
 
-_APP_LOCK = threading.Lock()
+class _InTurn:
+    """A lock taken in the order it was asked for (threading.Lock is not fair: under a burst, one request could
+    wait while later ones are served)."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._issued = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._turns:
+            ticket = self._issued
+            self._issued += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
+_APP_TURN = _InTurn()
 
 
 def _one_at_a_time_handler() -> type:
@@ -126,14 +148,27 @@ def _one_at_a_time_handler() -> type:
 
     class Handler(ChaliceRequestHandler):
         """Connections are served by threads (a browser keeps several open, some idle), but requests reach the app
-        one at a time: Chalice keeps the current request on the app object, as Lambda (one event per container
-        at a time) allows."""
+        one at a time, in the order they arrived, as a Lambda instance serves one event at a time: Chalice keeps
+        the current request on the app object, and Powertools keeps the invocation's log keys and metrics in
+        module state.
 
-        def _generic_handle(self) -> None:
-            with _APP_LOCK:
-                super()._generic_handle()
+        Chalice binds every do_<METHOD> to its own `_generic_handle` when its class is created, so overriding
+        `_generic_handle` alone would never be called: the methods themselves are rebound here."""
+
+        def _handle_alone(self) -> None:
+            with _APP_TURN:
+                ChaliceRequestHandler._generic_handle(self)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_alone
 
     return Handler
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen backlog that holds a burst of new connections: the default (5) has
+    the kernel reset the sixth connection that arrives while the server is busy."""
+
+    request_queue_size = socket.SOMAXCONN
 
 
 def load_demo_agents(count: int) -> dict[str, int]:
@@ -256,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             args.host,
             args.port,
             handler_cls=OneAtATimeHandler,
-            server_cls=ThreadingHTTPServer,
+            server_cls=LocalHttpServer,
         )
         sweeper = Sweeper(expire.handler)
         sweeper.start()

@@ -1,8 +1,10 @@
 """Time-driven work.
 
 EventBridge schedule (every minute)                   re-evaluate agents whose availability changes now, so the
-                                                      available-now index that matching reads stays true; start
-                                                      workflows that failed to start; send due account invitations
+                                                      available-now index that matching reads stays true, and
+                                                      publish how late the most overdue change was applied
+                                                      (IndexLagSeconds); start workflows that failed to start;
+                                                      send due account invitations
 {"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
                                                       (unless an answer won the race) -> {"next": "match" | "done"},
                                                       or "failed" when the round failed before making an offer
@@ -73,20 +75,32 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def _sweep(context: LambdaContext) -> dict[str, Any]:
     service = wiring.agents()
     refreshed = 0
+    lag = 0.0  # how late the most overdue refresh was applied: the available-now index's lag
     while True:
-        done = service.refresh_due(limit=_BATCH)
-        refreshed += done
-        if done < _BATCH or context.get_remaining_time_in_millis() < _RESERVE_MS:
+        batch = service.refresh_due(limit=_BATCH)
+        refreshed += batch.agents
+        lag = max(lag, batch.lag_seconds)
+        if batch.agents < _BATCH or context.get_remaining_time_in_millis() < _RESERVE_MS:
             break
     started = wiring.intake().start_unstarted()
     invites = wiring.access().send_due_invites(limit=_INVITES)
     metrics.add_metric(name="AgentsRefreshed", unit=MetricUnit.Count, value=refreshed)
+    metrics.add_metric(name="IndexLagSeconds", unit=MetricUnit.Seconds, value=round(lag, 3))
     metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
     metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=invites.sent)
     metrics.add_metric(name="InvitationsFailed", unit=MetricUnit.Count, value=invites.failed)
-    logger.info("sweep", extra={"refreshed": refreshed, "workflows_started": started, "invites_sent": invites.sent})
+    logger.info(
+        "sweep",
+        extra={
+            "refreshed": refreshed,
+            "index_lag_seconds": lag,
+            "workflows_started": started,
+            "invites_sent": invites.sent,
+        },
+    )
     return {
         "refreshed": refreshed,
+        "index_lag_seconds": round(lag, 3),
         "workflows_started": started,
         "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
     }

@@ -41,6 +41,14 @@ class StoredAgent:
     next_change_at: int | None = None
 
 
+@dataclass(frozen=True)
+class DueRefresh:
+    """An agent the sweep must re-evaluate, and since when (epoch seconds of the change that fell due)."""
+
+    npn: str
+    due_at: int
+
+
 class AgentStore(Protocol):
     def get(self, npn: str) -> StoredAgent | None: ...
 
@@ -56,8 +64,8 @@ class AgentStore(Protocol):
         Returns the new version; raises Conflict when another writer got there first."""
         ...
 
-    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
-        """NPNs whose availability or eligibility may have changed at or before `now`."""
+    def due_for_refresh(self, now: datetime, limit: int) -> list[DueRefresh]:
+        """Agents whose availability or eligibility may have changed at or before `now`."""
         ...
 
 

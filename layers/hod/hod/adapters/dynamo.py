@@ -21,12 +21,13 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.nearest import INDEX_PRECISION, IndexEntry
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
 from hod.geo import cell_bounds, encode
-from hod.ports import Placement, StoredAgent
+from hod.ports import DueRefresh, Placement, StoredAgent
 from hod.shards import every_key, key_for, shard_of
 
 SWEEP_SHARDS = 4
@@ -254,15 +255,15 @@ class DynamoAgentStore:
                 raise
         return int(item.version or 0)
 
-    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
+    def due_for_refresh(self, now: datetime, limit: int) -> list[DueRefresh]:
         bind(AgentItem, self._table)
-        due: list[str] = []
+        due: list[DueRefresh] = []
         with _sdk("Query"):
             for shard in range(SWEEP_SHARDS):
                 for item in AgentItem.due_changes.query(
                     str(shard), AgentItem.next_change_at <= int(now.timestamp()), limit=limit - len(due)
                 ):
-                    due.append(item.npn)
+                    due.append(DueRefresh(item.npn, int(item.next_change_at)))
                     if len(due) >= limit:
                         return due
         return due
@@ -369,6 +370,7 @@ class DynamoReferralStore:
                 if _conditional_failed(exc):
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
                 raise
+        count_decision(events, lambda: referral)
 
     def get(self, referral_id: str) -> Referral | None:
         bind(ReferralItem, self._table)

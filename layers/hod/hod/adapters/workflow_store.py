@@ -27,6 +27,7 @@ from hod.adapters.dynamo import (
     report_attributes,
     transactions,
 )
+from hod.adapters.telemetry import count_decision
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
@@ -157,6 +158,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 if exc.cause_response_code == "TransactionCanceledException":
                     raise Conflict(conflict) from exc
                 raise
+        count_decision(events, lambda: self.get(referral_id))
 
     def record_offer(self, offer: Offer, task_token: str, contact: AgentContact, events: Sequence[AuditEvent]) -> None:
         """A new pending offer (holding the workflow's task token and the agent's contact details), and the referral

@@ -32,6 +32,15 @@ MAX_DEVICES = 5
 _SAVE_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """One batch of the availability sweep: how many agents were re-evaluated, and how late the most overdue of them
+    was applied after its change fell due (the available-now index's lag, in seconds; 0 when nothing was due)."""
+
+    agents: int
+    lag_seconds: float
+
+
 def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     """Pydantic's errors as {"field.path": "message"}."""
     errors: dict[str, str] = {}
@@ -291,12 +300,14 @@ class AgentService:
         except NotFound:
             return None
 
-    def refresh_due(self, limit: int = 500) -> int:
-        """Re-evaluate every agent whose availability or eligibility changes at or before now."""
+    def refresh_due(self, limit: int = 500) -> Refreshed:
+        """Re-evaluate every agent whose availability or eligibility changes at or before now (at most `limit`)."""
         due = self._store.due_for_refresh(self._clock.now(), limit)
-        for npn in due:
-            self.refresh(npn)
-        return len(due)
+        lag = 0.0
+        for change in due:
+            self.refresh(change.npn)
+            lag = max(lag, self._clock.now().timestamp() - change.due_at)
+        return Refreshed(len(due), lag)
 
     def _change(self, npn: str, change: Callable[[Agent, datetime], Agent], force: bool = False) -> AgentView:
         for _ in range(_SAVE_ATTEMPTS):
