@@ -25,6 +25,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     LOCAL_ACCOUNT_ID,
     PROJECT_ROOT,
+    QUEUE,
     ROLE,
     SCHEDULE_GROUP,
     SECRET,
@@ -131,6 +132,7 @@ def provision(
         # No API Gateway locally: the API is served by the local stack; its id only shows up in default URLs.
         refs[logical_id] = f"{prefix}{logical_id}".lower()
     if not isinstance(session_or_clients, Mapping):
+        _create_queues(session_or_clients, template, prefix, refs, attributes, resolver)
         _create_roles_and_schedule_groups(session_or_clients, template, prefix, refs, attributes, resolver)
     for logical_id, properties in resources_of_type(template, SECRET):
         value = _secret_value(secretsmanager, properties, resolver, logical_id)
@@ -141,6 +143,25 @@ def provision(
     if not isinstance(session_or_clients, Mapping):
         _create_functions_and_workflows(session_or_clients, template, prefix, refs, attributes, resolver, root)
     return LocalResources(refs=refs, attributes=attributes, region=region, account_id=account_id, stack_name=stack_name)
+
+
+def _create_queues(
+    session: Session,
+    template: Mapping[str, Any],
+    prefix: str,
+    refs: dict[str, str],
+    attributes: dict[tuple[str, str], str],
+    resolver: Resolver,
+) -> None:
+    """The template's SQS queues (by their QueueName, or a local name); creating an existing one returns it."""
+    sqs = session.client("sqs")
+    for logical_id, properties in resources_of_type(template, QUEUE):
+        name = resolver.resolve(properties.get("QueueName"), f"{logical_id}.QueueName") or f"{prefix}{logical_id}"
+        url = sqs.create_queue(QueueName=str(name))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        refs[logical_id] = url
+        attributes[(logical_id, "Arn")] = arn
+        attributes[(logical_id, "QueueName")] = str(name)
 
 
 def _create_roles_and_schedule_groups(
