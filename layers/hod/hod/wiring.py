@@ -114,7 +114,12 @@ def reminders() -> Reminders:
     from hod.adapters.aws import SchedulerReminders
 
     settings = get_settings()
-    return SchedulerReminders(settings.reminder_function_arn, settings.reminder_role_arn, settings.reminder_group)
+    return SchedulerReminders(
+        settings.reminder_function_arn,
+        settings.reminder_role_arn,
+        settings.reminder_group,
+        settings.reminder_dead_letter_arn,
+    )
 
 
 @_factory

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -159,15 +158,15 @@ class SchedulerReminders:
     themselves. Named after the referral and the minute, so a repeated request cannot schedule a reminder twice.
 
     Scheduler retries an invocation it could not deliver (`retries` times, for at most `max_age_seconds`: a reminder
-    later than that is no use); one it gives up on goes to the dead-letter queue, whose alarm says so. The queue is
-    HOD_REMINDER_DEAD_LETTER_ARN unless given; without one, undeliverable reminders are dropped."""
+    later than that is no use); one it gives up on goes to the dead-letter queue, whose alarm says so. Without a
+    queue (an empty ARN), undeliverable reminders are dropped."""
 
     def __init__(
         self,
         target_arn: str,
         role_arn: str,
         group: str,
-        dead_letter_arn: str | None = None,
+        dead_letter_arn: str = "",
         *,
         retries: int = 3,
         max_age_seconds: int = 900,
@@ -175,8 +174,6 @@ class SchedulerReminders:
         self._target = target_arn
         self._role = role_arn
         self._group = group
-        if dead_letter_arn is None:
-            dead_letter_arn = os.environ.get("HOD_REMINDER_DEAD_LETTER_ARN", "").strip()
         self._dead_letter = dead_letter_arn
         self._retry = {"MaximumRetryAttempts": retries, "MaximumEventAgeInSeconds": max_age_seconds}
 
