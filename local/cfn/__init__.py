@@ -7,14 +7,16 @@ resources (in moto or any endpoint boto3 points at) with every function's enviro
 (`provision`).
 """
 
-from local.cfn.intrinsics import LocalResources, function_environments, local_function_names
+from local.cfn.intrinsics import LocalResources, function_environments, local_function_names, local_queue_names
 from local.cfn.provision import create_local_resources, provision
 from local.cfn.schema import (
     EventSpec,
     FunctionSpec,
+    QueueSource,
     api_routes,
     dynamodb_tables,
     functions,
+    queue_sources,
     state_machine_definition,
     ttl_attributes,
 )
@@ -22,6 +24,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     LOCAL_ACCOUNT_ID,
     PROJECT_ROOT,
+    QUEUE,
     TEMPLATE_PATH,
     TemplateError,
     load_template,
@@ -31,10 +34,12 @@ __all__ = [
     "DEFAULT_PREFIX",
     "LOCAL_ACCOUNT_ID",
     "PROJECT_ROOT",
+    "QUEUE",
     "TEMPLATE_PATH",
     "EventSpec",
     "FunctionSpec",
     "LocalResources",
+    "QueueSource",
     "TemplateError",
     "api_routes",
     "create_local_resources",
@@ -43,7 +48,9 @@ __all__ = [
     "functions",
     "load_template",
     "local_function_names",
+    "local_queue_names",
     "provision",
+    "queue_sources",
     "state_machine_definition",
     "ttl_attributes",
 ]

@@ -14,6 +14,7 @@ from moto import mock_aws
 from hod import wiring
 from local.cfn import create_local_resources, load_template
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
+from local.queues import QueueWorkers
 from local.scheduler import run_schedules
 
 SENDER = "offers@help-on-demand.example"
@@ -37,6 +38,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         wiring.reset()
         yield env
         wiring.reset()
+
+
+@pytest.fixture
+def refresh_workers(stack: dict[str, str]) -> QueueWorkers:
+    """The template's queue consumers (the refresh function, applying availability changes), run in this process
+    when a test calls `drain()`."""
+    return QueueWorkers(load_template())
 
 
 @dataclass
