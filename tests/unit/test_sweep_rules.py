@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from hod.domain.agent import Agent, AgentRecord, Location
+from hod.domain.availability import default_availability
 from hod.errors import Conflict, DependencyFailed
-from hod.ports import DueRefresh, RefreshBatch, StoredAgent
+from hod.ports import DueRefresh, Placement, RefreshBatch, StoredAgent
+from hod.services.agents import AgentService
 from hod.services.sweep import AvailabilitySweep, NotYetDue, QueueingAgentStore, SweepPolicy
 from tests.conftest import FakeClock
 
@@ -70,19 +74,6 @@ class Queue:
         return [npn for batch, _ in self.sent for npn in batch.npns]
 
 
-@dataclass
-class Agents:
-    """The agent service's refresh, recorded; `failing` agents raise like a lost race or an AWS error."""
-
-    refreshed: list[tuple[str, int | None]] = field(default_factory=list)
-    failing: dict[str, Exception] = field(default_factory=dict)
-
-    def refresh(self, npn: str, due_at: int | None = None) -> None:
-        if npn in self.failing:
-            raise self.failing[npn]
-        self.refreshed.append((npn, due_at))
-
-
 @dataclass(frozen=True)
 class _Agent:
     npn: str
@@ -92,8 +83,9 @@ def _agent(npn: str) -> Any:
     return _Agent(npn)
 
 
-def sweep_of(due: DueList, queue: Queue, cursor: Cursor, clock: FakeClock, agents: Agents | None = None) -> Any:
-    return AvailabilitySweep(due, cursor, queue, agents or Agents(), clock, SweepPolicy(batch_size=3))  # type: ignore[arg-type]
+def sweep_of(due: DueList, queue: Queue, cursor: Cursor, clock: FakeClock) -> Any:
+    policy = SweepPolicy(batch_size=3)
+    return AvailabilitySweep(due, cursor, queue, None, clock, policy)  # type: ignore[arg-type]
 
 
 def test_each_change_is_queued_once_ahead_of_its_time_across_sweeps() -> None:
@@ -204,49 +196,170 @@ def test_nothing_due_means_no_lag() -> None:
     assert result.queued == 0
 
 
-def test_a_worker_applies_each_agent_at_the_batch_time_and_reports_how_late() -> None:
-    # Given a batch due at 14:00:00, handed over 4 s later
-    agents, clock = Agents(), FakeClock(START.replace(hour=14, minute=0, second=4))
-    due_at = int(START.replace(hour=14, minute=0, second=0).timestamp())
-    sweep = sweep_of(DueList(), Queue(), Cursor(), clock, agents)
+# ----- the workers: a batch applied together, or one by one when an agent changed meanwhile ----------------------
 
-    # When a worker applies it
-    applied = sweep.apply(RefreshBatch(due_at, ("1", "2")))
-
-    # Then each agent is refreshed as of the due time, and the batch reached the index 4 s late
-    assert agents.refreshed == [("1", due_at), ("2", due_at)]
-    assert applied.refreshed == 2
-    assert applied.failed == ()
-    assert applied.lag_seconds == 4
+AUSTIN_8AM = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # a Tuesday: 08:00 in Austin, where the default hours start
+DUE = int(AUSTIN_8AM.timestamp())
 
 
-def test_a_batch_handed_over_well_before_its_time_is_refused_a_moment_early_is_applied() -> None:
-    # Given batches due 2 s and 60 s from now
-    agents, clock = Agents(), FakeClock(START)
-    sweep = sweep_of(DueList(), Queue(), Cursor(), clock, agents)
-
-    # When a worker is handed each
-    sweep.apply(RefreshBatch(T + 2, ("soon",)))
-    with pytest.raises(NotYetDue):
-        sweep.apply(RefreshBatch(T + 60, ("later",)))
-
-    # Then the first (clocks differ by moments) is applied at its time; the second is left for later
-    assert agents.refreshed == [("soon", T + 2)]
-
-
-def test_agents_whose_change_fails_are_reported_and_the_others_applied() -> None:
-    # Given a batch where one agent's save keeps losing a race and another's hits an AWS error
-    agents = Agents(
-        failing={"2": Conflict("changed concurrently"), "3": DependencyFailed("dynamodb", "PutItem", "throttled")}
+def austin_agent(npn: str) -> Agent:
+    record = AgentRecord.model_validate(
+        {
+            "npn": npn,
+            "first_name": "Ana",
+            "last_name": "García",
+            "email": f"agent{npn}@example.com",
+            "phone": "(512) 555-0142",
+            "business_address": {"street": "1 Congress Ave", "city": "Austin", "state": "TX", "zip": "78701"},
+            "home_state": "TX",
+            "licences": [{"state": "TX", "status": "active", "lines_of_authority": ["health"]}],
+            "ffm_registration_plan_year": 2026,
+            "ffm_registration_listed": True,
+            "hod_training_complete": True,
+            "display_option": 1,
+            "languages": ["en", "es"],
+        }
     )
-    sweep = sweep_of(DueList(), Queue(), Cursor(), FakeClock(START), agents)
+    return Agent(
+        record=record,
+        location=Location(lat=30.2713, lon=-97.7426),
+        city="Austin",
+        county="Travis County",
+        languages=record.languages,
+        contact_method=record.contact_method,
+        availability=default_availability("America/Chicago"),
+        created_at=AUSTIN_8AM - timedelta(days=30),
+        updated_at=AUSTIN_8AM - timedelta(days=30),
+    )
+
+
+@dataclass
+class Memory:
+    """The agent store and the agent index in memory, counting the calls a worker makes."""
+
+    agents: dict[str, StoredAgent] = field(default_factory=dict)
+    entries: dict[tuple[str, str], Placement] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    races: set[str] = field(default_factory=set)  # agents someone else saves just before the worker's save
+    broken: bool = False
+
+    def get(self, npn: str) -> StoredAgent | None:
+        self.calls["get"] += 1
+        return self.agents.get(npn)
+
+    def get_many(self, npns: Sequence[str]) -> list[StoredAgent]:
+        self.calls["get_many"] += 1
+        if self.broken:
+            raise DependencyFailed("dynamodb", "BatchGetItem", "ProvisionedThroughputExceededException")
+        return [self.agents[npn] for npn in npns if npn in self.agents]
+
+    def save(self, agent: Agent, *, expected_version: int | None, placements: Any, next_change_at: int | None) -> int:
+        self.calls["save"] += 1
+        if agent.npn in self.races:
+            self.races.discard(agent.npn)
+            stored = self.agents[agent.npn]
+            self.agents[agent.npn] = StoredAgent(
+                stored.agent, stored.version + 1, stored.placements, stored.next_change_at
+            )
+        version = self.agents[agent.npn].version if agent.npn in self.agents else None
+        if version != expected_version:
+            raise Conflict("changed")
+        self.agents[agent.npn] = StoredAgent(agent, (version or 0) + 1, placements, next_change_at)
+        return (version or 0) + 1
+
+    def replace(self, remove: Any, add: Any) -> None:
+        self.calls["replace"] += 1
+        for key in remove:
+            self.entries.pop(key, None)
+        for placement in add:
+            self.entries[(placement.area, placement.cell)] = placement
+
+    def query(self, area: str, prefix: str) -> list[Any]:
+        return [p for (a, _), p in self.entries.items() if a == area]
+
+
+def worker_over(memory: Memory, clock: FakeClock, *npns: str) -> AvailabilitySweep:
+    """Agents stored as the service leaves them at 07:59, their next change at 08:00; a worker's sweep over them."""
+    service = AgentService(memory, memory, clock, 2026)
+    for npn in npns:
+        agent = austin_agent(npn)
+        placements, until = service.placements(agent, AUSTIN_8AM - timedelta(minutes=1))
+        assert until == DUE
+        memory.agents[npn] = StoredAgent(agent, 1, frozenset((p.area, p.cell) for p in placements), until)
+        memory.replace((), placements)
+    memory.calls.clear()
+    return AvailabilitySweep(memory, Cursor(), Queue(), service, clock)  # type: ignore[arg-type]
+
+
+def available_now(memory: Memory) -> set[str]:
+    return {p.npn for p in memory.entries.values() if p.until}
+
+
+def test_a_batch_is_applied_at_its_time_with_one_read_for_all() -> None:
+    # Given three Austin agents whose hours start at 08:00, and the batch handed over 4 s after
+    memory, clock = Memory(), FakeClock(AUSTIN_8AM + timedelta(seconds=4))
+    worker = worker_over(memory, clock, "1", "2", "3")
 
     # When a worker applies it
-    applied = sweep.apply(RefreshBatch(T, ("1", "2", "3", "4")))
+    applied = worker.apply(RefreshBatch(DUE, ("1", "2", "3")))
 
-    # Then the others are applied, and those two reported for the batch to be retried
-    assert [npn for npn, _ in agents.refreshed] == ["1", "4"]
-    assert applied.failed == ("2", "3")
+    # Then every agent is in the available-now index with their next change (17:00): one read for all, then each
+    # saved and their entries written, as any change of theirs is; the batch reached the index 4 s late
+    assert available_now(memory) == {"1", "2", "3"}
+    assert {memory.agents[n].next_change_at for n in "123"} == {DUE + 9 * 3600}
+    assert memory.calls == Counter({"get_many": 1, "save": 3, "replace": 3})
+    assert (applied.refreshed, applied.failed, applied.lag_seconds) == (3, (), 4)
+
+
+def test_an_agent_who_saved_just_before_the_worker_is_refreshed_on_their_own() -> None:
+    # Given a batch of three where agent 2 saves something of their own between the worker's read and its save
+    memory, clock = Memory(), FakeClock(AUSTIN_8AM)
+    worker = worker_over(memory, clock, "1", "2", "3")
+    memory.races.add("2")
+
+    # When a worker applies it
+    applied = worker.apply(RefreshBatch(DUE, ("1", "2", "3")))
+
+    # Then agent 2 was read again and refreshed on their own; all three are in
+    assert applied.failed == ()
+    assert available_now(memory) == {"1", "2", "3"}
+    assert (memory.calls["save"], memory.calls["get"]) == (4, 1)
+
+
+def test_a_batch_the_store_cannot_serve_is_reported_whole_for_a_retry() -> None:
+    # Given a store that is throttling
+    memory, clock = Memory(), FakeClock(AUSTIN_8AM)
+    worker = worker_over(memory, clock, "1", "2")
+    memory.broken = True
+
+    # When a worker applies the batch
+    applied = worker.apply(RefreshBatch(DUE, ("1", "2")))
+
+    # Then every agent is reported (the queue hands the batch over again) and nothing was written
+    assert applied.failed == ("1", "2")
+    assert available_now(memory) == set()
+
+
+def test_a_batch_handed_over_well_before_its_time_is_refused_a_moment_early_is_applied_at_its_time() -> None:
+    # Given a batch due 2 s from now and one due in a minute
+    memory, clock = Memory(), FakeClock(AUSTIN_8AM - timedelta(seconds=2))
+    worker = worker_over(memory, clock, "1")
+
+    # When a worker is handed the one due in a minute, then the other
+    with pytest.raises(NotYetDue):
+        worker.apply(RefreshBatch(DUE + 58, ("1",)))
+    worker.apply(RefreshBatch(DUE, ("1",)))
+
+    # Then the second is applied as of its time (clocks differ by moments): the agent is in, until 17:00
+    assert available_now(memory) == {"1"}
+
+
+def test_an_agent_who_no_longer_exists_is_skipped() -> None:
+    memory, clock = Memory(), FakeClock(AUSTIN_8AM)
+    worker = worker_over(memory, clock, "1")
+    applied = worker.apply(RefreshBatch(DUE, ("1", "gone")))
+    assert (applied.refreshed, applied.failed) == (2, ())
+    assert available_now(memory) == {"1"}
 
 
 @pytest.mark.parametrize(("due_in", "queued"), [(60, True), (180, True), (181, False), (3600, False)])

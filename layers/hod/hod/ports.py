@@ -52,6 +52,10 @@ class DueRefresh:
 class AgentStore(Protocol):
     def get(self, npn: str) -> StoredAgent | None: ...
 
+    def get_many(self, npns: Sequence[str]) -> list[StoredAgent]:
+        """The agents of `npns` that exist (strongly consistent), in no particular order."""
+        ...
+
     def save(
         self,
         agent: Agent,

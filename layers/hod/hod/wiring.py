@@ -151,13 +151,20 @@ def auth() -> AuthService:
 def agents() -> AgentService:
     """Agents' changes; a save whose next change falls due too soon for the sweep queues that change itself."""
     from hod.services.agents import AgentService
-    from hod.services.sweep import QueueingAgentStore, SweepPolicy
 
     settings = get_settings()
-    store: AgentStore = agent_store()
-    if settings.refresh_queue_url:
-        store = QueueingAgentStore(store, refresh_queue(), clock(), SweepPolicy().save_horizon_seconds)
-    return AgentService(store, available_index(), clock(), settings.plan_year, invitations=_InvitationsOnFirstUse())
+    return AgentService(
+        _queueing(agent_store()), available_index(), clock(), settings.plan_year, invitations=_InvitationsOnFirstUse()
+    )
+
+
+def _queueing(store: AgentStore) -> AgentStore:
+    """The agent store, queueing near changes as agents are saved (when the refresh queue is configured)."""
+    from hod.services.sweep import QueueingAgentStore, SweepPolicy
+
+    if not get_settings().refresh_queue_url:
+        return store
+    return QueueingAgentStore(store, refresh_queue(), clock(), SweepPolicy().save_horizon_seconds)
 
 
 @_factory
@@ -167,7 +174,11 @@ def availability_sweep() -> AvailabilitySweep:
     from hod.services.sweep import AvailabilitySweep
 
     return AvailabilitySweep(
-        agent_store(), DynamoSweepCursor(get_settings().agents_table), refresh_queue(), agents(), clock()
+        _queueing(agent_store()),
+        DynamoSweepCursor(get_settings().agents_table),
+        refresh_queue(),
+        agents(),
+        clock(),
     )
 
 

@@ -211,6 +211,16 @@ def sweep_shard(npn: str) -> str:
     return str(zlib.crc32(npn.encode()) % SWEEP_SHARDS)
 
 
+def _stored(item: AgentItem) -> StoredAgent:
+    placements = frozenset(tuple(p.split(_PLACEMENT_SEP, 1)) for p in (item.placements or set()))
+    return StoredAgent(
+        agent=Agent.model_validate_json(item.doc),
+        version=int(item.version or 0),
+        placements=placements,  # type: ignore[arg-type]
+        next_change_at=int(item.next_change_at) if item.next_change_at is not None else None,
+    )
+
+
 class DynamoAgentStore:
     def __init__(self, table_name: str) -> None:
         self._table = table_name
@@ -222,13 +232,12 @@ class DynamoAgentStore:
                 item = AgentItem.get(npn, consistent_read=True)
             except AgentItem.DoesNotExist:
                 return None
-        placements = frozenset(tuple(p.split(_PLACEMENT_SEP, 1)) for p in (item.placements or set()))
-        return StoredAgent(
-            agent=Agent.model_validate_json(item.doc),
-            version=int(item.version or 0),
-            placements=placements,  # type: ignore[arg-type]
-            next_change_at=int(item.next_change_at) if item.next_change_at is not None else None,
-        )
+        return _stored(item)
+
+    def get_many(self, npns: Sequence[str]) -> list[StoredAgent]:
+        bind(AgentItem, self._table)
+        with _sdk("BatchGetItem"):
+            return [_stored(item) for item in AgentItem.batch_get(npns, consistent_read=True)]
 
     def save(
         self,

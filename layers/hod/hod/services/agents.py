@@ -309,6 +309,16 @@ class AgentService:
         except NotFound:
             return None
 
+    def refresh_all(self, npns: Sequence[str], due_at: int) -> None:
+        """Re-evaluate agents whose changes fell due together at `due_at` (as `refresh`), read in one request. One
+        whose save loses a race (the agent saved something at that moment) is read again and refreshed on its own."""
+        not_before = datetime.fromtimestamp(due_at, UTC)
+        for stored in self._store.get_many(npns):
+            try:
+                self._save(stored, stored.agent, max(self._clock.now(), not_before))
+            except Conflict:
+                self.refresh(stored.agent.npn, due_at)
+
     def _change(
         self,
         npn: str,

@@ -176,21 +176,20 @@ class AvailabilitySweep:
 
     # ----- the workers: apply what fell due ---------------------------------------------------------------------
     def apply(self, batch: RefreshBatch) -> Applied:
-        """Re-evaluate each agent of a batch that fell due and rewrite their index entries. A batch handed over a
-        moment early (clocks differ a little between machines) is evaluated at its due time; one handed over well
-        before it raises NotYetDue."""
+        """Re-evaluate the agents of a batch that fell due and rewrite their index entries (read together, then
+        each saved and its entries written as any change of theirs is). A batch handed over a moment early (clocks
+        differ a little between machines) is evaluated at its due time; one handed over well before it raises
+        NotYetDue. If the store or the index fails, the whole batch is reported, for the queue to hand it over again:
+        applying a change twice is harmless."""
         now = self._clock.now().timestamp()
         if batch.due_at - now > self._policy.early_tolerance_seconds:
             raise NotYetDue(f"batch due at {batch.due_at} handed over at {now:.0f}")
-        failed: list[str] = []
-        for npn in batch.npns:
-            try:
-                self._agents.refresh(npn, due_at=batch.due_at)
-            except (Conflict, DependencyFailed) as exc:
-                logger.warning("availability refresh failed", extra={"agent_npn": npn, "error": str(exc)})
-                failed.append(npn)
-        lag = max(0.0, self._clock.now().timestamp() - batch.due_at)
-        return Applied(len(batch.npns) - len(failed), tuple(failed), lag)
+        try:
+            self._agents.refresh_all(batch.npns, batch.due_at)
+        except (Conflict, DependencyFailed) as exc:
+            logger.warning("availability refresh failed", extra={"agents": len(batch.npns), "error": str(exc)})
+            return Applied(0, batch.npns, 0.0)
+        return Applied(len(batch.npns), (), max(0.0, self._clock.now().timestamp() - batch.due_at))
 
 
 def _chunks(items: Sequence[RefreshBatch], size: int) -> Iterator[Sequence[RefreshBatch]]:
@@ -213,6 +212,9 @@ class QueueingAgentStore:
     def get(self, npn: str) -> StoredAgent | None:
         return self._store.get(npn)
 
+    def get_many(self, npns: Sequence[str]) -> list[StoredAgent]:
+        return self._store.get_many(npns)
+
     def due_for_refresh(self, until: int, after: int | None = None, limit: int | None = None) -> Iterator[DueRefresh]:
         return self._store.due_for_refresh(until, after, limit)
 
@@ -227,10 +229,18 @@ class QueueingAgentStore:
         version = self._store.save(
             agent, expected_version=expected_version, placements=placements, next_change_at=next_change_at
         )
-        now = self._clock.now()
-        if next_change_at is not None and next_change_at <= math.floor(now.timestamp()) + self._horizon:
-            try:
-                self._queue.send([RefreshBatch(next_change_at, (agent.npn,))], now)
-            except DependencyFailed as exc:
-                logger.warning("queueing a near change failed", extra={"agent_npn": agent.npn, "error": str(exc)})
+        self._queue_near([(agent.npn, next_change_at)])
         return version
+
+    def _queue_near(self, changes: Sequence[tuple[str, int | None]]) -> None:
+        now = self._clock.now()
+        horizon = math.floor(now.timestamp()) + self._horizon
+        near = sorted((due_at, npn) for npn, due_at in changes if due_at is not None and due_at <= horizon)
+        if not near:
+            return
+        try:
+            self._queue.send([RefreshBatch(due_at, (npn,)) for due_at, npn in near], now)
+        except DependencyFailed as exc:
+            logger.warning(
+                "queueing near changes failed", extra={"agents": [npn for _, npn in near], "error": str(exc)}
+            )
