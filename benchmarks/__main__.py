@@ -1,7 +1,7 @@
 """`make bench`: every national-scale figure in one process, printed as a table and written as JSON.
 
     python -m benchmarks [--sizes 1000,10000,100000] [--matches 300] [--repeats 3] [--cold-repeats 5]
-                         [--only matching,referrals,coldstart] [--out benchmarks/results/latest.json]
+                         [--only matching,referrals,coldstart,scale] [--out benchmarks/results/latest.json]
 
 docs/benchmarks.md explains what each figure measures and how.
 """
@@ -30,6 +30,8 @@ TARGETS = {
     "happy_path_calls": 15,
     "cold_start_ratio": 1.5,
     "cost_per_1000_usd": 0.50,
+    "sweep_peak_minute_changes": 40_000,
+    "sweep_lag_s": 60,
 }
 
 
@@ -172,6 +174,24 @@ def _table(results: dict[str, Any]) -> str:
             f"Cost per 1,000 referrals (accept path, list prices of {results['prices_as_of']}): "
             f"${results['cost_per_1000_referrals_usd']}"
         )
+    sweep = results.get("scale", {}).get("sweep")
+    if sweep:
+        rows.append("")
+        rows.append(
+            f"Availability changes at the busiest minutes ({sweep['agents']:,} agents; {sweep['workers']} workers, "
+            "each as fast as the one measured in moto)"
+        )
+        row("minute", "changes", "one worker agents/s", "calls/agent", "lag s", "at 10 ms/call", "hottest partition")
+        for minute in sweep["minutes"]:
+            row(
+                minute["minute"],
+                f"{minute['changes']:,}",
+                minute["one_worker"]["agents_per_s"],
+                minute["one_worker"]["calls_per_agent"],
+                minute["lag_s"],
+                minute["lag_s_at_10ms_per_call"],
+                f"{minute['hottest_partition']} ({minute['hottest_partition_writes']:,} writes)",
+            )
     return "\n".join(rows)
 
 
@@ -197,6 +217,12 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
         }
     if "cost_per_1000_referrals_usd" in results:
         verdicts["cost<=0.50_per_1000"] = results["cost_per_1000_referrals_usd"] <= TARGETS["cost_per_1000_usd"]
+    sweep = results.get("scale", {}).get("sweep")
+    if sweep:
+        verdicts["sweep_peak_minute_changes>=40000"] = (
+            sweep["peak_minute_changes"] >= TARGETS["sweep_peak_minute_changes"]
+        )
+        verdicts["sweep_lag<=60s"] = sweep["lag_s_max"] <= TARGETS["sweep_lag_s"]
     return verdicts
 
 
@@ -206,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matches", type=int, default=300, help="consumers matched per size and scenario")
     parser.add_argument("--repeats", type=int, default=3, help="referrals per path for the call counts")
     parser.add_argument("--cold-repeats", type=int, default=5, help="fresh interpreters per function")
-    parser.add_argument("--only", default="matching,referrals,coldstart", help="parts to run")
+    parser.add_argument("--only", default="matching,referrals,coldstart,scale", help="parts to run")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON results")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
@@ -219,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from benchmarks import coldstart, cost, matching, referrals
+    from benchmarks import coldstart, cost, matching, referrals, scale
     from benchmarks.counting import CallLog
 
     started = time.perf_counter()
@@ -242,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         if "matching" in parts:
             sizes = [int(s) for s in args.sizes.split(",")]
             results["match"] = _match_section(matching.run(sizes, args.matches, log, say))
+        if "scale" in parts:
+            results["scale"] = scale.run(log, say)
     if "coldstart" in parts:
         results["cold_start"] = coldstart.run(say, repeats=args.cold_repeats)
         built = coldstart.sizes()
