@@ -1,7 +1,8 @@
 """template.yaml as the one source of truth for local runs and tests.
 
 Reads the SAM template (CloudFormation short tags included, with cfn-lint's loader: `template`), derives the
-DynamoDB tables, the functions, the API routes and the state-machine definitions from it (`schema`), resolves
+DynamoDB tables, the functions, their API routes and SQS event sources, and the state-machine definitions from it
+(`schema`), resolves
 intrinsic functions against the resources created locally (`intrinsics`), and creates a local copy of the stack's
 resources (in moto or any endpoint boto3 points at) with every function's environment resolved against them
 (`provision`).
