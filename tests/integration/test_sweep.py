@@ -4,7 +4,6 @@ timeout, a lost message or a sweep that runs out of time."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -75,15 +74,23 @@ def available(area: str) -> set[str]:
     return {entry.npn for entry in wiring.available_index().query(area, "")}
 
 
-def published(capsys: pytest.CaptureFixture[str], metric: str) -> list[float]:
-    """Every value of `metric` the functions published (CloudWatch embedded metric format on stdout)."""
-    values: list[float] = []
-    for line in capsys.readouterr().out.splitlines():
-        if line.startswith("{") and f'"{metric}"' in line:
-            document = json.loads(line)
-            if "_aws" in document and metric in document:
-                values += document[metric]
-    return values
+@pytest.fixture
+def lag_published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float]]:
+    """Every AvailabilityIndexLagSeconds value the sweep and the workers add to their metrics, by function."""
+    import expire_handler
+    import refresh_handler
+
+    published: list[tuple[str, float]] = []
+    for function, module in (("expire", expire_handler), ("refresh", refresh_handler)):
+        add = module.metrics.add_metric
+
+        def recording(name: str, unit: Any, value: float, function: str = function, add: Any = add) -> None:
+            if name == "AvailabilityIndexLagSeconds":
+                published.append((function, value))
+            add(name=name, unit=unit, value=value)
+
+        monkeypatch.setattr(module.metrics, "add_metric", recording)
+    return published
 
 
 def texas_and_florida(count: int) -> list[str]:
@@ -102,7 +109,7 @@ def texas_and_florida(count: int) -> list[str]:
 
 
 def test_a_peak_is_queued_ahead_and_applied_when_it_falls_due_none_early(
-    clock: FakeClock, refresh_workers: QueueWorkers, capsys: pytest.CaptureFixture[str]
+    clock: FakeClock, refresh_workers: QueueWorkers, lag_published: list[tuple[str, float]]
 ) -> None:
     # Given 60 agents in two time zones whose hours all start at 14:00 UTC, saved an hour before
     npns = texas_and_florida(60)
@@ -123,7 +130,7 @@ def test_a_peak_is_queued_ahead_and_applied_when_it_falls_due_none_early(
     clock.current = at(14)
     assert refresh_workers.drain() == 3  # 60 agents in batches of 25
     assert available("TX#en") | available("FL#en") == set(npns)
-    assert published(capsys, "AvailabilityIndexLagSeconds") == [0.0, 0.0]  # the sweep's, then the worker's
+    assert lag_published == [("expire", 0), ("refresh", 0.0)]
 
     # And the next sweep finds nothing overdue and queues nothing again
     clock.current = at(14, 0, 30)
