@@ -4,12 +4,14 @@ timeout, a lost message or a sweep that runs out of time."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from chalice.test import Client
 
 from hod import wiring
 from hod.domain.availability import WeeklySchedule
@@ -17,7 +19,7 @@ from hod.errors import DependencyFailed
 from local.inproc import LocalContext
 from local.queues import QueueWorkers, sqs_follows
 from tests.conftest import FakeClock
-from tests.integration.test_api import agent
+from tests.integration.test_api import agent, agent_headers
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -250,6 +252,32 @@ def test_a_change_too_soon_for_the_sweep_is_queued_by_the_save_itself(
     clock.current = at(15)
     assert refresh_workers.drain() == 1
     assert available("TX#en") == {"920001"}
+
+
+def test_an_agents_own_change_through_the_api_queues_their_next_one_when_it_is_near(
+    clock: FakeClock, refresh_workers: QueueWorkers
+) -> None:
+    import app as intake_app
+
+    # Given an Austin agent at work at 09:00 (15:00 UTC), the sweep's window already past 09:01
+    import_agents(agent("930001", zip_code="78701"))
+    clock.current = at(15)
+    sweep()
+    refresh_workers.drain()
+
+    # When they set Out of Office from 08:30 to 09:01 through the API
+    period = {"start": "2026-11-24T14:30:00Z", "end": "2026-11-24T15:01:00Z"}
+    with Client(intake_app.app) as client:
+        response = client.http.put(
+            "/agent/availability/out-of-office", body=json.dumps(period), headers=agent_headers("930001")
+        )
+    assert response.status_code == 200
+    assert available("TX#en") == set()
+
+    # Then at 09:01 they are back in the index, from the change their request queued
+    clock.current = at(15, 1)
+    assert refresh_workers.drain() == 1
+    assert available("TX#en") == {"930001"}
 
 
 def test_a_malformed_batch_ends_in_the_dead_letter_queue_and_blocks_nothing(
