@@ -35,6 +35,8 @@ TARGETS = {
     "cost_per_1000_usd": 0.50,
     "partition_write_units_s": 1_000,
     "partition_read_units_s": 3_000,
+    "sweep_peak_minute_changes": 40_000,
+    "sweep_lag_s": 60,
 }
 PARTS = ("matching", "referrals", "coldstart", "scale")
 # Sections of the JSON merged key by key with the file's (the others are replaced whole by a run that makes them).
@@ -203,6 +205,24 @@ def _table(results: dict[str, Any]) -> str:
             f"{partitions['max_write_units_per_partition_s']} ({partitions['max_write_key']})",
             f"{partitions['max_read_units_per_partition_s']} ({partitions['max_read_key']})",
         )
+    sweep = results.get("scale", {}).get("sweep")
+    if sweep:
+        rows.append("")
+        rows.append(
+            f"Availability changes at the busiest minutes ({sweep['agents']:,} agents; {sweep['workers']} workers, "
+            "each as fast as the one measured in moto)"
+        )
+        row("minute", "changes", "one worker agents/s", "calls/agent", "lag s", "at 10 ms/call", "hottest partition")
+        for minute in sweep["minutes"]:
+            row(
+                minute["minute"],
+                f"{minute['changes']:,}",
+                minute["one_worker"]["agents_per_s"],
+                minute["one_worker"]["calls_per_agent"],
+                minute["lag_s"],
+                minute["lag_s_at_10ms_per_call"],
+                f"{minute['hottest_partition']} ({minute['hottest_partition_writes']:,} writes)",
+            )
     return "\n".join(rows)
 
 
@@ -236,6 +256,12 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
         verdicts["partition_read_units<=3000/s"] = (
             partitions["max_read_units_per_partition_s"] <= TARGETS["partition_read_units_s"]
         )
+    sweep = results.get("scale", {}).get("sweep")
+    if sweep:
+        verdicts["sweep_peak_minute_changes>=40000"] = (
+            sweep["peak_minute_changes"] >= TARGETS["sweep_peak_minute_changes"]
+        )
+        verdicts["sweep_lag<=60s"] = sweep["lag_s_max"] <= TARGETS["sweep_lag_s"]
     return verdicts
 
 

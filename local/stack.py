@@ -65,8 +65,8 @@ def parameters_from_environment(base_url: str) -> dict[str, str]:
 
 @contextmanager
 def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
-    """moto in-process with the template's resources, its state machine executing for real and the functions'
-    handlers running in this process; the process environment points at it all."""
+    """moto in-process with the template's resources, its state machine executing for real, the functions' handlers
+    running in this process (queue consumers included); the process environment points at it all."""
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
     import boto3
@@ -77,6 +77,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
     from local.iam.recorder import stack_created
     from local.inproc import atomic_dynamodb, route_lambdas_in_process
     from local.outbox import record_push
+    from local.queues import QueueWorkers
     from local.scheduler import run_schedules
 
     # moto logs each caught task timeout at ERROR; here that is an unanswered offer moving on, not a failure.
@@ -89,7 +90,13 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
-        with atomic_dynamodb(), record_push(), route_lambdas_in_process(template), run_schedules():
+        with (
+            atomic_dynamodb(),
+            record_push(),
+            route_lambdas_in_process(template),
+            run_schedules(),
+            QueueWorkers(template).running(),
+        ):
             yield env
 
 
@@ -195,7 +202,8 @@ def load_demo_agents(count: int) -> dict[str, int]:
 
 
 class Sweeper(threading.Thread):
-    """Runs the expire function's availability sweep every minute, as the deployed schedule does."""
+    """Runs the expire function's availability sweep every minute, as the deployed schedule does (the changes it
+    queues are applied by the refresh function as they fall due, through the local queue workers)."""
 
     def __init__(self, handler: Any) -> None:
         super().__init__(name="availability-sweep", daemon=True)

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.counting import CallLog
-from benchmarks.scale import partitions
+from benchmarks.scale import partitions, sweep
 
 Figure = Callable[[CallLog, Callable[[str], None]], dict[str, Any]]
 FIGURES: dict[str, Figure] = {
     "partitions": partitions.run,
+    "sweep": sweep.run,
 }
 
 

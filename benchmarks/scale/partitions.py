@@ -152,10 +152,20 @@ def drive(h: Harness, progress: Callable[[str], None], repeats: int = REPEATS) -
     due = max(a.next_change_at or 0 for a in stored if a is not None)
     wiring.reset()
     wiring.use_clock(FixedClock(datetime.fromtimestamp(due + 1, UTC)))
-    refreshed = event("change", "sweep", lambda: wiring.agents().refresh_due(), len(stored))
+    refreshed = event("change", "sweep", lambda: _apply_due(due), len(stored))
     if refreshed != len(stored):
         raise RuntimeError(f"the sweep refreshed {refreshed} agents of {len(stored)}")
     return events
+
+
+def _apply_due(due_at: int) -> int:
+    """What the refresh workers do when the changes fall due: every due agent re-evaluated, batch by batch."""
+    from hod import wiring
+    from hod.services.sweep import SweepPolicy, batches
+
+    sweep, size = wiring.availability_sweep(), SweepPolicy().batch_size
+    changes = [change.npn for change in wiring.agent_store().due_for_refresh(until=due_at)]
+    return sum(sweep.apply(batch).refreshed for batch in batches(due_at, changes, size))
 
 
 def run(log: CallLog, progress: Callable[[str], None], repeats: int = REPEATS) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""Creating the template's resources locally (in moto, or any endpoint boto3 points at): tables with their TTL, the
-signing secret, IAM roles, Scheduler groups, placeholder functions and the state machines, each reused when it
-already exists; and the environment every function runs with."""
+"""Creating the template's resources locally (in moto, or any endpoint boto3 points at): tables with their TTL, SQS
+queues, the signing secret, IAM roles, Scheduler groups, placeholder functions and the state machines, each reused
+when it already exists; and the environment every function runs with."""
 
 from __future__ import annotations
 
@@ -108,8 +108,8 @@ def provision(
     *,
     root: Path = PROJECT_ROOT,
 ) -> LocalResources:
-    """Create the template's tables (TTL included), secrets, functions and state machines; an existing one of the
-    same name is reused. Functions get a placeholder package: their code runs in-process (see local/inproc.py).
+    """Create the template's tables (TTL included), queues, secrets, functions and state machines; an existing one of
+    the same name is reused. Functions get a placeholder package: their code runs in-process (see local/inproc.py).
     Paths in the template (a state machine's DefinitionUri) are relative to `root`, the template's folder."""
     dynamodb, secretsmanager = _clients(session_or_clients)
     region = dynamodb.meta.region_name
@@ -128,11 +128,13 @@ def provision(
     partial = LocalResources(refs=refs, attributes=attributes, region=region, stack_name=stack_name)
     resolver = Resolver(template, partial, parameters or {})
     account_id = LOCAL_ACCOUNT_ID
+    sqs = _sqs(session_or_clients)
+    if sqs is not None:
+        _create_queues(sqs, template, prefix, refs, attributes, resolver)
     for logical_id, _ in resources_of_type(template, API):
         # No API Gateway locally: the API is served by the local stack; its id only shows up in default URLs.
         refs[logical_id] = f"{prefix}{logical_id}".lower()
     if not isinstance(session_or_clients, Mapping):
-        _create_queues(session_or_clients, template, prefix, refs, attributes, resolver)
         _create_roles_and_schedule_groups(session_or_clients, template, prefix, refs, attributes, resolver)
     for logical_id, properties in resources_of_type(template, SECRET):
         value = _secret_value(secretsmanager, properties, resolver, logical_id)
@@ -145,23 +147,76 @@ def provision(
     return LocalResources(refs=refs, attributes=attributes, region=region, account_id=account_id, stack_name=stack_name)
 
 
+def _sqs(session_or_clients: Session | Mapping[str, Any]) -> Any:
+    if isinstance(session_or_clients, Mapping):
+        return session_or_clients.get("sqs")
+    return session_or_clients.client("sqs")
+
+
+# Queue properties that are SQS attributes of the same name (RedrivePolicy is written as JSON).
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DelaySeconds",
+    "FifoQueue",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+)
+
+
 def _create_queues(
-    session: Session,
+    sqs: Any,
     template: Mapping[str, Any],
     prefix: str,
     refs: dict[str, str],
     attributes: dict[tuple[str, str], str],
     resolver: Resolver,
 ) -> None:
-    """The template's SQS queues (by their QueueName, or a local name); creating an existing one returns it."""
-    sqs = session.client("sqs")
-    for logical_id, properties in resources_of_type(template, QUEUE):
-        name = resolver.resolve(properties.get("QueueName"), f"{logical_id}.QueueName") or f"{prefix}{logical_id}"
-        url = sqs.create_queue(QueueName=str(name))["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        refs[logical_id] = url
-        attributes[(logical_id, "Arn")] = arn
-        attributes[(logical_id, "QueueName")] = str(name)
+    """SQS queues, named by their QueueName or <prefix><LogicalId>. A queue whose properties name another queue (a
+    dead-letter queue in its RedrivePolicy) is created after it. !Ref gives the URL, as in CloudFormation."""
+    waiting = dict(resources_of_type(template, QUEUE))
+    while waiting:
+        ready = {
+            logical_id: properties
+            for logical_id, properties in waiting.items()
+            if not _names_waiting(properties, set(waiting) - {logical_id})
+        }
+        if not ready:
+            raise TemplateError(f"Queues name each other in a cycle: {', '.join(sorted(waiting))}.")
+        for logical_id, properties in ready.items():
+            del waiting[logical_id]
+            resolved = resolver.resolve(properties, logical_id)
+            name = scalar_text(resolved.get("QueueName") or f"{prefix}{logical_id}")
+            queue_attributes = {
+                key: json.dumps(resolved[key]) if key == "RedrivePolicy" else scalar_text(resolved[key])
+                for key in _QUEUE_ATTRIBUTES
+                if key in resolved
+            }
+            url = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            refs[logical_id] = url
+            attributes.update(
+                {(logical_id, "Arn"): arn, (logical_id, "QueueName"): name, (logical_id, "QueueUrl"): url}
+            )
+
+
+def _names_waiting(value: Any, others: set[str]) -> bool:
+    """Whether `value` refers (Ref, GetAtt, Sub) to one of `others`."""
+    if isinstance(value, list):
+        return any(_names_waiting(item, others) for item in value)
+    if isinstance(value, str):
+        return any(f"${{{name}" in value for name in others)
+    if not isinstance(value, dict):
+        return False
+    if value.keys() == {"Ref"}:
+        return value["Ref"] in others
+    if value.keys() == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        return (target[0] if isinstance(target, list) else str(target).split(".", 1)[0]) in others
+    return any(_names_waiting(item, others) for item in value.values())
 
 
 def _create_roles_and_schedule_groups(

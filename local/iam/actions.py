@@ -171,6 +171,13 @@ def _invoke(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
     yield Request("lambda:InvokeFunction", arn)
 
 
+def _send_to_queue(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
+    """SendMessage and SendMessageBatch are both authorised as sqs:SendMessage on the queue (its URL ends with the
+    account and the queue's name)."""
+    account, name = str(params["QueueUrl"]).rstrip("/").rsplit("/", 2)[-2:]
+    yield Request("sqs:SendMessage", f"arn:{where.partition}:sqs:{where.region}:{account}:{name}")
+
+
 # botocore service name → operation → the requests it is authorised by.
 MAPPERS: dict[str, dict[str, Mapper]] = {
     "dynamodb": {
@@ -194,6 +201,7 @@ MAPPERS: dict[str, dict[str, Mapper]] = {
     "pinpoint": {"SendMessages": _send_messages},
     "secretsmanager": {"GetSecretValue": _get_secret_value},
     "lambda": {"Invoke": _invoke},
+    "sqs": {"SendMessage": _send_to_queue, "SendMessageBatch": _send_to_queue},
 }
 
 

@@ -16,6 +16,7 @@ from hod import wiring
 from local.cfn import create_local_resources, load_template
 from local.iam.recorder import stack_created
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
+from local.queues import QueueWorkers
 from local.scheduler import run_schedules
 from tests.integration.api_contract import check_answer
 
@@ -55,6 +56,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         wiring.reset()
         yield env
         wiring.reset()
+
+
+@pytest.fixture
+def refresh_workers(stack: dict[str, str]) -> QueueWorkers:
+    """The template's queue consumers (the refresh function, applying availability changes), run in this process
+    when a test calls `drain()`."""
+    return QueueWorkers(load_template())
 
 
 @dataclass

@@ -5,9 +5,12 @@ left without its policies."""
 from __future__ import annotations
 
 import copy
+import json
+import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -15,6 +18,7 @@ from local.cfn import LocalResources, load_template
 from local.iam.check import check
 from local.iam.policies import Resolver, expand, principals
 from local.iam.recorder import Run, active, code_principals
+from local.queues import QueueWorkers
 from tests.integration.conftest import Workflow
 from tests.integration.test_api import ALWAYS
 from tests.integration.test_workflow import FORM, add_agents, emails_to, link_of, submit, succeeded, token_of
@@ -29,7 +33,8 @@ _RECORDED: list[Run] = []
 
 def _a_referrals_whole_life(flow: Workflow) -> None:
     """Intake takes the referral, Match offers it, Expire lapses the unanswered offer, Match offers the next agent,
-    Intake takes the acceptance, the Scheduler's role invokes Notify for the reminder, Expire's sweep invites."""
+    Intake takes the acceptance, the Scheduler's role invokes Notify for the reminder, Expire's sweep invites, and a
+    refresh worker applies an agent's availability change."""
     import app as intake_app
     import expire_handler
     from local.inproc import LocalContext
@@ -45,6 +50,11 @@ def _a_referrals_whole_life(flow: Workflow) -> None:
         lambda: [m for m in emails_to("202") if m.subject.startswith("Reminder")], timeout=30, what="a reminder"
     )
     assert expire_handler.handler({}, LocalContext("ExpireFunction"))["invitations"]["sent"] == 2
+    # The refresh workers apply an agent's availability change that falls due now
+    sqs = boto3.client("sqs")
+    body = json.dumps({"due_at": int(time.time()), "npns": ["201"]})
+    sqs.send_message(QueueUrl=flow.env["HOD_REFRESH_QUEUE_URL"], MessageBody=body)
+    assert QueueWorkers(TEMPLATE).drain() == 1
 
 
 @pytest.fixture

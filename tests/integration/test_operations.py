@@ -137,8 +137,12 @@ def test_alarms_watch_api_errors_unhandled_exceptions_dead_letters_index_lag_and
     dead = alarms["DeadLettersAlarm"]
     assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
     # The sweep's lag (no data: no sweep, which is lag too) and unserved referrals, on what the code publishes
-    lag, unserved = alarms["IndexLagAlarm"], alarms["UnservedReferralsAlarm"]
-    assert (lag["MetricName"], lag["Statistic"], lag["TreatMissingData"]) == ("IndexLagSeconds", "Maximum", "breaching")
+    lag, unserved = alarms["AvailabilityIndexLagAlarm"], alarms["UnservedReferralsAlarm"]
+    assert (lag["MetricName"], lag["Statistic"], lag["TreatMissingData"]) == (
+        "AvailabilityIndexLagSeconds",
+        "Maximum",
+        "breaching",
+    )
     assert unserved["MetricName"] == "ReferralsUnserved"
     for alarm in alarms.values():
         if alarm["Namespace"] == namespace and alarm["MetricName"] != "ErrorsLogged":

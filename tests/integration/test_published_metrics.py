@@ -126,22 +126,24 @@ def test_an_acceptance_publishes_the_offer_counts_and_the_time_from_request_to_a
 BEFORE_HOURS = datetime(2026, 11, 24, 13, 59, tzinfo=UTC)
 
 
-def test_the_sweep_publishes_how_late_it_applied_the_most_overdue_change(stack: dict[str, str], published: Any) -> None:
+def test_the_sweep_publishes_how_long_the_oldest_change_not_yet_applied_has_been_due(
+    stack: dict[str, str], published: Any
+) -> None:
     import expire_handler
 
     # Given an Austin agent on the default hours (from 08:00), at 07:59
     clock = FakeClock(BEFORE_HOURS)
     wiring.use_clock(clock)
     assert wiring.agents().import_agents([agent("7", zip_code="78701")]).summary["created"] == 1
-    # When the sweep runs at 07:59, nothing is due: no lag
-    assert expire_handler.handler({}, LocalContext("Expire"))["index_lag_seconds"] == 0
-    # When it next runs at 08:01:30, the agent's 08:00 change is applied 90 seconds late
+    # When the sweep runs at 07:59, nothing is due yet: no lag, and the 08:00 change is queued for the workers
+    first = expire_handler.handler({}, LocalContext("Expire"))
+    assert (first["index_lag_seconds"], first["queued"]) == (0, 1)
+    # When it next runs at 08:01:30 and no worker has applied the change
     clock.advance(minutes=2, seconds=30)
     result = expire_handler.handler({}, LocalContext("Expire"))
-    # Then the sweep answers and publishes that lag
-    assert result["refreshed"] == 1
+    # Then the sweep answers and publishes that the change has been due 90 seconds
     assert result["index_lag_seconds"] == 90
-    assert published()["IndexLagSeconds"] == [0.0, 90.0]
+    assert published()["AvailabilityIndexLagSeconds"] == [0.0, 90.0]
 
 
 @pytest.mark.parametrize(

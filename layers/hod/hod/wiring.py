@@ -19,8 +19,9 @@ from hod.settings import get_settings
 if TYPE_CHECKING:
     from hod.adapters.aws import SecretsManagerKeys
     from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+    from hod.adapters.sweep import SqsRefreshQueue
     from hod.adapters.workflow_store import DynamoWorkflowStore
-    from hod.ports import Clock, Reminders, Workflow
+    from hod.ports import AgentStore, Clock, Reminders, Workflow
     from hod.services.access import AccessService
     from hod.services.agents import AgentService
     from hod.services.auth import AuthService
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from hod.services.referral_views import ReferralViews
     from hod.services.reports import ReportService
     from hod.services.submissions import Submissions
+    from hod.services.sweep import AvailabilitySweep
     from hod.services.workflow.answers import Answers
     from hod.services.workflow.common import WorkflowPorts
     from hod.services.workflow.missed import MissedOffers
@@ -87,6 +89,13 @@ def available_index() -> DynamoAvailableIndex:
     from hod.adapters.dynamo import DynamoAvailableIndex
 
     return DynamoAvailableIndex(get_settings().available_table)
+
+
+@_factory
+def refresh_queue() -> SqsRefreshQueue:
+    from hod.adapters.sweep import SqsRefreshQueue
+
+    return SqsRefreshQueue(get_settings().refresh_queue_url)
 
 
 @_factory
@@ -147,10 +156,36 @@ def auth() -> AuthService:
 
 @_factory
 def agents() -> AgentService:
+    """Agents' changes; a save whose next change falls due too soon for the sweep queues that change itself."""
     from hod.services.agents import AgentService
 
+    settings = get_settings()
     return AgentService(
-        agent_store(), available_index(), clock(), get_settings().plan_year, invitations=_InvitationsOnFirstUse()
+        _queueing(agent_store()), available_index(), clock(), settings.plan_year, invitations=_InvitationsOnFirstUse()
+    )
+
+
+def _queueing(store: AgentStore) -> AgentStore:
+    """The agent store, queueing near changes as agents are saved (when the refresh queue is configured)."""
+    from hod.services.sweep import QueueingAgentStore, SweepPolicy
+
+    if not get_settings().refresh_queue_url:
+        return store
+    return QueueingAgentStore(store, refresh_queue(), clock(), SweepPolicy().save_horizon_seconds)
+
+
+@_factory
+def availability_sweep() -> AvailabilitySweep:
+    """The sweep that queues agents' changes as they come due, and the workers' side that applies them."""
+    from hod.adapters.sweep import DynamoSweepCursor
+    from hod.services.sweep import AvailabilitySweep
+
+    return AvailabilitySweep(
+        _queueing(agent_store()),
+        DynamoSweepCursor(get_settings().agents_table),
+        refresh_queue(),
+        agents(),
+        clock(),
     )
 
 

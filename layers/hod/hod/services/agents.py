@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,15 +30,6 @@ from hod.shards import ROSTER_SHARDS, every_key, key_for
 MAX_IMPORT_RECORDS = 1000
 MAX_DEVICES = 5
 _SAVE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Refreshed:
-    """One batch of the availability sweep: how many agents were re-evaluated, and how late the most overdue of them
-    was applied after its change fell due (the available-now index's lag, in seconds; 0 when nothing was due)."""
-
-    agents: int
-    lag_seconds: float
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
@@ -293,28 +284,37 @@ class AgentService:
 
         return self._change(npn, change)
 
-    def refresh(self, npn: str) -> AgentView | None:
-        """Re-evaluate one agent (the sweep calls this when an agent's next change is due)."""
+    def refresh(self, npn: str, due_at: int | None = None) -> AgentView | None:
+        """Re-evaluate one agent (a worker calls this when the agent's next change falls due, at `due_at`: epoch
+        seconds, evaluated no earlier, should this machine's clock be a little behind the queue's)."""
+        not_before = datetime.fromtimestamp(due_at, UTC) if due_at is not None else None
         try:
-            return self._change(npn, lambda agent, now: agent, force=True)
+            return self._change(npn, lambda agent, now: agent, force=True, not_before=not_before)
         except NotFound:
             return None
 
-    def refresh_due(self, limit: int = 500) -> Refreshed:
-        """Re-evaluate every agent whose availability or eligibility changes at or before now (at most `limit`)."""
-        due = self._store.due_for_refresh(self._clock.now(), limit)
-        lag = 0.0
-        for change in due:
-            self.refresh(change.npn)
-            lag = max(lag, self._clock.now().timestamp() - change.due_at)
-        return Refreshed(len(due), lag)
+    def refresh_all(self, npns: Sequence[str], due_at: int) -> None:
+        """Re-evaluate agents whose changes fell due together at `due_at` (as `refresh`), read in one request. One
+        whose save loses a race (the agent saved something at that moment) is read again and refreshed on its own."""
+        not_before = datetime.fromtimestamp(due_at, UTC)
+        for stored in self._store.get_many(npns):
+            try:
+                self._save(stored, stored.agent, max(self._clock.now(), not_before))
+            except Conflict:
+                self.refresh(stored.agent.npn, due_at)
 
-    def _change(self, npn: str, change: Callable[[Agent, datetime], Agent], force: bool = False) -> AgentView:
+    def _change(
+        self,
+        npn: str,
+        change: Callable[[Agent, datetime], Agent],
+        force: bool = False,
+        not_before: datetime | None = None,
+    ) -> AgentView:
         for _ in range(_SAVE_ATTEMPTS):
             stored = self._store.get(npn)
             if stored is None:
                 raise NotFound(f"Agent {npn}")
-            now = self._clock.now()
+            now = self._clock.now() if not_before is None else max(self._clock.now(), not_before)
             agent = change(stored.agent, now)
             if agent != stored.agent:
                 agent = agent.evolve(updated_at=now)
