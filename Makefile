@@ -116,3 +116,12 @@ lock-check: dev
 .PHONY: bench
 bench: dev
 	$(BIN)/python -m benchmarks
+
+## IAM: every AWS call the functions, the state machine and the Scheduler's role make in the integration and browser
+## tests, checked against template.yaml's policies as `sam deploy` creates them (docs/iam.md). `make test` runs the
+## same check over the whole suite (tests/iam_check.py): a call the policies do not allow fails either.
+.PHONY: iam
+iam: dev chromium
+	$(BIN)/python -m pytest tests/unit/test_iam_evaluate.py tests/integration tests/browser \
+		--ignore=tests/integration/test_bench_counting.py --ignore=tests/integration/test_bench_fastquery.py \
+		--ignore=tests/integration/test_bench_index.py

@@ -5,6 +5,9 @@
 
 A run of only some parts updates those parts' sections in the results file and keeps the others.
 
+`--only` also takes one figure of the scale section (`scale.partitions`). The figures of a partial run are merged
+into the JSON file: sections that did not run keep their last figures, `measured_at` says when and by which command
+each section was measured, and the file's `command`, `generated_at` and `seconds` stay those of the last full run.
 docs/benchmarks.md explains what each figure measures and how.
 """
 
@@ -33,7 +36,16 @@ TARGETS = {
     "happy_path_calls": 15,
     "cold_start_ratio": 1.5,
     "cost_per_1000_usd": 0.50,
+    "partition_write_units_s": 1_000,
+    "partition_read_units_s": 3_000,
+    "sweep_peak_minute_changes": 40_000,
+    "sweep_lag_s": 60,
 }
+PARTS = ("matching", "referrals", "coldstart", "scale")
+# Sections of the JSON merged key by key with the file's (the others are replaced whole by a run that makes them).
+MERGED = ("scale", "targets", "verdicts")
+SECTIONS = ("calls_per_referral", "match", "cold_start")  # besides "scale.<figure>"
+RUN = ("command", "generated_at", "machine", "seconds")  # what describes a run
 
 
 def _progress(started: float) -> Any:
@@ -189,6 +201,45 @@ def _table(results: dict[str, Any]) -> str:
                     shape["offers_per_agent"],
                     shape["uncapped"]["max_pending_per_agent"],
                 )
+    partitions = results.get("scale", {}).get("partitions")
+    if partitions:
+        rows.append("")
+        rows.append(
+            f"Hottest partition of each key at {partitions['referrals_per_s']} referrals/s "
+            "(units a second; before the keys were sharded in brackets)"
+        )
+        row("key", "shards", "write units/s", "read units/s")
+        for key in partitions["keys"]:
+            row(
+                key["key"],
+                key["shards"],
+                f"{key['write_units_s']} ({key['write_units_s_before']})",
+                f"{key['read_units_s']} ({key['read_units_s_before']})",
+            )
+        row(
+            "max",
+            "",
+            f"{partitions['max_write_units_per_partition_s']} ({partitions['max_write_key']})",
+            f"{partitions['max_read_units_per_partition_s']} ({partitions['max_read_key']})",
+        )
+    sweep = results.get("scale", {}).get("sweep")
+    if sweep:
+        rows.append("")
+        rows.append(
+            f"Availability changes at the busiest minutes ({sweep['agents']:,} agents; {sweep['workers']} workers, "
+            "each as fast as the one measured in moto)"
+        )
+        row("minute", "changes", "one worker agents/s", "calls/agent", "lag s", "at 10 ms/call", "hottest partition")
+        for minute in sweep["minutes"]:
+            row(
+                minute["minute"],
+                f"{minute['changes']:,}",
+                minute["one_worker"]["agents_per_s"],
+                minute["one_worker"]["calls_per_agent"],
+                minute["lag_s"],
+                minute["lag_s_at_10ms_per_call"],
+                f"{minute['hottest_partition']} ({minute['hottest_partition_writes']:,} writes)",
+            )
     return "\n".join(rows)
 
 
@@ -214,26 +265,46 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
         }
     if "cost_per_1000_referrals_usd" in results:
         verdicts["cost<=0.50_per_1000"] = results["cost_per_1000_referrals_usd"] <= TARGETS["cost_per_1000_usd"]
+    partitions = results.get("scale", {}).get("partitions")
+    if partitions:
+        verdicts["partition_write_units<=1000/s"] = (
+            partitions["max_write_units_per_partition_s"] <= TARGETS["partition_write_units_s"]
+        )
+        verdicts["partition_read_units<=3000/s"] = (
+            partitions["max_read_units_per_partition_s"] <= TARGETS["partition_read_units_s"]
+        )
+    sweep = results.get("scale", {}).get("sweep")
+    if sweep:
+        verdicts["sweep_peak_minute_changes>=40000"] = (
+            sweep["peak_minute_changes"] >= TARGETS["sweep_peak_minute_changes"]
+        )
+        verdicts["sweep_lag<=60s"] = sweep["lag_s_max"] <= TARGETS["sweep_lag_s"]
     return verdicts
 
 
-_PROVENANCE = ("command", "generated_at", "machine", "seconds")
+def _sections(results: dict[str, Any]) -> list[str]:
+    return [key for key in SECTIONS if key in results] + [f"scale.{name}" for name in results.get("scale", {})]
 
 
-def _keep_other_parts(previous: dict[str, Any], results: dict[str, Any], parts: set[str]) -> dict[str, Any]:
-    """A partial run's results merged into the previous file: its sections replace theirs, every other section (and
-    the previous full run's provenance) stays; `scale` and the verdicts merge figure by figure. The partial run is
-    listed under `partial_runs` with its own provenance."""
-    merged = {**previous}
+def _merge(previous: dict[str, Any], results: dict[str, Any], full: bool) -> dict[str, Any]:
+    """`results` over the figures already in the file: MERGED sections key by key, the others whole; the run's
+    description only from a `full` run (or into an empty file). `measured_at`: when and how each section was last
+    measured (sections from before it existed: the file's run)."""
+
+    def stamp(run: dict[str, Any]) -> dict[str, Any]:
+        return {key: run[key] for key in ("generated_at", "command") if key in run}
+
+    measured = dict(previous.get("measured_at") or {section: stamp(previous) for section in _sections(previous)})
+    measured.update({section: stamp(results) for section in _sections(results)})
+    merged = dict(previous)
     for key, value in results.items():
-        if key in _PROVENANCE:
+        if key in RUN and previous and not full:
             continue
-        if key in ("scale", "verdicts") and isinstance(previous.get(key), dict):
-            merged[key] = {**previous[key], **value}
+        if key in MERGED and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
-    run = {"parts": sorted(parts), **{key: results[key] for key in _PROVENANCE if key in results}}
-    merged["partial_runs"] = [*previous.get("partial_runs", []), run]
+    merged["measured_at"] = measured
     return merged
 
 
@@ -243,10 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matches", type=int, default=300, help="consumers matched per size and scenario")
     parser.add_argument("--repeats", type=int, default=3, help="referrals per path for the call counts")
     parser.add_argument("--cold-repeats", type=int, default=5, help="fresh interpreters per function")
-    parser.add_argument("--only", default=PARTS, help="parts to run")
+    parser.add_argument("--only", default=",".join(PARTS), help="parts to run (or scale.<figure>)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON results")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
+    figures = {part.split(".", 1)[1] for part in parts if part.startswith("scale.")}
+    unknown = {part for part in parts if part not in PARTS and not part.startswith("scale.")}
+    if unknown:
+        parser.error(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)} or scale.<figure>")
 
     os.environ.update(LOCAL_ENV)
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"  # deployed functions publish metrics: count their logs
@@ -256,9 +331,12 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from benchmarks import coldstart, cost, matching, referrals
+    from benchmarks import coldstart, cost, matching, referrals, scale
     from benchmarks.counting import CallLog
-    from benchmarks.scale import burst
+
+    unknown_figures = figures - set(scale.FIGURES)
+    if unknown_figures:
+        parser.error(f"unknown scale figures {sorted(unknown_figures)}: choose from {', '.join(scale.FIGURES)}")
 
     started = time.perf_counter()
     say = _progress(started)
@@ -280,29 +358,23 @@ def main(argv: list[str] | None = None) -> int:
         if "matching" in parts:
             sizes = [int(s) for s in args.sizes.split(",")]
             results["match"] = _match_section(matching.run(sizes, args.matches, log, say))
-    if "scale" in parts:
-        scale_started = time.perf_counter()
-        results["scale"] = {
-            "burst": burst.run(say),
-            "command": results["command"],
-            "generated_at": results["generated_at"],
-            "seconds": round(time.perf_counter() - scale_started),
-        }
+        if "scale" in parts or figures:
+            results["scale"] = scale.run(log, say, None if "scale" in parts else figures)
     if "coldstart" in parts:
         results["cold_start"] = coldstart.run(say, repeats=args.cold_repeats)
         built = coldstart.sizes()
         results["size_bytes"] = {k: built.get(k) for k in ("layer", "intake", "match", "notify", "expire")}
         results["build"] = built
     results["targets"] = TARGETS
-    results["verdicts"] = _verdicts(results)
     results["seconds"] = round(time.perf_counter() - started)
     print(_table(results))
-    print("\nTargets met:", json.dumps(results["verdicts"]))
     out = Path(args.out)
-    if parts != set(PARTS.split(",")) and out.exists():
-        results = _keep_other_parts(json.loads(out.read_text(encoding="utf-8")), results, parts)
+    previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    merged = _merge(previous, results, full=parts >= set(PARTS))
+    merged["verdicts"] = _verdicts(merged)
+    print("\nTargets met:", json.dumps(merged["verdicts"]))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(merged, indent=1, default=str) + "\n", encoding="utf-8")
     say(f"done; results in {out}")
     return 0
 

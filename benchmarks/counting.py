@@ -2,7 +2,8 @@
 
 `CallLog.install()` hooks every botocore client created afterwards (boto3's and pynamodb's own alike): each call is
 recorded on 'after-call' with its service, operation, the scope it was made in (`log.scope("MatchFunction")`,
-per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB would bill for it:
+per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB would bill for it (the arithmetic
+is in `benchmarks/tables.py`):
 
 - reads: a Query or Scan costs its items' total size rounded up to 4 KB (at least one unit), a GetItem its item's
   size rounded up to 4 KB (at least one), a BatchGetItem each item so; strongly consistent = 1 unit per 4 KB,
@@ -11,19 +12,17 @@ per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB
   size of an updated item is read from moto after the call; a deleted item counts 1 unit.
 - index writes (`Call.index_write_units`), for the tables in `CallLog.indexes` (their global secondary indexes, read
   from template.yaml by `global_indexes`): each write of the call is compared, index by index, before and after
-  (`index_write_units`). The "before" item is read from moto just before the request is sent, the "after" one is
-  the item put, the item moto holds after an update, or nothing after a delete. An item entering or leaving an
-  index costs one index write, one whose index key changes costs two (delete and put), one whose projected
-  attributes change costs one, and one that is in the index neither before nor after costs none. Each index write
-  is 1 unit per 1 KB of the index entry (the table's key, the index's key and the projected attributes), at the
-  standard rate inside transactions too.
-
-Item sizes follow DynamoDB's rules (attribute names plus values; numbers about one byte per two digits).
+  (`tables.index_writes`). The "before" item is read from moto just before the request is sent, the "after" one is
+  the item put, the item moto holds after an update, or nothing after a delete. Index writes count at the standard
+  rate inside transactions too.
+- partitions (`Call.partitions`, when `CallLog.partitions` is on): the same units split by the partition that
+  consumed them, a table's or an index's partition key value (`PartitionUse`): each item written, each index
+  entry written or removed, each item read (a Query reads the one partition its key condition names).
 """
 
 from __future__ import annotations
 
-import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -31,6 +30,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
+
+from benchmarks.tables import (
+    IndexedTable,
+    Item,
+    PartitionUse,
+    index_partition_writes,
+    item_size,
+    key_value,
+    read_units,
+    write_units,
+)
 
 _READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -46,6 +56,7 @@ class Call:
     write_units: float = 0.0
     # "<table's logical id>.<index>" → write units that index consumed (global secondary indexes)
     index_writes: Counter[str] = field(default_factory=Counter)
+    partitions: list[PartitionUse] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -55,47 +66,6 @@ class Call:
     @property
     def name(self) -> str:
         return f"{self.service}.{self.operation}"
-
-
-def _number_size(text: str) -> int:
-    digits = text.lstrip("-").replace(".", "").lstrip("0") or "0"
-    return (len(digits) + 1) // 2 + 1
-
-
-def value_size(value: Mapping[str, Any]) -> int:
-    """Bytes DynamoDB counts for one attribute value in the low-level JSON form ({"S": ...}, {"N": ...}...)."""
-    (kind, raw), *_ = value.items()
-    if kind == "S":
-        return len(str(raw).encode())
-    if kind == "N":
-        return _number_size(str(raw))
-    if kind == "B":
-        return len(raw) if isinstance(raw, bytes | bytearray) else len(str(raw))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(v).encode()) for v in raw)
-    if kind == "NS":
-        return sum(_number_size(str(v)) for v in raw)
-    if kind == "BS":
-        return sum(len(v) for v in raw)
-    if kind == "L":
-        return 3 + sum(1 + value_size(v) for v in raw)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in raw.items())
-    return 0
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
-
-
-def _read_units(size: int, consistent: bool) -> float:
-    return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
-
-
-def _write_units(size: int) -> int:
-    return max(1, math.ceil(size / 1024))
 
 
 def _moto_item(region: str, table: str, key: Mapping[str, Any]) -> Any:
@@ -126,85 +96,6 @@ def _stored_item(region: str, table: str, key: Mapping[str, Any]) -> dict[str, A
     return dict(item.to_json()["Attributes"]) if item is not None else None
 
 
-# ----- global secondary indexes ------------------------------------------------------------------------------------
-
-Item = Mapping[str, Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class GlobalIndex:
-    """One global secondary index: its key attributes and what it projects."""
-
-    name: str
-    keys: tuple[str, ...]
-    projection: str = "ALL"  # KEYS_ONLY, INCLUDE or ALL
-    non_key: frozenset[str] = frozenset()
-
-    def entry(self, item: Item | None, table_keys: tuple[str, ...]) -> dict[str, Any] | None:
-        """The index's entry for `item`: None when the item lacks one of the index's key attributes (sparse)."""
-        if item is None or any(name not in item for name in self.keys):
-            return None
-        if self.projection == "ALL":
-            return dict(item)
-        kept = {*table_keys, *self.keys, *(self.non_key if self.projection == "INCLUDE" else ())}
-        return {name: value for name, value in item.items() if name in kept}
-
-
-@dataclass(frozen=True)
-class IndexedTable:
-    """A table's primary key attributes and its global secondary indexes."""
-
-    name: str
-    keys: tuple[str, ...]
-    indexes: tuple[GlobalIndex, ...]
-
-    def key_of(self, item: Item) -> dict[str, Any]:
-        return {name: item[name] for name in self.keys}
-
-
-def global_indexes(template: Mapping[str, Any], prefix: str | None = None) -> dict[str, IndexedTable]:
-    """Table name → its key and global secondary indexes, from the template, for tables that have any."""
-    from local.cfn import DEFAULT_PREFIX, dynamodb_tables
-
-    found: dict[str, IndexedTable] = {}
-    for logical_id, kwargs in dynamodb_tables(template, DEFAULT_PREFIX if prefix is None else prefix).items():
-        indexes = tuple(
-            GlobalIndex(
-                name=str(index["IndexName"]),
-                keys=tuple(str(k["AttributeName"]) for k in index["KeySchema"]),
-                projection=str(index["Projection"].get("ProjectionType", "ALL")),
-                non_key=frozenset(str(n) for n in index["Projection"].get("NonKeyAttributes") or ()),
-            )
-            for index in kwargs.get("GlobalSecondaryIndexes") or ()
-        )
-        if indexes:
-            keys = tuple(str(k["AttributeName"]) for k in kwargs["KeySchema"])
-            found[str(kwargs["TableName"])] = IndexedTable(logical_id, keys, indexes)
-    return found
-
-
-def index_writes(before: Item | None, after: Item | None, table: IndexedTable) -> dict[str, int]:
-    """Write units each of the table's global secondary indexes consumes when one item goes from `before` to
-    `after` (None: no item), for the indexes that consume any. Per index: entering or leaving it costs one write
-    of the entry, a changed index key a delete and a put, changed projected attributes one put; no change, or no
-    entry before or after, costs nothing."""
-    units: dict[str, int] = {}
-    for index in table.indexes:
-        old, new = index.entry(before, table.keys), index.entry(after, table.keys)
-        if old == new:
-            continue
-        if old is not None and new is not None and any(old[k] != new[k] for k in index.keys):
-            units[index.name] = _write_units(item_size(old)) + _write_units(item_size(new))
-        else:
-            units[index.name] = _write_units(item_size(new if new is not None else old or {}))
-    return units
-
-
-def index_write_units(before: Item | None, after: Item | None, table: IndexedTable) -> int:
-    """All the index write units of one item's change (`index_writes`, summed)."""
-    return sum(index_writes(before, after, table).values())
-
-
 def _written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, Any]]]:
     """(kind, table, item or key) for each item `params` writes: kind is "put" (with the item), "update" or
     "delete" (with the key)."""
@@ -228,41 +119,100 @@ def _written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str,
     return writes
 
 
-def _dynamodb_units(call: Call, params: Mapping[str, Any], parsed: Mapping[str, Any], region: str) -> None:
+def _table_write_units(kind: str, table: str, item_or_key: Mapping[str, Any], region: str) -> int:
+    """One item's write to its table: 1 unit per 1 KB of the item put or as updated; a delete 1 unit."""
+    if kind == "put":
+        return write_units(item_size(item_or_key))
+    if kind == "update":
+        return write_units(_stored_size(region, table, item_or_key))
+    return 1
+
+
+_EQUALS = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
+
+
+def _queried_key(params: Mapping[str, Any], attribute: str) -> str | None:
+    """The partition key value a Query's key condition names (`attribute` = :value), or None."""
+    names = params.get("ExpressionAttributeNames") or {}
+    values = params.get("ExpressionAttributeValues") or {}
+    for name, placeholder in _EQUALS.findall(str(params.get("KeyConditionExpression", ""))):
+        if names.get(name, name) == attribute and placeholder in values:
+            return key_value({attribute: values[placeholder]}, attribute)
+    return None
+
+
+def _read_partitions(
+    operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any], shapes: Mapping[str, IndexedTable]
+) -> list[PartitionUse]:
+    """The read units of one call by partition: a GetItem's or BatchGetItem's items by their table's partition key,
+    a Query's by the partition its key condition names, a Scan's under "*" (every partition)."""
+    consistent = bool(params.get("ConsistentRead"))
+
+    def shape(table: str) -> IndexedTable:
+        return shapes.get(table) or IndexedTable(table, (), ())
+
+    if operation == "GetItem":
+        table = shape(params["TableName"])
+        item = parsed.get("Item")
+        size = item_size(item) if item else 0
+        key = key_value(params["Key"], table.keys[0])
+        return [PartitionUse(table.name, "", key, read_units(size, consistent), items=int(bool(item)), bytes=size)]
+    if operation == "BatchGetItem":
+        uses = []
+        for name, items in parsed.get("Responses", {}).items():
+            table = shape(name)
+            for item in items:
+                size = item_size(item)
+                key = key_value(item, table.keys[0])
+                uses.append(PartitionUse(table.name, "", key, read_units(size, consistent), items=1, bytes=size))
+        return uses
+    if operation in ("Query", "Scan"):
+        table = shape(params["TableName"])
+        index_name = str(params.get("IndexName", ""))
+        index = next((i for i in table.indexes if i.name == index_name), None)
+        attribute = index.keys[0] if index else table.keys[0] if table.keys else ""
+        key = _queried_key(params, attribute) if operation == "Query" else "*"
+        items = parsed.get("Items", [])
+        size = sum(item_size(i) for i in items)
+        units = read_units(size, consistent)
+        return [PartitionUse(table.name, index_name, key or "?", units, items=len(items), bytes=size)]
+    return []
+
+
+def _dynamodb_units(
+    call: Call,
+    params: Mapping[str, Any],
+    parsed: Mapping[str, Any],
+    region: str,
+    shapes: Mapping[str, IndexedTable] | None = None,
+) -> None:
+    """Items read, read and write units of one call; with `shapes` (table name → key and indexes), the table's
+    units by partition too (index writes are added by `CallLog._index_units`)."""
     operation = call.operation
     consistent = bool(params.get("ConsistentRead"))
     if operation == "GetItem":
         item = parsed.get("Item")
         call.items_read = 1 if item else 0
-        call.read_units = _read_units(item_size(item) if item else 0, consistent)
+        call.read_units = read_units(item_size(item) if item else 0, consistent)
     elif operation in ("Query", "Scan"):
         items = parsed.get("Items", [])
         call.items_read = int(parsed.get("ScannedCount", len(items)))
-        call.read_units = _read_units(sum(item_size(i) for i in items), consistent)
+        call.read_units = read_units(sum(item_size(i) for i in items), consistent)
     elif operation == "BatchGetItem":
         items = [i for table_items in parsed.get("Responses", {}).values() for i in table_items]
         call.items_read = len(items)
-        call.read_units = sum(_read_units(item_size(i), consistent) for i in items)
-    elif operation == "PutItem":
-        call.write_units = _write_units(item_size(params["Item"]))
-    elif operation == "UpdateItem":
-        call.write_units = _write_units(_stored_size(region, params["TableName"], params["Key"]))
-    elif operation == "DeleteItem":
-        call.write_units = 1
-    elif operation == "BatchWriteItem":
-        for requests in params.get("RequestItems", {}).values():
-            for request in requests:
-                put = request.get("PutRequest")
-                call.write_units += _write_units(item_size(put["Item"])) if put else 1
-    elif operation == "TransactWriteItems":
-        for action in params.get("TransactItems", []):
-            if "Put" in action:
-                call.write_units += 2 * _write_units(item_size(action["Put"]["Item"]))
-            elif "Update" in action:
-                update = action["Update"]
-                call.write_units += 2 * _write_units(_stored_size(region, update["TableName"], update["Key"]))
-            elif "Delete" in action:
-                call.write_units += 2
+        call.read_units = sum(read_units(item_size(i), consistent) for i in items)
+    elif operation in _WRITES:
+        factor = 2 if operation == "TransactWriteItems" else 1
+        for kind, table, item_or_key in _written_items(operation, params):
+            units = factor * _table_write_units(kind, table, item_or_key, region)
+            call.write_units += units
+            if shapes is not None and table in shapes:
+                shape = shapes[table]
+                key = key_value(item_or_key, shape.keys[0])
+                call.partitions.append(PartitionUse(shape.name, "", key, write_units=units))
+    if shapes is not None and operation in _READS:
+        call.partitions += _read_partitions(operation, params, parsed, shapes)
 
 
 @dataclass
@@ -270,6 +220,9 @@ class CallLog:
     calls: list[Call] = field(default_factory=list)
     # Table name → its global secondary indexes (`global_indexes`): writes to these tables count index writes too.
     indexes: dict[str, IndexedTable] = field(default_factory=dict)
+    # Record each DynamoDB call's units by partition (`Call.partitions`) for the tables in `indexes` (give it
+    # `table_shapes`, every table, for a complete picture).
+    partitions: bool = False
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -320,8 +273,10 @@ class CallLog:
                 new = _stored_item(region, table, item_or_key)
             else:
                 new = None
-            for index, units in index_writes(old, new, shape).items():
+            for index, key, units in index_partition_writes(old, new, shape):
                 call.index_writes[f"{shape.name}.{index}"] += units
+                if self.partitions:
+                    call.partitions.append(PartitionUse(shape.name, index, key, write_units=units))
 
     def _after_call(self, parsed: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         service = str(model.service_model.service_id).lower().replace(" ", "")
@@ -331,7 +286,8 @@ class CallLog:
             call.error = str(error.get("Code"))
         if service == "dynamodb" and not error:
             region = str(context.get("client_region") or "us-east-1")
-            _dynamodb_units(call, context.get("bench_params") or {}, parsed, region)
+            shapes = self.indexes if self.partitions else None
+            _dynamodb_units(call, context.get("bench_params") or {}, parsed, region, shapes)
             self._index_units(call, context.get("bench_params") or {}, context, region)
         with self._lock:
             self.calls.append(call)

@@ -24,8 +24,9 @@ from typing import Any
 import boto3
 
 from benchmarks import population
-from benchmarks.counting import CallLog, item_size
+from benchmarks.counting import CallLog
 from benchmarks.fastquery import fast_queries
+from benchmarks.tables import item_size
 from hod import zipdir
 from hod.adapters.dynamo import DynamoAvailableIndex
 from hod.domain import availability as av
@@ -34,7 +35,7 @@ from hod.domain.nearest import IndexEntry
 from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
 from hod.geo import haversine_km
 from hod.ports import Placement
-from hod.services.agents import AgentService, roster_area
+from hod.services.agents import AgentService, roster_areas
 from hod.services.matching import MatchingService
 from local.cfn import dynamodb_tables, load_template
 
@@ -227,6 +228,12 @@ def _scan_counts(log: CallLog, table: str, partitions: set[str]) -> dict[str, tu
     return found
 
 
+def _roster_count(counts: dict[str, tuple[int, float]], state: str) -> tuple[int, float]:
+    """Items and read units of reading a state's whole roster: every shard of it."""
+    shards = [counts[area] for area in roster_areas(state)]
+    return sum(items for items, _ in shards), sum(units for _, units in shards)
+
+
 def _scenario(
     log: CallLog,
     table: str,
@@ -359,8 +366,8 @@ def _run(sizes: Sequence[int], matches: int, log: CallLog, progress: Callable[[s
                 f"in {load_day + load_night:.0f} s"
             )
             states = {c.state for c in (*day_consumers, *night_consumers)}
-            rosters = _scan_counts(log, day_table, {roster_area(s) for s in states})
-            roster_counts = {s: rosters[roster_area(s)] for s in states}
+            rosters = _scan_counts(log, day_table, {area for s in states for area in roster_areas(s)})
+            roster_counts = {s: _roster_count(rosters, s) for s in states}
             day = _scenario(log, day_table, day_entries, day_consumers, DAY, roster_counts)
             night = _scenario(log, night_table, night_entries, night_consumers, NIGHT, roster_counts)
         fast_path_differences = check_fast_path(log, day_table) if size == min(sizes) else None

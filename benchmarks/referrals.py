@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +29,8 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from benchmarks.counting import Call, CallLog, global_indexes
+from benchmarks.counting import Call, CallLog
+from benchmarks.tables import global_indexes, table_shapes
 from local.cfn import create_local_resources, functions, load_template
 from local.inproc import atomic_dynamodb, load_function_module, route_lambdas_in_process
 from local.scheduler import run_schedules
@@ -104,28 +105,33 @@ MINIMUM: dict[str, list[tuple[str, int, str]]] = {
     "timeout_then_accept": [_INTAKE, _FIRST_ROUND, _VIEW, _LAPSE, _LATER_ROUND, _VIEW, _ACCEPT],
 }
 CONSUMER_ZIP = "78702"
+# A consumer in Oklahoma City, where the agents who take Oklahoma referrals are not available: the safety net.
+SAFETY_NET_ZIP = "73102"
 # Agents around Austin, each at their own ZIP (the first at the consumer's), so a cascade finds the next one near.
 AUSTIN_ZIPS = ("78702", "78701", "78703", "78704", "78705", "78721", "78722", "78723", "78741", "78751", "78752")
 _LINK = re.compile(r"/offers/view\?t=([A-Za-z0-9._~%-]+)")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def _agent(npn: str, zip_code: str, city: str) -> dict[str, Any]:
+def agent_record(
+    npn: str, zip_code: str, city: str, state: str = "TX", contact_method: str = "email_only"
+) -> dict[str, Any]:
+    """An agent to import: licensed for health in `state`, with a business address there."""
     return {
         "npn": npn,
         "first_name": "Ana",
         "last_name": "García",
         "email": f"agent{npn}@example.com",
         "phone": "(512) 555-0142",
-        "business_address": {"street": "100 Main St", "city": city, "state": "TX", "zip": zip_code},
-        "home_state": "TX",
-        "licences": [{"state": "TX", "status": "active", "lines_of_authority": ["health"], "expires": "2030-01-01"}],
+        "business_address": {"street": "100 Main St", "city": city, "state": state, "zip": zip_code},
+        "home_state": state,
+        "licences": [{"state": state, "status": "active", "lines_of_authority": ["health"], "expires": "2030-01-01"}],
         "ffm_registration_plan_year": 2026,
         "ffm_registration_listed": True,
         "hod_training_complete": True,
         "display_option": 1,
         "languages": ["en", "es"],
-        "contact_method": "email_only",
+        "contact_method": contact_method,
     }
 
 
@@ -155,6 +161,7 @@ class Harness:
     client: Any
     invocations: list[Invocation] = field(default_factory=list)
     log_bytes: int = 0
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def http(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> Any:
         """One API Gateway request to the intake function, counted under its route."""
@@ -232,7 +239,7 @@ def _scoped_handlers(log: CallLog, template: dict[str, Any], invocations: list[I
             setattr(module, attribute, original)
 
 
-class _CountingSink(io.TextIOBase):
+class CountingSink(io.TextIOBase):
     def __init__(self) -> None:
         self.bytes = 0
 
@@ -242,7 +249,7 @@ class _CountingSink(io.TextIOBase):
 
 
 @contextmanager
-def _count_log_output(sink: _CountingSink) -> Iterator[None]:
+def count_log_output(sink: CountingSink) -> Iterator[None]:
     """What the functions write to stdout (Powertools logs and EMF metrics) goes to `sink` instead."""
     swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
     for logger in [logging.getLogger(), *(logging.getLogger(n) for n in logging.Logger.manager.loggerDict)]:
@@ -257,7 +264,10 @@ def _count_log_output(sink: _CountingSink) -> Iterator[None]:
             handler.setStream(stream)
 
 
-def _one_referral(h: Harness, path: str, serial: int) -> dict[str, Any]:
+def one_referral(h: Harness, path: str, serial: int, safety_net_agents: Sequence[str] = ()) -> dict[str, Any]:
+    """One referral from the consumer's request to the agent's progress report and the reminder that finds it, on
+    `path` (PATHS, or "safety_net": a consumer in SAFETY_NET_ZIP, where nobody is available, so every agent of the
+    state's roster is e-mailed and the first of `safety_net_agents` to get the e-mail takes it)."""
     from hod import wiring
     from hod.domain.offer import OfferStatus
 
@@ -267,7 +277,7 @@ def _one_referral(h: Harness, path: str, serial: int) -> dict[str, Any]:
         "last_name": "Martínez",
         "phone": f"512-555-01{serial % 100:02d}",
         "email": f"rosa{serial}@example.org",
-        "zip": CONSUMER_ZIP,
+        "zip": SAFETY_NET_ZIP if path == "safety_net" else CONSUMER_ZIP,
         "language": "es",
     }
     created = h.http("POST", "/referrals", json.dumps(body), {"Content-Type": "application/json"})
@@ -289,11 +299,22 @@ def _one_referral(h: Harness, path: str, serial: int) -> dict[str, Any]:
         offered.append(npn)
         return str(h.wait(lambda: h.links_to(npn, referral_id), f"the offer e-mail to {npn}")[-1])
 
-    link = next_offer()
+    def safety_net_call() -> tuple[str, str] | None:
+        for npn in safety_net_agents:
+            links = h.links_to(npn, referral_id)
+            if links:
+                return npn, links[-1]
+        return None
+
+    if path == "safety_net":
+        npn, link = h.wait(safety_net_call, "a safety-net e-mail")
+        offered.append(npn)
+    else:
+        link = next_offer()
     h.http("GET", f"/offers/view?t={link}")
     if path == "reject_then_accept":
         h.http("POST", "/offers/reject", f"t={link}", FORM)
-    if path != "accept":
+    if path in ("reject_then_accept", "timeout_then_accept"):
         link = next_offer()
         h.http("GET", f"/offers/view?t={link}")
     accepted = h.http("POST", "/offers/accept", f"t={link}", FORM)
@@ -370,22 +391,24 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict[str, Any]:
-    """Calls per referral on each path (medians of `repeats` referrals, after one warm-up referral)."""
+@contextmanager
+def stack(log: CallLog, *, every_table: bool = False) -> Iterator[Harness]:
+    """The harness of this module: template.yaml's resources and state machine in moto, the functions' handlers
+    in-process (their calls counted by function and task), reminders fired when due, the intake's HTTP API through
+    Chalice's test client. `log` follows writes to the tables with indexes (every table: `every_table`)."""
     from chalice.test import Client
 
     from hod import wiring
-    from hod.domain.availability import WeeklySchedule
 
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
-    results: dict[str, Any] = {}
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         template = load_template()
         declared = template.get("Parameters") or {}
         parameters = {name: value for name, value in PARAMETERS.items() if name in declared}
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters=parameters)
-        log.indexes.update(global_indexes(template))  # the tables just created, named as create_local_resources does
+        # the tables just created, named as create_local_resources does
+        log.indexes.update(table_shapes(template) if every_table else global_indexes(template))
         import os
 
         saved = {name: os.environ.get(name) for name in env}
@@ -393,7 +416,6 @@ def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         wiring.reset()
         invocations: list[Invocation] = []
-        sink = _CountingSink()
         try:
             with (
                 atomic_dynamodb(),
@@ -403,35 +425,15 @@ def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict
             ):
                 intake = load_function_module("functions/intake", "app.app")
                 with Client(intake.app) as client:
-                    h = Harness(log, env, client, invocations)
-                    service = wiring.agents()
-                    agents = [_agent(str(101 + i), zip_code, "Austin") for i, zip_code in enumerate(AUSTIN_ZIPS)]
-                    report = service.import_agents(agents)
-                    if report.summary["refused"]:
-                        raise RuntimeError(f"agents refused: {report.results}")
-                    for record in agents:
-                        service.set_weekly_schedule(record["npn"], WeeklySchedule.model_validate(ALWAYS))
-                    with _count_log_output(sink):
-                        warm_up = _one_referral(h, "accept", 0)
-                        serial = 1
-                        for path in PATHS:
-                            runs = []
-                            log_before = sink.bytes
-                            for _ in range(repeats):
-                                runs.append(_one_referral(h, path, serial))
-                                serial += 1
-                            results[path] = _summarise(runs)
-                            results[path]["log_bytes"] = (sink.bytes - log_before) // repeats
-                            progress(f"calls per referral, {path}: {results[path]['calls']}")
-                    results["first_referral_calls"] = len([c for c in warm_up["calls"] if not _is_follow_up(c.scope)])
-                    results["first_referral_by_operation"] = CallLog.by_name(
-                        [c for c in warm_up["calls"] if not _is_follow_up(c.scope)]
-                    )
-                    for execution in boto3.client("stepfunctions").list_executions(
-                        stateMachineArn=env["HOD_STATE_MACHINE_ARN"]
-                    )["executions"]:
-                        if execution["status"] == "RUNNING":
-                            boto3.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+                    try:
+                        yield Harness(log, env, client, invocations, parameters=parameters)
+                    finally:
+                        sfn = boto3.client("stepfunctions")
+                        for execution in sfn.list_executions(stateMachineArn=env["HOD_STATE_MACHINE_ARN"])[
+                            "executions"
+                        ]:
+                            if execution["status"] == "RUNNING":
+                                sfn.stop_execution(executionArn=execution["executionArn"])
         finally:
             wiring.reset()
             log.indexes.clear()
@@ -440,7 +442,46 @@ def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-    results["parameters"] = parameters
+
+
+def import_austin_agents() -> list[str]:
+    """The harness's agents (AUSTIN_ZIPS), available around the clock; their NPNs."""
+    from hod import wiring
+    from hod.domain.availability import WeeklySchedule
+
+    service = wiring.agents()
+    agents = [agent_record(str(101 + i), zip_code, "Austin") for i, zip_code in enumerate(AUSTIN_ZIPS)]
+    report = service.import_agents(agents)
+    if report.summary["refused"]:
+        raise RuntimeError(f"agents refused: {report.results}")
+    for record in agents:
+        service.set_weekly_schedule(record["npn"], WeeklySchedule.model_validate(ALWAYS))
+    return [record["npn"] for record in agents]
+
+
+def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict[str, Any]:
+    """Calls per referral on each path (medians of `repeats` referrals, after one warm-up referral)."""
+    results: dict[str, Any] = {}
+    sink = CountingSink()
+    with stack(log) as h:
+        import_austin_agents()
+        with count_log_output(sink):
+            warm_up = one_referral(h, "accept", 0)
+            serial = 1
+            for path in PATHS:
+                runs = []
+                log_before = sink.bytes
+                for _ in range(repeats):
+                    runs.append(one_referral(h, path, serial))
+                    serial += 1
+                results[path] = _summarise(runs)
+                results[path]["log_bytes"] = (sink.bytes - log_before) // repeats
+                progress(f"calls per referral, {path}: {results[path]['calls']}")
+        results["first_referral_calls"] = len([c for c in warm_up["calls"] if not _is_follow_up(c.scope)])
+        results["first_referral_by_operation"] = CallLog.by_name(
+            [c for c in warm_up["calls"] if not _is_follow_up(c.scope)]
+        )
+    results["parameters"] = h.parameters
     results["minimum"] = {
         path: {"calls": sum(n for _, n, _ in steps), "steps": [list(step) for step in steps]}
         for path, steps in MINIMUM.items()

@@ -19,7 +19,7 @@ _LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def messages() -> list[dict[str, Any]]:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
     from moto.sns.models import sns_backends
 
@@ -74,9 +74,9 @@ def page(items: list[dict[str, Any]]) -> str:
 
 
 def register_outbox(app: Any) -> None:
-    from chalice import Response
+    from chalice.app import Response
 
-    @app.route("/dev/outbox", methods=["GET"])
+    @app.route("/dev/outbox", methods=["GET"])  # type: ignore[untyped-decorator]
     def outbox() -> Any:
         items = messages()
         if (app.current_request.query_params or {}).get("format") == "html":

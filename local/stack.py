@@ -14,12 +14,14 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from local.inproc import LocalContext, load_function_module
@@ -65,8 +67,8 @@ def parameters_from_environment(base_url: str) -> dict[str, str]:
 
 @contextmanager
 def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
-    """moto in-process with the template's resources, its state machine executing for real and the functions'
-    handlers running in this process; the process environment points at it all."""
+    """moto in-process with the template's resources, its state machine executing for real, the functions' handlers
+    running in this process (queue consumers included); the process environment points at it all."""
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
     import boto3
@@ -74,8 +76,10 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
 
     from hod import wiring
     from local.cfn import create_local_resources, load_template
+    from local.iam.recorder import stack_created
     from local.inproc import atomic_dynamodb, route_lambdas_in_process
     from local.outbox import record_push
+    from local.queues import QueueWorkers
     from local.scheduler import run_schedules
 
     # moto logs each caught task timeout at ERROR; here that is an unanswered offer moving on, not a failure.
@@ -84,10 +88,17 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         template = load_template()
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters=parameters)
+        stack_created(session, template, parameters)  # (a no-op unless the IAM check records: docs/iam.md)
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
-        with atomic_dynamodb(), record_push(), route_lambdas_in_process(template), run_schedules():
+        with (
+            atomic_dynamodb(),
+            record_push(),
+            route_lambdas_in_process(template),
+            run_schedules(),
+            QueueWorkers(template).running(),
+        ):
             yield env
 
 
@@ -99,7 +110,7 @@ class MailLog(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
         seen = 0
@@ -117,7 +128,28 @@ class MailLog(threading.Thread):
         self._stop_event.set()
 
 
-_APP_LOCK = threading.Lock()
+class _InTurn:
+    """A lock taken in the order it was asked for (threading.Lock is not fair: under a burst, one request could
+    wait while later ones are served)."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._issued = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._turns:
+            ticket = self._issued
+            self._issued += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
+_APP_TURN = _InTurn()
 
 
 def _one_at_a_time_handler() -> type:
@@ -125,14 +157,27 @@ def _one_at_a_time_handler() -> type:
 
     class Handler(ChaliceRequestHandler):
         """Connections are served by threads (a browser keeps several open, some idle), but requests reach the app
-        one at a time: Chalice keeps the current request on the app object, as Lambda (one event per container
-        at a time) allows."""
+        one at a time, in the order they arrived, as a Lambda instance serves one event at a time: Chalice keeps
+        the current request on the app object, and Powertools keeps the invocation's log keys and metrics in
+        module state.
 
-        def _generic_handle(self) -> None:
-            with _APP_LOCK:
-                super()._generic_handle()
+        Chalice binds every do_<METHOD> to its own `_generic_handle` when its class is created, so overriding
+        `_generic_handle` alone would never be called: the methods themselves are rebound here."""
+
+        def _handle_alone(self) -> None:
+            with _APP_TURN:
+                ChaliceRequestHandler._generic_handle(self)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle_alone
 
     return Handler
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen backlog that holds a burst of new connections: the default (5) has
+    the kernel reset the sixth connection that arrives while the server is busy."""
+
+    request_queue_size = socket.SOMAXCONN
 
 
 def load_demo_agents(count: int) -> dict[str, int]:
@@ -159,7 +204,8 @@ def load_demo_agents(count: int) -> dict[str, int]:
 
 
 class Sweeper(threading.Thread):
-    """Runs the expire function's availability sweep every minute, as the deployed schedule does."""
+    """Runs the expire function's availability sweep every minute, as the deployed schedule does (the changes it
+    queues are applied by the refresh function as they fall due, through the local queue workers)."""
 
     def __init__(self, handler: Any) -> None:
         super().__init__(name="availability-sweep", daemon=True)
@@ -234,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     from local.outbox import register_outbox
 
     base_url = f"http://{args.host}:{args.port}"
+    if os.environ.get("HOD_IAM_RECORD"):  # record each function's AWS calls for the IAM check (docs/iam.md)
+        from local.iam.recorder import record_into
+
+        record_into(Path(os.environ["HOD_IAM_RECORD"]))
     with local_aws(parameters_from_environment(base_url)):
         from local.cfn import functions, load_template
 
@@ -251,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             args.host,
             args.port,
             handler_cls=OneAtATimeHandler,
-            server_cls=ThreadingHTTPServer,
+            server_cls=LocalHttpServer,
         )
         sweeper = Sweeper(expire.handler)
         sweeper.start()

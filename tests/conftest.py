@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,9 @@ import pytest
 
 from hod import wiring
 from local.stack import LOCAL_ENV
+
+# Every AWS call the functions make is checked against their IAM policies when the session ends (tests/iam_check.py).
+pytest_plugins = ["tests.iam_check"]
 
 # The local stack's offline environment, with metrics kept on so handlers exercise Powertools' metric flushing.
 FAKE_ENV = {
@@ -36,6 +40,16 @@ def offline_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     wiring.reset()
     yield
     wiring.reset()
+
+
+@pytest.fixture(autouse=True)
+def service_logs_reach_this_tests_output() -> None:
+    """Powertools gives the service's logger one stream handler per process, holding the sys.stdout of the moment it
+    was made; pytest swaps sys.stdout for every test, so the handler is pointed at this test's."""
+    service = logging.getLogger(FAKE_ENV["POWERTOOLS_SERVICE_NAME"])
+    for handler in service.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(sys.stdout)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Time-driven work.
 
-EventBridge schedule (every minute)                   re-evaluate agents whose availability changes now, so the
-                                                      available-now index that matching reads stays true; start
-                                                      workflows that failed to start; send due account invitations
+EventBridge schedule (every minute)                   queue the agents' availability changes falling due in the
+                                                      next minutes (the refresh function applies them as they fall
+                                                      due, so the available-now index matching reads stays true);
+                                                      start workflows that failed to start; send due invitations
 {"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
                                                       (unless an answer won the race) -> {"next": "match" | "done"},
                                                       or "failed" when the round failed before making an offer
@@ -24,9 +25,8 @@ logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 
-# Leave time for the last batch: stop taking new batches when less than this remains.
+# Leave time for the workflows and invitations: stop queueing availability changes when less than this remains.
 _RESERVE_MS = 3000
-_BATCH = 200
 # Account invitations sent per sweep: a 1,000-agent import is invited within ten minutes, at SES's default rate.
 _INVITES = 100
 
@@ -71,22 +71,32 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _sweep(context: LambdaContext) -> dict[str, Any]:
-    service = wiring.agents()
-    refreshed = 0
-    while True:
-        done = service.refresh_due(limit=_BATCH)
-        refreshed += done
-        if done < _BATCH or context.get_remaining_time_in_millis() < _RESERVE_MS:
-            break
+    # Queue the availability changes falling due in the next minutes, for the refresh workers to apply on time
+    sweep = wiring.availability_sweep().dispatch(has_time=lambda: context.get_remaining_time_in_millis() >= _RESERVE_MS)
     started = wiring.intake().start_unstarted()
     invites = wiring.access().send_due_invites(limit=_INVITES)
-    metrics.add_metric(name="AgentsRefreshed", unit=MetricUnit.Count, value=refreshed)
+    metrics.add_metric(name="RefreshesQueued", unit=MetricUnit.Count, value=sweep.queued)
+    metrics.add_metric(name="RefreshesRequeued", unit=MetricUnit.Count, value=sweep.requeued)
+    metrics.add_metric(name="AvailabilityIndexLagSeconds", unit=MetricUnit.Seconds, value=sweep.lag_seconds)
     metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
     metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=invites.sent)
     metrics.add_metric(name="InvitationsFailed", unit=MetricUnit.Count, value=invites.failed)
-    logger.info("sweep", extra={"refreshed": refreshed, "workflows_started": started, "invites_sent": invites.sent})
+    logger.info(
+        "sweep",
+        extra={
+            "refreshes_queued": sweep.queued,
+            "refreshes_requeued": sweep.requeued,
+            "index_lag_seconds": sweep.lag_seconds,
+            "workflows_started": started,
+            "invites_sent": invites.sent,
+        },
+    )
     return {
-        "refreshed": refreshed,
+        "queued": sweep.queued,
+        "requeued": sweep.requeued,
+        "index_lag_seconds": sweep.lag_seconds,
+        "queued_through": sweep.through,
+        "complete": sweep.complete,
         "workflows_started": started,
         "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
     }

@@ -1,20 +1,23 @@
 """template.yaml as the one source of truth for local runs and tests.
 
 Reads the SAM template (CloudFormation short tags included, with cfn-lint's loader: `template`), derives the
-DynamoDB tables, the functions, the API routes and the state-machine definitions from it (`schema`), resolves
+DynamoDB tables, the functions, their API routes and SQS event sources, and the state-machine definitions from it
+(`schema`), resolves
 intrinsic functions against the resources created locally (`intrinsics`), and creates a local copy of the stack's
 resources (in moto or any endpoint boto3 points at) with every function's environment resolved against them
 (`provision`).
 """
 
-from local.cfn.intrinsics import LocalResources, function_environments, local_function_names
+from local.cfn.intrinsics import LocalResources, function_environments, local_function_names, local_queue_names
 from local.cfn.provision import create_local_resources, provision
 from local.cfn.schema import (
     EventSpec,
     FunctionSpec,
+    QueueSource,
     api_routes,
     dynamodb_tables,
     functions,
+    queue_sources,
     state_machine_definition,
     ttl_attributes,
 )
@@ -22,6 +25,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     LOCAL_ACCOUNT_ID,
     PROJECT_ROOT,
+    QUEUE,
     TEMPLATE_PATH,
     TemplateError,
     load_template,
@@ -31,10 +35,12 @@ __all__ = [
     "DEFAULT_PREFIX",
     "LOCAL_ACCOUNT_ID",
     "PROJECT_ROOT",
+    "QUEUE",
     "TEMPLATE_PATH",
     "EventSpec",
     "FunctionSpec",
     "LocalResources",
+    "QueueSource",
     "TemplateError",
     "api_routes",
     "create_local_resources",
@@ -43,7 +49,9 @@ __all__ = [
     "functions",
     "load_template",
     "local_function_names",
+    "local_queue_names",
     "provision",
+    "queue_sources",
     "state_machine_definition",
     "ttl_attributes",
 ]

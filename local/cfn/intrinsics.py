@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.cfn.schema import SUB_VARIABLE, functions
-from local.cfn.template import DEFAULT_PREFIX, LOCAL_ACCOUNT_ID, TemplateError
+from local.cfn.template import DEFAULT_PREFIX, LOCAL_ACCOUNT_ID, QUEUE, TemplateError, resources_of_type
 
 
 @dataclass(frozen=True)
@@ -211,11 +211,7 @@ def function_environments(
 def local_function_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
     """Function logical id → the function's name in the local copy: its FunctionName when the template fixes one
     (resolved with the local stack name, the prefix without its dash), else <prefix><LogicalId>."""
-    resolver = Resolver(
-        template,
-        LocalResources(refs={}, attributes={}, region="us-east-1", stack_name=local_stack_name(prefix)),
-        {},
-    )
+    resolver = _names_resolver(template, prefix)
     return {
         logical_id: (
             scalar_text(resolver.resolve(spec.function_name, f"{logical_id}.FunctionName"))
@@ -224,3 +220,26 @@ def local_function_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREF
         )
         for logical_id, spec in functions(template).items()
     }
+
+
+def local_queue_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
+    """Queue logical id → the queue's name in the local copy: its QueueName when the template sets one (resolved
+    with the local stack name), else <prefix><LogicalId>, as `provision` creates it."""
+    resolver = _names_resolver(template, prefix)
+    return {
+        logical_id: (
+            scalar_text(resolver.resolve(properties["QueueName"], f"{logical_id}.QueueName"))
+            if "QueueName" in properties
+            else f"{prefix}{logical_id}"
+        )
+        for logical_id, properties in resources_of_type(template, QUEUE)
+    }
+
+
+def _names_resolver(template: Mapping[str, Any], prefix: str) -> Resolver:
+    """A resolver for names the template builds from parameters and pseudo parameters (no resources yet)."""
+    return Resolver(
+        template,
+        LocalResources(refs={}, attributes={}, region="us-east-1", stack_name=local_stack_name(prefix)),
+        {},
+    )

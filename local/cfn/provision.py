@@ -1,6 +1,6 @@
-"""Creating the template's resources locally (in moto, or any endpoint boto3 points at): tables with their TTL, the
-signing secret, IAM roles, Scheduler groups, placeholder functions and the state machines, each reused when it
-already exists; and the environment every function runs with."""
+"""Creating the template's resources locally (in moto, or any endpoint boto3 points at): tables with their TTL, SQS
+queues, the signing secret, IAM roles, Scheduler groups, placeholder functions and the state machines, each reused
+when it already exists; and the environment every function runs with."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from local.cfn.intrinsics import (
     LocalResources,
@@ -25,6 +25,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     LOCAL_ACCOUNT_ID,
     PROJECT_ROOT,
+    QUEUE,
     ROLE,
     SCHEDULE_GROUP,
     SECRET,
@@ -36,16 +37,13 @@ from local.cfn.template import (
 )
 
 if TYPE_CHECKING:
+    from boto3.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
-class _SessionLike(Protocol):
-    def client(self, service_name: str) -> Any: ...
-
-
 def _clients(
-    session_or_clients: _SessionLike | Mapping[str, Any],
+    session_or_clients: Session | Mapping[str, Any],
 ) -> tuple[DynamoDBClient, SecretsManagerClient]:
     if isinstance(session_or_clients, Mapping):
         return session_or_clients["dynamodb"], session_or_clients["secretsmanager"]
@@ -103,15 +101,15 @@ def _create_secret(secretsmanager: SecretsManagerClient, name: str, value: str) 
 
 
 def provision(
-    session_or_clients: _SessionLike | Mapping[str, Any],
+    session_or_clients: Session | Mapping[str, Any],
     template: Mapping[str, Any],
     prefix: str = DEFAULT_PREFIX,
     parameters: Mapping[str, Any] | None = None,
     *,
     root: Path = PROJECT_ROOT,
 ) -> LocalResources:
-    """Create the template's tables (TTL included), secrets, functions and state machines; an existing one of the
-    same name is reused. Functions get a placeholder package: their code runs in-process (see local/inproc.py).
+    """Create the template's tables (TTL included), queues, secrets, functions and state machines; an existing one of
+    the same name is reused. Functions get a placeholder package: their code runs in-process (see local/inproc.py).
     Paths in the template (a state machine's DefinitionUri) are relative to `root`, the template's folder."""
     dynamodb, secretsmanager = _clients(session_or_clients)
     region = dynamodb.meta.region_name
@@ -130,6 +128,9 @@ def provision(
     partial = LocalResources(refs=refs, attributes=attributes, region=region, stack_name=stack_name)
     resolver = Resolver(template, partial, parameters or {})
     account_id = LOCAL_ACCOUNT_ID
+    sqs = _sqs(session_or_clients)
+    if sqs is not None:
+        _create_queues(sqs, template, prefix, refs, attributes, resolver)
     for logical_id, _ in resources_of_type(template, API):
         # No API Gateway locally: the API is served by the local stack; its id only shows up in default URLs.
         refs[logical_id] = f"{prefix}{logical_id}".lower()
@@ -146,8 +147,80 @@ def provision(
     return LocalResources(refs=refs, attributes=attributes, region=region, account_id=account_id, stack_name=stack_name)
 
 
+def _sqs(session_or_clients: Session | Mapping[str, Any]) -> Any:
+    if isinstance(session_or_clients, Mapping):
+        return session_or_clients.get("sqs")
+    return session_or_clients.client("sqs")
+
+
+# Queue properties that are SQS attributes of the same name (RedrivePolicy is written as JSON).
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DelaySeconds",
+    "FifoQueue",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+)
+
+
+def _create_queues(
+    sqs: Any,
+    template: Mapping[str, Any],
+    prefix: str,
+    refs: dict[str, str],
+    attributes: dict[tuple[str, str], str],
+    resolver: Resolver,
+) -> None:
+    """SQS queues, named by their QueueName or <prefix><LogicalId>. A queue whose properties name another queue (a
+    dead-letter queue in its RedrivePolicy) is created after it. !Ref gives the URL, as in CloudFormation."""
+    waiting = dict(resources_of_type(template, QUEUE))
+    while waiting:
+        ready = {
+            logical_id: properties
+            for logical_id, properties in waiting.items()
+            if not _names_waiting(properties, set(waiting) - {logical_id})
+        }
+        if not ready:
+            raise TemplateError(f"Queues name each other in a cycle: {', '.join(sorted(waiting))}.")
+        for logical_id, properties in ready.items():
+            del waiting[logical_id]
+            resolved = resolver.resolve(properties, logical_id)
+            name = scalar_text(resolved.get("QueueName") or f"{prefix}{logical_id}")
+            queue_attributes = {
+                key: json.dumps(resolved[key]) if key == "RedrivePolicy" else scalar_text(resolved[key])
+                for key in _QUEUE_ATTRIBUTES
+                if key in resolved
+            }
+            url = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            refs[logical_id] = url
+            attributes.update(
+                {(logical_id, "Arn"): arn, (logical_id, "QueueName"): name, (logical_id, "QueueUrl"): url}
+            )
+
+
+def _names_waiting(value: Any, others: set[str]) -> bool:
+    """Whether `value` refers (Ref, GetAtt, Sub) to one of `others`."""
+    if isinstance(value, list):
+        return any(_names_waiting(item, others) for item in value)
+    if isinstance(value, str):
+        return any(f"${{{name}" in value for name in others)
+    if not isinstance(value, dict):
+        return False
+    if value.keys() == {"Ref"}:
+        return value["Ref"] in others
+    if value.keys() == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        return (target[0] if isinstance(target, list) else str(target).split(".", 1)[0]) in others
+    return any(_names_waiting(item, others) for item in value.values())
+
+
 def _create_roles_and_schedule_groups(
-    session: _SessionLike,
+    session: Session,
     template: Mapping[str, Any],
     prefix: str,
     refs: dict[str, str],
@@ -184,7 +257,7 @@ def _placeholder_zip() -> bytes:
 
 
 def _create_functions_and_workflows(
-    session: _SessionLike,
+    session: Session,
     template: Mapping[str, Any],
     prefix: str,
     refs: dict[str, str],
@@ -249,7 +322,7 @@ def _create_functions_and_workflows(
 
 
 def create_local_resources(
-    session_or_clients: _SessionLike | Mapping[str, Any],
+    session_or_clients: Session | Mapping[str, Any],
     template: Mapping[str, Any],
     prefix: str = DEFAULT_PREFIX,
     parameters: Mapping[str, Any] | None = None,

@@ -157,6 +157,42 @@ def api_routes(template: Mapping[str, Any]) -> set[tuple[str, str]]:
     }
 
 
+@dataclass(frozen=True)
+class QueueSource:
+    """A function's SQS event (an event source mapping): which of the template's queues it consumes, and how."""
+
+    function: str  # the function's logical id
+    event: str
+    queue: str  # the queue's logical id
+    batch_size: int
+    report_failures: bool  # FunctionResponseTypes has ReportBatchItemFailures
+    maximum_concurrency: Any  # ScalingConfig.MaximumConcurrency, unresolved (None: not capped)
+
+
+def queue_sources(template: Mapping[str, Any]) -> list[QueueSource]:
+    """Every SQS event of every function. The queue must be one of the template's (`!GetAtt <Queue>.Arn`)."""
+    sources: list[QueueSource] = []
+    for logical_id, spec in functions(template).items():
+        for name, event in spec.events.items():
+            if event.type != "SQS":
+                continue
+            queue = event.properties.get("Queue")
+            target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+            if not (isinstance(target, list) and len(target) == 2 and target[1] == "Arn"):
+                raise TemplateError(f"{logical_id}.Events.{name}: Queue must be !GetAtt <a queue of the template>.Arn.")
+            sources.append(
+                QueueSource(
+                    function=logical_id,
+                    event=name,
+                    queue=target[0],
+                    batch_size=int(event.properties.get("BatchSize", 10)),
+                    report_failures="ReportBatchItemFailures" in (event.properties.get("FunctionResponseTypes") or []),
+                    maximum_concurrency=(event.properties.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+                )
+            )
+    return sources
+
+
 # --- State machines -----------------------------------------------------------------------------------------
 
 SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")

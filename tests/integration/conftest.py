@@ -9,12 +9,16 @@ from typing import Any
 
 import boto3
 import pytest
+from chalice.test import HTTPResponse, TestHTTPClient
 from moto import mock_aws
 
 from hod import wiring
 from local.cfn import create_local_resources, load_template
+from local.iam.recorder import stack_created
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
+from local.queues import QueueWorkers
 from local.scheduler import run_schedules
+from tests.integration.api_contract import check_answer
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -25,18 +29,40 @@ PARAMETERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def answers_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer an integration test receives from the API is checked against its route's declared models."""
+    send = TestHTTPClient.request
+
+    def checked(self: TestHTTPClient, method: str, path: str, **kwargs: Any) -> HTTPResponse:
+        response = send(self, method, path, **kwargs)
+        check_answer(method, path, response)
+        return response
+
+    monkeypatch.setattr(TestHTTPClient, "request", checked)
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A fresh local copy of the stack's tables and secret in moto; the process environment points at it.
     Referrals are stored but their workflow is not started (see `workflow` for that)."""
     with mock_aws():
-        env = create_local_resources(boto3.session.Session(), load_template(), parameters=PARAMETERS)
+        session, template = boto3.session.Session(), load_template()
+        env = create_local_resources(session, template, parameters=PARAMETERS)
+        stack_created(session, template, PARAMETERS)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("HOD_STATE_MACHINE_ARN", raising=False)
         wiring.reset()
         yield env
         wiring.reset()
+
+
+@pytest.fixture
+def refresh_workers(stack: dict[str, str]) -> QueueWorkers:
+    """The template's queue consumers (the refresh function, applying availability changes), run in this process
+    when a test calls `drain()`."""
+    return QueueWorkers(load_template())
 
 
 @dataclass
@@ -52,7 +78,8 @@ class Workflow:
         arn = self.env["HOD_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{referral_id}"
         return dict(boto3.client("stepfunctions").describe_execution(executionArn=arn))
 
-    def wait_for(self, condition: Any, timeout: float = 15.0, what: str = "condition") -> Any:
+    def wait_for(self, condition: Any, timeout: float = 60.0, what: str = "condition") -> Any:
+        # A bound for a stuck workflow, not a speed check: a loaded machine may take many seconds
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = condition()
@@ -75,6 +102,7 @@ def workflow(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) ->
         template = load_template()
         session = boto3.session.Session()
         env = create_local_resources(session, template, parameters={**PARAMETERS, **windows})
+        stack_created(session, template, {**PARAMETERS, **windows})
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from benchmarks.counting import CallLog, global_indexes, item_size
+from benchmarks.counting import CallLog
 from benchmarks.motoproxy import aws_url
+from benchmarks.tables import IndexedTable, global_indexes, item_size, table_shapes
 from hod.adapters.dynamo import DynamoAvailableIndex
 from hod.ports import Placement
 from local.cfn import dynamodb_tables, load_template
@@ -114,16 +115,21 @@ def test_the_proxy_finds_the_aws_endpoint_from_the_signature() -> None:
         aws_url("Bearer token", "/")
 
 
+def referrals_table(log: CallLog, shapes: Callable[[Any, str], dict[str, IndexedTable]]) -> str:
+    """The referrals table as the template defines it, in moto; the log knows the tables `shapes` gives."""
+    template = load_template()
+    kwargs = dynamodb_tables(template, "count-")["ReferralsTable"]
+    boto3.client("dynamodb").create_table(**kwargs)
+    log.indexes.update(shapes(template, "count-"))
+    return str(kwargs["TableName"])
+
+
 def test_index_writes_are_counted_from_the_items_before_and_after_each_write() -> None:
     # Given the referrals table as the template defines it, its indexes known to the log
     log = CallLog()
     with mock_aws(), log.install():
-        template = load_template()
-        kwargs = dynamodb_tables(template, "count-")["ReferralsTable"]
+        table = referrals_table(log, global_indexes)
         client = boto3.client("dynamodb")
-        client.create_table(**kwargs)
-        table = str(kwargs["TableName"])
-        log.indexes.update(global_indexes(template, "count-"))
         head = {"pk": {"S": "R#1"}, "sk": {"S": "HEAD"}, "needs_start": {"S": "1"}, "status": {"S": "new"}}
         offer = {"pk": {"S": "R#1"}, "sk": {"S": "OFFER#1"}, "agent_npn": {"S": "101"}, "offered_at": {"S": "t1"}}
         mark = log.mark()
@@ -164,3 +170,46 @@ def test_index_writes_are_counted_from_the_items_before_and_after_each_write() -
     ]
     # And the base table's units are unchanged by them
     assert [c.write_units for c in calls] == [4, 1, 1, 2]
+
+
+def test_units_are_split_by_the_partition_that_consumed_them() -> None:
+    # Given the referrals table as the template defines it, every table known to the log, partitions recorded
+    log = CallLog(partitions=True)
+    with mock_aws(), log.install():
+        table = referrals_table(log, table_shapes)
+        client = boto3.client("dynamodb")
+        head = {"pk": {"S": "R#1"}, "sk": {"S": "HEAD"}, "report_day": {"S": "2026-11-24#03"}}
+        head |= {"report_at": {"S": "2026-11-24T15:00"}, "status": {"S": "new"}}
+        mark = log.mark()
+        with log.scope("units"):
+            # When a head is put in a transaction, moved to another day's shard, read, and its index queried
+            client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": head}}])
+            client.update_item(
+                TableName=table,
+                Key={"pk": head["pk"], "sk": head["sk"]},
+                UpdateExpression="SET report_day = :d",
+                ExpressionAttributeValues={":d": {"S": "2026-11-25#03"}},
+            )
+            client.get_item(TableName=table, Key={"pk": head["pk"], "sk": head["sk"]}, ConsistentRead=True)
+            client.query(
+                TableName=table,
+                IndexName="by-day",
+                KeyConditionExpression="#d = :d AND report_at > :t",
+                ExpressionAttributeNames={"#d": "report_day"},
+                ExpressionAttributeValues={":d": {"S": "2026-11-25#03"}, ":t": {"S": "2026"}},
+            )
+        calls = log.since(mark)
+    uses = [(u.table, u.index, u.key, u.read_units, u.write_units) for c in calls for u in c.partitions]
+    # Then the put costs the table's partition 2 units (a transaction) and the index's day partition 1; the move
+    # deletes the entry from the first day's partition and puts it in the second's; reads land where they read
+    assert uses == [
+        ("ReferralsTable", "", "R#1", 0.0, 2),
+        ("ReferralsTable", "by-day", "2026-11-24#03", 0.0, 1),
+        ("ReferralsTable", "", "R#1", 0.0, 1),
+        ("ReferralsTable", "by-day", "2026-11-24#03", 0.0, 1),
+        ("ReferralsTable", "by-day", "2026-11-25#03", 0.0, 1),
+        ("ReferralsTable", "", "R#1", 1.0, 0.0),
+        ("ReferralsTable", "by-day", "2026-11-25#03", 0.5, 0.0),
+    ]
+    # And the calls' own totals are the sums of their partitions'
+    assert [c.write_units + c.index_write_units for c in calls] == [3, 3, 0, 0]

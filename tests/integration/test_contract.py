@@ -1,4 +1,6 @@
-"""The API's three descriptions agree: Chalice's routes, template.yaml's events and the OpenAPI document."""
+"""The API's three descriptions agree: Chalice's routes, template.yaml's events and the OpenAPI document generated
+from the routes' declarations. (Every answer the integration tests receive is checked against those declarations:
+tests/integration/api_contract.py.)"""
 
 from __future__ import annotations
 
@@ -26,6 +28,13 @@ def test_every_chalice_route_has_exactly_one_template_event() -> None:
 
 def test_openapi_describes_exactly_the_chalice_routes() -> None:
     assert {(op.method, op.path) for op in OPERATIONS} == chalice_routes()
+
+
+def test_every_json_answer_is_described_by_a_model() -> None:
+    # Given the routes' declarations
+    # Then every route answering JSON names the model of its answer; only the OpenAPI document itself is free-form
+    undescribed = [(op.method, op.path) for op in OPERATIONS if "application/json" in op.media and not op.response]
+    assert undescribed == [("GET", "/openapi.json")]
 
 
 def test_committed_openapi_document_is_current() -> None:

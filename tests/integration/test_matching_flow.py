@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from hod import wiring
 from hod.domain.availability import WeeklySchedule
 from hod.domain.referral import ConsumerRequest
 from local.inproc import LocalContext
+from local.queues import QueueWorkers, sqs_follows
 from tests.conftest import FakeClock
 from tests.integration.test_api import ALWAYS, agent
 
@@ -21,10 +23,11 @@ BEFORE_HOURS = datetime(2026, 11, 24, 13, 59, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> Iterator[FakeClock]:
     fake = FakeClock(BEFORE_HOURS)
     wiring.use_clock(fake)
-    return fake
+    with sqs_follows(fake):  # queued availability changes fall due on this clock
+        yield fake
 
 
 def import_agents(*records: dict[str, Any]) -> None:
@@ -39,10 +42,18 @@ def match(referral_id: str, exclude: list[str] | None = None) -> dict[str, Any]:
     return {"agent_npn": found.entry.npn if found.entry else None, "distance_km": found.distance_km}
 
 
-def sweep() -> dict[str, Any]:
-    import expire_handler
+@pytest.fixture
+def sweep(refresh_workers: QueueWorkers) -> Callable[[], dict[str, Any]]:
+    """The scheduled sweep, then the refresh workers applying what it queued that is due now."""
 
-    return expire_handler.handler({}, LocalContext("Expire"))
+    def run() -> dict[str, Any]:
+        import expire_handler
+
+        result = dict(expire_handler.handler({}, LocalContext("Expire")))
+        result["applied"] = refresh_workers.drain()
+        return result
+
+    return run
 
 
 def referral(zip_code: str = "78702", language: str = "es") -> str:
@@ -80,20 +91,22 @@ def test_the_closest_available_agent_speaking_the_language_is_chosen(clock: Fake
     assert first["distance_km"] < 5 < second["distance_km"] < third["distance_km"]
 
 
-def test_agents_enter_and_leave_the_index_with_their_hours(clock: FakeClock) -> None:
+def test_agents_enter_and_leave_the_index_with_their_hours(
+    clock: FakeClock, sweep: Callable[[], dict[str, Any]]
+) -> None:
     # Given an Austin agent on the default Monday–Friday 08:00–17:00, at 07:59 local time
     import_agents(agent("7", zip_code="78701"))
     rid = referral()
     assert match(rid)["agent_npn"] is None
     # When 08:00 comes and the sweep runs
     clock.advance(minutes=1)
-    assert sweep()["refreshed"] == 1
+    assert sweep()["applied"] >= 1
     # Then the agent is matched
     assert match(rid)["agent_npn"] == "7"
     # And at 17:00 the agent leaves again
     clock.advance(hours=9)
     assert match(rid)["agent_npn"] is None  # a stale entry is skipped even before the sweep runs
-    assert sweep()["refreshed"] == 1
+    assert sweep()["applied"] == 1
     assert wiring.available_index().query("TX#es", "") == []
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import html
 import json
+import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -22,8 +25,10 @@ from hod.domain.availability import WeeklySchedule
 from hod.domain.offer import OfferStatus
 from hod.domain.referral import ConsumerRequest
 from hod.errors import DependencyFailed
+from local.cfn import load_template
+from local.iam.recorder import stack_created
 from local.inproc import LocalContext
-from tests.integration.conftest import SENDER
+from tests.integration.conftest import PARAMETERS, SENDER
 from tests.integration.test_api import ALWAYS, agent
 
 DEVICE = PushDevice(platform="fcm", token="device-token-0001")
@@ -33,6 +38,8 @@ DEVICE = PushDevice(platform="fcm", token="device-token-0001")
 def push_configured(stack: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """App push configured, with Pinpoint's answers stubbed (moto does not implement send_messages)."""
     monkeypatch.setenv("HOD_PINPOINT_APP_ID", "hodapp0001")
+    # (as if deployed with PinpointAppId=hodapp0001: the IAM check resolves the policies with it)
+    stack_created(boto3.session.Session(), load_template(), {**PARAMETERS, "PinpointAppId": "hodapp0001"})
     client("sesv2").create_email_identity(EmailIdentity=SENDER)
     wiring.reset()
     stubber = Stubber(client("pinpoint"))
@@ -221,12 +228,20 @@ def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_conf
 
 
 def test_no_personal_data_reaches_the_logs(
-    push_configured: Stubber, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    push_configured: Stubber,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     from chalice.test import Client
 
     import app as intake_app
 
+    # Given the service logging at INFO (whichever test made its Powertools logger, at whatever level)
+    service_logger = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"])
+    previous_level = service_logger.level
+    service_logger.setLevel(logging.INFO)
+    request.addfinalizer(lambda: service_logger.setLevel(previous_level))
     npn, _ = offered("email_text")
     with Client(intake_app.app) as http:
         body = {

@@ -4,6 +4,7 @@ moto, the source tree, cfn-lint and the service's own settings."""
 from __future__ import annotations
 
 import copy
+import json
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,6 +152,45 @@ def test_tables_have_the_layout_the_service_is_written_against(
     assert ttl.get("AttributeName") == ttl_attribute
 
 
+def test_queues_are_created_with_their_dead_letter_queue_and_consumed_as_the_template_says(
+    template: dict[str, Any], session: boto3.Session
+) -> None:
+    # Given the template's queues and the SQS event of the refresh function
+    declared = _resources_of_type(template, "AWS::SQS::Queue")
+
+    # When the local resources are created
+    environment = cfn.create_local_resources(session, template, PREFIX, {"SenderEmail": SENDER})
+
+    # Then each queue exists with its template attributes, the refresh queue redriving to its dead-letter queue
+    sqs = session.client("sqs")
+    names = cfn.local_queue_names(template, PREFIX)
+    assert set(names) == set(declared) == {"RefreshQueue", "RefreshDeadLetterQueue", "DeadLetterQueue"}
+    url = sqs.get_queue_url(QueueName=names["RefreshQueue"])["QueueUrl"]
+    assert environment["HOD_REFRESH_QUEUE_URL"] == url
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "120"
+    dead = sqs.get_queue_url(QueueName=names["RefreshDeadLetterQueue"])["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead_arn, "maxReceiveCount": 5}
+    # And the refresh function consumes the refresh queue, reporting failed batches, at most AvailabilityWorkers at once
+    (source,) = cfn.queue_sources(template)
+    assert (source.function, source.queue, source.report_failures) == ("RefreshFunction", "RefreshQueue", True)
+    assert source.maximum_concurrency == {"Ref": "AvailabilityWorkers"}
+
+
+def test_queues_naming_each_other_in_a_cycle_are_refused(template: dict[str, Any], session: boto3.Session) -> None:
+    # Given two queues each redriving to the other
+    changed = copy.deepcopy(template)
+    changed["Resources"]["RefreshDeadLetterQueue"]["Properties"]["RedrivePolicy"] = {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["RefreshQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+
+    # When / Then they cannot be created, and the error names them
+    with pytest.raises(cfn.TemplateError, match="RefreshDeadLetterQueue, RefreshQueue"):
+        cfn.create_local_resources(session, changed, PREFIX, {"SenderEmail": SENDER})
+
+
 def test_dynamodb_tables_refuses_an_intrinsic_in_a_key_schema(template: dict[str, Any]) -> None:
     # Given a template whose key attribute name is computed
     changed = copy.deepcopy(template)
@@ -174,9 +214,16 @@ def test_every_function_environment_resolves_to_real_local_tables_and_the_secret
     environments = cfn.function_environments(template, resources, {"SenderEmail": SENDER})
 
     # Then every function gets names of tables and a secret that exist in moto
-    assert set(environments) == {"IntakeFunction", "MatchFunction", "NotifyFunction", "ExpireFunction"}
+    assert set(environments) == {
+        "IntakeFunction",
+        "MatchFunction",
+        "NotifyFunction",
+        "ExpireFunction",
+        "RefreshFunction",
+    }
     dynamodb, secrets = session.client("dynamodb"), session.client("secretsmanager")
     tables = set(dynamodb.list_tables()["TableNames"])
+    queues = set(session.client("sqs").list_queues().get("QueueUrls", []))
     for function_id, environment in environments.items():
         assert all(isinstance(value, str) for value in environment.values()), function_id
         for name in (
@@ -186,6 +233,7 @@ def test_every_function_environment_resolves_to_real_local_tables_and_the_secret
             "HOD_IDEMPOTENCY_TABLE",
         ):
             assert environment[name] in tables, (function_id, name)
+        assert environment["HOD_REFRESH_QUEUE_URL"] in queues, function_id
         key = secrets.get_secret_value(SecretId=environment["HOD_SIGNING_SECRET_ID"])["SecretString"]
         assert len(key) == 64
         assert set(key) <= set(string.ascii_letters + string.digits)
@@ -454,7 +502,7 @@ def test_every_function_code_uri_and_handler_module_exist(template: dict[str, An
 
     # Then each CodeUri is a directory holding the handler's module, and module names are unique
     # (the local stack imports every handler into one process)
-    assert len(specs) == 4
+    assert len(specs) == 5
     for spec in specs.values():
         assert (ROOT / spec.code_uri).is_dir(), spec.code_uri
         assert spec.handler_file().is_file(), spec.handler

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.counting import GlobalIndex, IndexedTable, global_indexes, index_write_units, index_writes
+from benchmarks.tables import GlobalIndex, IndexedTable, global_indexes, index_write_units, index_writes
 from local.cfn import load_template
 
 # Shaped like the referrals table: one index of each projection.

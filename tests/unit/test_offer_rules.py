@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from hod.api.views import agent_row
+from hod.api import views
 from hod.domain.offer import CompletedOutcome, NotGoodReason, Offer, OfferKind, OfferStatus, check_agent_move
 from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
 from hod.errors import Conflict
+from hod.services.referral_views import agent_referral
 from hod.services.workflow.missed import missed_alert
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -85,6 +87,11 @@ def referral(status: S, accepted_by: str | None) -> Referral:
         updated_at=NOW,
         accepted_by=accepted_by,
     )
+
+
+def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) -> dict[str, Any]:
+    """The Manage Referrals row as the API sends it."""
+    return views.agent_row(agent_referral(offer, referral, npn, now)).model_dump(mode="json", by_alias=True)
 
 
 def test_rows_show_the_consumer_only_to_the_agent_who_accepted() -> None:

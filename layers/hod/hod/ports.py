@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -23,7 +23,8 @@ class Clock(Protocol):
 @dataclass(frozen=True)
 class Placement:
     """One entry of the agent index: in `area` "TX#es" the agent is available until `until` (epoch seconds of the
-    next change); in area "ROSTER#TX" the agent takes Texas referrals at all (until = 0: no expiry)."""
+    next change); in area "ROSTER#TX" (or one of its shards, "ROSTER#TX#07") the agent takes Texas referrals at all
+    (until = 0: no expiry)."""
 
     area: str
     cell: str
@@ -41,8 +42,21 @@ class StoredAgent:
     next_change_at: int | None = None
 
 
+@dataclass(frozen=True)
+class DueRefresh:
+    """An agent whose availability or eligibility changes at `due_at` (epoch seconds): the available-now index must
+    be brought up to date for them then."""
+
+    npn: str
+    due_at: int
+
+
 class AgentStore(Protocol):
     def get(self, npn: str) -> StoredAgent | None: ...
+
+    def get_many(self, npns: Sequence[str]) -> list[StoredAgent]:
+        """The agents of `npns` that exist (strongly consistent), in no particular order."""
+        ...
 
     def save(
         self,
@@ -56,8 +70,9 @@ class AgentStore(Protocol):
         Returns the new version; raises Conflict when another writer got there first."""
         ...
 
-    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
-        """NPNs whose availability or eligibility may have changed at or before `now`."""
+    def due_for_refresh(self, until: int, after: int | None = None, limit: int | None = None) -> Iterator[DueRefresh]:
+        """Agents whose next change falls in (`after`, `until`] (epoch seconds; no `after`: any time up to `until`),
+        earliest first, at most `limit` of them. Read lazily: stopping early reads no more."""
         ...
 
 
@@ -65,6 +80,33 @@ class AvailableIndex(Protocol):
     def query(self, area: str, prefix: str) -> Sequence[IndexEntry]: ...
 
     def replace(self, remove: Iterable[tuple[str, str]], add: Iterable[Placement]) -> None: ...
+
+
+@dataclass(frozen=True)
+class RefreshBatch:
+    """Agents whose changes all fall due at `due_at`, to be applied to the available-now index together."""
+
+    due_at: int
+    npns: tuple[str, ...]
+
+
+class RefreshQueue(Protocol):
+    """Where due changes wait until they fall due, for the workers that apply them."""
+
+    def send(self, batches: Sequence[RefreshBatch], now: datetime) -> None:
+        """Queue each batch to be handed to a worker at its `due_at` (at once when that is not after `now`).
+        Raises DependencyFailed if any batch could not be queued (those before it in `batches` were)."""
+        ...
+
+
+class SweepCursor(Protocol):
+    """How far ahead the sweep has queued due changes: every change due at or before `through()` is queued."""
+
+    def through(self) -> int | None: ...
+
+    def advance(self, through: int) -> None:
+        """Record that every change due at or before `through` is queued (never moves back)."""
+        ...
 
 
 class ReferralStore(Protocol):

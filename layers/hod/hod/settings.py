@@ -48,6 +48,8 @@ class Settings(BaseModel):
     reminder_function_arn: str = ""  # R12 reminders: the function EventBridge Scheduler invokes
     reminder_role_arn: str = ""  # the role Scheduler assumes to invoke it
     reminder_group: str = ""  # the schedule group reminders are created in
+    reminder_dead_letter_arn: str = ""  # the queue undeliverable reminders go to (empty: dropped)
+    refresh_queue_url: str = ""  # where availability changes wait until they fall due (hod.services.sweep)
 
     @property
     def is_local(self) -> bool:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from hod.adapters.agent_loads import DynamoAgentLoads
     from hod.adapters.aws import SecretsManagerKeys
     from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+    from hod.adapters.sweep import SqsRefreshQueue
     from hod.adapters.workflow_store import DynamoWorkflowStore
-    from hod.ports import Clock, Reminders, Workflow
+    from hod.ports import AgentStore, Clock, Reminders, Workflow
     from hod.services.access import AccessService
     from hod.services.agents import AgentService
     from hod.services.auth import AuthService
@@ -29,8 +30,11 @@ if TYPE_CHECKING:
     from hod.services.links import ShortLinks, SignedLinks
     from hod.services.matching import MatchingService
     from hod.services.notifier import Notifier
+    from hod.services.offer_links import LinkAnswers, LinkPages
+    from hod.services.referral_views import ReferralViews
     from hod.services.reports import ReportService
     from hod.services.submissions import Submissions
+    from hod.services.sweep import AvailabilitySweep
     from hod.services.workflow.answers import Answers
     from hod.services.workflow.common import WorkflowPorts
     from hod.services.workflow.missed import MissedOffers
@@ -90,6 +94,13 @@ def available_index() -> DynamoAvailableIndex:
 
 
 @_factory
+def refresh_queue() -> SqsRefreshQueue:
+    from hod.adapters.sweep import SqsRefreshQueue
+
+    return SqsRefreshQueue(get_settings().refresh_queue_url)
+
+
+@_factory
 def referral_store() -> DynamoReferralStore:
     from hod.adapters.dynamo import DynamoReferralStore
 
@@ -121,7 +132,12 @@ def reminders() -> Reminders:
     from hod.adapters.aws import SchedulerReminders
 
     settings = get_settings()
-    return SchedulerReminders(settings.reminder_function_arn, settings.reminder_role_arn, settings.reminder_group)
+    return SchedulerReminders(
+        settings.reminder_function_arn,
+        settings.reminder_role_arn,
+        settings.reminder_group,
+        settings.reminder_dead_letter_arn,
+    )
 
 
 @_factory
@@ -149,10 +165,36 @@ def auth() -> AuthService:
 
 @_factory
 def agents() -> AgentService:
+    """Agents' changes; a save whose next change falls due too soon for the sweep queues that change itself."""
     from hod.services.agents import AgentService
 
+    settings = get_settings()
     return AgentService(
-        agent_store(), available_index(), clock(), get_settings().plan_year, invitations=_InvitationsOnFirstUse()
+        _queueing(agent_store()), available_index(), clock(), settings.plan_year, invitations=_InvitationsOnFirstUse()
+    )
+
+
+def _queueing(store: AgentStore) -> AgentStore:
+    """The agent store, queueing near changes as agents are saved (when the refresh queue is configured)."""
+    from hod.services.sweep import QueueingAgentStore, SweepPolicy
+
+    if not get_settings().refresh_queue_url:
+        return store
+    return QueueingAgentStore(store, refresh_queue(), clock(), SweepPolicy().save_horizon_seconds)
+
+
+@_factory
+def availability_sweep() -> AvailabilitySweep:
+    """The sweep that queues agents' changes as they come due, and the workers' side that applies them."""
+    from hod.adapters.sweep import DynamoSweepCursor
+    from hod.services.sweep import AvailabilitySweep
+
+    return AvailabilitySweep(
+        _queueing(agent_store()),
+        DynamoSweepCursor(get_settings().agents_table),
+        refresh_queue(),
+        agents(),
+        clock(),
     )
 
 
@@ -294,6 +336,28 @@ def answers() -> Answers:
     from hod.services.workflow.answers import Answers
 
     return Answers(workflow_ports(), agents(), notices(), waiting_referrals())
+
+
+# ----- what agents and administrators read and answer through the API ---------------------------------------------
+@_factory
+def referral_views() -> ReferralViews:
+    from hod.services.referral_views import ReferralViews
+
+    return ReferralViews(workflow_store(), clock())
+
+
+@_factory
+def link_pages() -> LinkPages:
+    from hod.services.offer_links import LinkPages
+
+    return LinkPages(auth(), workflow_store(), clock())
+
+
+@_factory
+def link_answers() -> LinkAnswers:
+    from hod.services.offer_links import LinkAnswers
+
+    return LinkAnswers(auth(), answers())
 
 
 # ----- ports whose service is built on first use -----------------------------------------------------------------

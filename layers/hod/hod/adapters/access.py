@@ -9,7 +9,6 @@ found by e-mail address through the agents' ``by-email`` index.
 
 from __future__ import annotations
 
-import zlib
 from typing import ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -18,6 +17,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from hod.adapters.dynamo import AgentItem, _conditional_failed, _sdk, bind
+from hod.shards import shard_of
 
 INVITE_SHARDS = 4
 _SIGNIN = "SIGNIN#"
@@ -87,7 +87,7 @@ class DynamoAccessStore:
 
     def queue_invite(self, npn: str, due_at: int) -> None:
         bind(AccessItem, self._table)
-        shard = str(zlib.crc32(npn.encode()) % INVITE_SHARDS)
+        shard = str(shard_of(npn, INVITE_SHARDS))
         with _sdk("PutItem"):
             AccessItem(_INVITE + npn, invite_shard=shard, invite_at=due_at, attempts=0).save()
 

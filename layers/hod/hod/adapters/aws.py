@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hod.adapters.telemetry import count_channel_failure
 from hod.domain.referral import WorkflowStart
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.signing import KeyRing, SigningKey
@@ -154,12 +155,27 @@ class StepFunctionsCallbacks:
 
 class SchedulerReminders:
     """R12's follow-ups as one-off EventBridge Scheduler schedules that invoke the notify function once and delete
-    themselves. Named after the referral and the minute, so a repeated request cannot schedule a reminder twice."""
+    themselves. Named after the referral and the minute, so a repeated request cannot schedule a reminder twice.
 
-    def __init__(self, target_arn: str, role_arn: str, group: str) -> None:
+    Scheduler retries an invocation it could not deliver (`retries` times, for at most `max_age_seconds`: a reminder
+    later than that is no use); one it gives up on goes to the dead-letter queue, whose alarm says so. Without a
+    queue (an empty ARN), undeliverable reminders are dropped."""
+
+    def __init__(
+        self,
+        target_arn: str,
+        role_arn: str,
+        group: str,
+        dead_letter_arn: str = "",
+        *,
+        retries: int = 3,
+        max_age_seconds: int = 900,
+    ) -> None:
         self._target = target_arn
         self._role = role_arn
         self._group = group
+        self._dead_letter = dead_letter_arn
+        self._retry = {"MaximumRetryAttempts": retries, "MaximumEventAgeInSeconds": max_age_seconds}
 
     def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
         if not (self._target and self._role and self._group):
@@ -177,7 +193,8 @@ class SchedulerReminders:
                     "Arn": self._target,
                     "RoleArn": self._role,
                     "Input": json.dumps(payload),
-                    "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 900},
+                    "RetryPolicy": self._retry,
+                    **({"DeadLetterConfig": {"Arn": self._dead_letter}} if self._dead_letter else {}),
                 },
             )
         except ClientError as exc:
@@ -212,6 +229,7 @@ class SesEmail:
                 },
             )
         except (ClientError, BotoCoreError) as exc:
+            count_channel_failure("email")
             raise DependencyFailed("sesv2", "SendEmail", str(exc)) from exc
         return str(response.get("MessageId", ""))
 
@@ -227,6 +245,7 @@ class SnsText:
                 MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
             )
         except (ClientError, BotoCoreError) as exc:
+            count_channel_failure("text")
             raise DependencyFailed("sns", "Publish", str(exc)) from exc
         return str(response.get("MessageId", ""))
 
@@ -253,8 +272,10 @@ class PinpointPush:
                 },
             )
         except (ClientError, BotoCoreError) as exc:
+            count_channel_failure("app")
             raise DependencyFailed("pinpoint", "SendMessages", str(exc)) from exc
         result = response["MessageResponse"]["Result"].get(token, {})
         if result.get("DeliveryStatus") not in (None, "SUCCESSFUL"):
+            count_channel_failure("app")
             raise DependencyFailed("pinpoint", "SendMessages", str(result.get("DeliveryStatus")))
         return str(result.get("MessageId", ""))

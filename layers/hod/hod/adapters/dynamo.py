@@ -7,12 +7,13 @@ Every SDK error leaves this module as one of the project's exceptions.
 from __future__ import annotations
 
 import functools
+import heapq
 import os
 import secrets
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, ClassVar
 
 from pynamodb.attributes import (
@@ -28,14 +29,19 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.nearest import INDEX_PRECISION, IndexEntry
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
 from hod.geo import cell_bounds, encode
-from hod.ports import Placement, StoredAgent
+from hod.ports import DueRefresh, Placement, StoredAgent
+from hod.shards import every_key, key_for, shard_of
 
-SWEEP_SHARDS = 4
+# The due-list (`due-changes`) is spread over this many partitions: at the national peak minute some 46,000 agents
+# move in it within seconds, two index writes each (docs/availability.md). Items written under fewer shards keep
+# their shard until their next save; every shard below this number is read, so none is missed.
+SWEEP_SHARDS = 16
 SUSPENDED_KEY = "1"
 _PLACEMENT_SEP = "|"
 
@@ -215,7 +221,17 @@ class ReferralItem(Model):
 
 
 def sweep_shard(npn: str) -> str:
-    return str(zlib.crc32(npn.encode()) % SWEEP_SHARDS)
+    return str(shard_of(npn, SWEEP_SHARDS))
+
+
+def _stored(item: AgentItem) -> StoredAgent:
+    placements = frozenset(tuple(p.split(_PLACEMENT_SEP, 1)) for p in (item.placements or set()))
+    return StoredAgent(
+        agent=Agent.model_validate_json(item.doc),
+        version=int(item.version or 0),
+        placements=placements,  # type: ignore[arg-type]
+        next_change_at=int(item.next_change_at) if item.next_change_at is not None else None,
+    )
 
 
 class DynamoAgentStore:
@@ -229,13 +245,12 @@ class DynamoAgentStore:
                 item = AgentItem.get(npn, consistent_read=True)
             except AgentItem.DoesNotExist:
                 return None
-        placements = frozenset(tuple(p.split(_PLACEMENT_SEP, 1)) for p in (item.placements or set()))
-        return StoredAgent(
-            agent=Agent.model_validate_json(item.doc),
-            version=int(item.version or 0),
-            placements=placements,  # type: ignore[arg-type]
-            next_change_at=int(item.next_change_at) if item.next_change_at is not None else None,
-        )
+        return _stored(item)
+
+    def get_many(self, npns: Sequence[str]) -> list[StoredAgent]:
+        bind(AgentItem, self._table)
+        with _sdk("BatchGetItem"):
+            return [_stored(item) for item in AgentItem.batch_get(npns, consistent_read=True)]
 
     def save(
         self,
@@ -266,18 +281,21 @@ class DynamoAgentStore:
                 raise
         return int(item.version or 0)
 
-    def due_for_refresh(self, now: datetime, limit: int) -> list[str]:
+    def due_for_refresh(self, until: int, after: int | None = None, limit: int | None = None) -> Iterator[DueRefresh]:
+        """The `due-changes` index, every shard read in due order and merged: earliest first, page by page as the
+        caller reads on (stopping early reads no more)."""
         bind(AgentItem, self._table)
-        due: list[str] = []
+        due = AgentItem.next_change_at
+        condition = due <= until if after is None else due.between(after + 1, until)
+        shards = [self._due_in_shard(str(shard), condition, limit) for shard in range(SWEEP_SHARDS)]
+        merged = heapq.merge(*shards, key=lambda change: change.due_at)
+        return merged if limit is None else islice(merged, limit)
+
+    @staticmethod
+    def _due_in_shard(shard: str, condition: Any, limit: int | None) -> Iterator[DueRefresh]:
         with _sdk("Query"):
-            for shard in range(SWEEP_SHARDS):
-                for item in AgentItem.due_changes.query(
-                    str(shard), AgentItem.next_change_at <= int(now.timestamp()), limit=limit - len(due)
-                ):
-                    due.append(item.npn)
-                    if len(due) >= limit:
-                        return due
-        return due
+            for item in AgentItem.due_changes.query(shard, condition, limit=limit):
+                yield DueRefresh(item.npn, int(item.next_change_at))
 
 
 class DynamoAvailableIndex:
@@ -346,7 +364,9 @@ def _event_key(event: AuditEvent, seq: int) -> str:
 
 
 # `needs_start` (the sparse `unstarted` index): "pending" from creation until the workflow's first round clears it
-# (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once).
+# (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once),
+# "retry" once a round kept failing; each in the referral's shard ("pending#07"; adapters.shards), since every
+# referral enters and leaves the index.
 NEVER_STARTED = "pending"
 START_FAILED = "1"
 ROUND_FAILED = "retry"
@@ -366,8 +386,8 @@ class DynamoReferralStore:
             status=referral.status.value,
             safety_net_round=referral.safety_net_round,
             updated_at=referral.updated_at.isoformat(),
-            **report_attributes(referral.created_at, referral.place.state, referral.language),
-            needs_start=NEVER_STARTED,
+            **report_attributes(referral.referral_id, referral.created_at, referral.place.state, referral.language),
+            needs_start=key_for(NEVER_STARTED, referral.referral_id),
         )
         with _sdk("TransactWriteItems"):
             try:
@@ -379,6 +399,7 @@ class DynamoReferralStore:
                 if _conditional_failed(exc):
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
                 raise
+        count_decision(events, lambda: referral)
 
     def get(self, referral_id: str) -> Referral | None:
         bind(ReferralItem, self._table)
@@ -403,7 +424,7 @@ class DynamoReferralStore:
         """Flag (or clear) a referral whose workflow has not started yet, for the sweep to find."""
         bind(ReferralItem, self._table)
         attribute = ReferralItem.needs_start
-        action = attribute.set("1") if unstarted else attribute.remove()
+        action = attribute.set(key_for(START_FAILED, referral_id)) if unstarted else attribute.remove()
         with _sdk("UpdateItem"):
             ReferralItem(f"REF#{referral_id}", "REFERRAL").update(actions=[action])
 
@@ -415,7 +436,7 @@ class DynamoReferralStore:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral_id}"
         with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
-            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(flag)])
+            tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(key_for(flag, referral_id))])
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
 
@@ -435,7 +456,7 @@ class DynamoReferralStore:
             try:
                 item.update(
                     actions=[ReferralItem.needs_start.remove(), ReferralItem.restarts.add(1)],
-                    condition=ReferralItem.needs_start == ROUND_FAILED,
+                    condition=ReferralItem.needs_start == key_for(ROUND_FAILED, referral_id),
                 )
             except UpdateError as exc:
                 if _conditional_failed(exc):
@@ -447,9 +468,17 @@ class DynamoReferralStore:
         return self._flagged(NEVER_STARTED, limit)
 
     def _flagged(self, flag: str, limit: int) -> list[str]:
+        """At most `limit` referrals flagged `flag`, shard after shard (the once-a-minute sweep reads them)."""
         bind(ReferralItem, self._table)
+        found: list[str] = []
         with _sdk("Query"):
-            return [item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query(flag, limit=limit)]
+            for key in every_key(flag):
+                if len(found) >= limit:
+                    break
+                found += [
+                    item.pk.removeprefix("REF#") for item in ReferralItem.unstarted.query(key, limit=limit - len(found))
+                ]
+        return found
 
     def append_events(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
         bind(ReferralItem, self._table)
@@ -459,12 +488,12 @@ class DynamoReferralStore:
                 batch.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
 
 
-def report_attributes(at: datetime, state: str, language: str) -> dict[str, Any]:
-    """What puts a referral or an offer in the administrator's "by-day" index: its UTC day and time, state and
-    language (no consumer details)."""
+def report_attributes(referral_id: str, at: datetime, state: str, language: str) -> dict[str, Any]:
+    """What puts a referral or an offer in the administrator's "by-day" index: its UTC day (in the referral's shard:
+    a referral and its offers share one), time, state and language (no consumer details)."""
     moment = at.astimezone(UTC)
     return {
-        "report_day": moment.date().isoformat(),
+        "report_day": key_for(moment.date().isoformat(), referral_id),
         "report_at": moment.isoformat(),
         "report_state": state,
         "report_language": language,

@@ -5,11 +5,15 @@
   invitation items ("SIGNIN#", "INVITE#") never do.
 - ``by-day`` on the referrals table: referral heads (written by ``DynamoReferralStore.create``) and offers (written
   with the offer) carry their UTC day and time, state and language; the index projects only what metrics need,
-  never the consumer's details.
+  never the consumer's details. A day is spread over ``REFERRAL_SHARDS`` partitions (``adapters.shards``): a day is
+  read by querying every shard at once, within one budget of items, and merging them by time.
 """
 
 from __future__ import annotations
 
+import heapq
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -20,9 +24,11 @@ from pynamodb.models import Model
 from hod.adapters.dynamo import SUSPENDED_KEY, _sdk, bind
 from hod.domain.agent import Agent
 from hod.domain.metrics import OfferFact, ReferralFact
+from hod.shards import every_key
 
 _HEAD = "REFERRAL"
 _OFFER = "OFFER#"
+_PAGE = 1000  # items asked for per Query page of one shard (DynamoDB also stops a page at 1 MB)
 _PROJECTED = ["status", "accepted_at", "safety_net_round", "report_state", "report_language", "offer_kind"]
 
 
@@ -98,21 +104,72 @@ def _offer_fact(item: DayItem) -> OfferFact:
     )
 
 
+class ItemBudget:
+    """How many items the shards of one read may still return, shared by the threads reading them. A reader takes
+    part of it before each page and settles after; it is told 0 only once the budget is spent and no page is
+    still out, so the shards together return either everything or exactly the budget (never a short read that
+    looks complete)."""
+
+    def __init__(self, items: int) -> None:
+        self._left = items
+        self._out = 0
+        self._changed = threading.Condition()
+
+    def take(self, most: int) -> int:
+        with self._changed:
+            while self._left == 0 and self._out > 0:
+                self._changed.wait()
+            taken = min(most, self._left)
+            self._left -= taken
+            self._out += taken
+            return taken
+
+    def settle(self, taken: int, used: int) -> None:
+        with self._changed:
+            self._out -= taken
+            self._left += taken - used
+            self._changed.notify_all()
+
+
+def _read_shard(key: str, budget: ItemBudget) -> list[DayItem]:
+    """One shard of a day, page by page, in time order, for as long as the budget lasts."""
+    found: list[DayItem] = []
+    start: dict[str, Any] | None = None
+    while True:
+        taken = budget.take(_PAGE)
+        if not taken:
+            return found
+        page: list[DayItem] = []
+        try:
+            results = DayItem.by_day.query(key, limit=taken, page_size=taken, last_evaluated_key=start)
+            page = list(results)
+            start = results.last_evaluated_key
+        finally:
+            budget.settle(taken, len(page))
+        found += page
+        if start is None:
+            return found
+
+
 class DynamoReports:
     def __init__(self, agents_table: str, referrals_table: str) -> None:
         self._agents_table = agents_table
         self._referrals_table = referrals_table
 
     def day(self, day: date, limit: int) -> tuple[list[ReferralFact], list[OfferFact]]:
+        """The day's referrals and offers, in time order: all of them, or exactly `limit` when there are more."""
         bind(DayItem, self._referrals_table)
+        budget = ItemBudget(limit)
+        keys = every_key(day.isoformat())
+        with _sdk("Query"), ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="by-day") as pool:
+            shards = list(pool.map(lambda key: _read_shard(key, budget), keys))
         referrals: list[ReferralFact] = []
         offers: list[OfferFact] = []
-        with _sdk("Query"):
-            for item in DayItem.by_day.query(day.isoformat(), limit=limit):
-                if item.sk == _HEAD:
-                    referrals.append(_referral_fact(item))
-                elif item.sk.startswith(_OFFER):
-                    offers.append(_offer_fact(item))
+        for item in heapq.merge(*shards, key=lambda item: item.report_at or ""):
+            if item.sk == _HEAD:
+                referrals.append(_referral_fact(item))
+            elif item.sk.startswith(_OFFER):
+                offers.append(_offer_fact(item))
         return referrals, offers
 
     def suspended_agents(self, limit: int, after: str | None) -> tuple[list[Agent], str | None]:

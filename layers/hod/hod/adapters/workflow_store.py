@@ -28,6 +28,7 @@ from hod.adapters.dynamo import (
     report_attributes,
     transactions,
 )
+from hod.adapters.telemetry import count_decision
 from hod.domain.capacity import AgentLoad, Waiter
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
@@ -57,7 +58,7 @@ def _offer_item(offer: Offer, task_token: str | None = None, contact: AgentConta
         agent_npn=offer.agent_npn,
         offered_at=offer.offered_at.isoformat(),
         offer_kind=offer.kind.value,
-        **report_attributes(offer.offered_at, offer.state, offer.language),
+        **report_attributes(offer.referral_id, offer.offered_at, offer.state, offer.language),
         task_token=task_token,
         contact=contact.model_dump_json() if contact else None,
     )
@@ -170,6 +171,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 if exc.cause_response_code == "TransactionCanceledException":
                     raise Conflict(conflict) from exc
                 raise
+        count_decision(events, lambda: self.get(referral_id))
 
     def record_offer(
         self,

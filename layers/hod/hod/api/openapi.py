@@ -1,8 +1,8 @@
-"""The OpenAPI 3.1 description of the HTTP API, built from the same pydantic models the handlers validate with.
+"""The OpenAPI 3.1 description of the HTTP API, generated from the routes' declarations (`hod.api.routing`) and the
+contract's models (`hod.api.models`): query parameters with their types, request and response bodies, the errors.
 
-`docs/openapi.json` is this document written out (`python -m hod.api.openapi > docs/openapi.json`);
-a test keeps the two,
-and the Chalice routes, in step.
+`docs/openapi.json` is this document written out (`python -m hod.api.openapi > docs/openapi.json`); a test keeps
+the two, the Chalice routes and template.yaml's events in step.
 """
 
 from __future__ import annotations
@@ -10,313 +10,140 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from hod.api.views import SessionRequest, SignInRequest, StatusChange, TodayChange, WeeklyChange
-from hod.domain.agent import PushDevice
-from hod.domain.availability import OutOfOffice
-from hod.domain.referral import ConsumerRequest
-from hod.services.agents import ProfileUpdate
+from hod.api.audiences import AUDIENCES
+from hod.api.models import Error, InvalidInput
+from hod.api.routing import JSON, Operation
 
+OPERATIONS: tuple[Operation, ...] = tuple(operation for audience in AUDIENCES for operation in audience.operations)
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    summary: str
-    tag: str
-    auth: str | None = None  # "agent" or "admin"
-    body: type[BaseModel] | None = None
-    body_media: tuple[str, ...] = ("application/json",)
-    ok_status: int = 200
-    ok_description: str = "OK"
-    query: tuple[str, ...] = ()
-    ok_media: str = "application/json"
-
-
-OPERATIONS: tuple[Operation, ...] = (
-    Operation("GET", "/health", "Liveness check", "service"),
-    Operation(
-        "GET",
-        "/get-contacted",
-        "The consumer's Get Contacted page, in English or Spanish (lang=es, else the browser's language); "
-        "may be embedded in a marketplace's site",
-        "pages",
-        query=("lang",),
-        ok_description="HTML page",
-        ok_media="text/html",
-    ),
-    Operation(
-        "GET",
-        "/portal",
-        "The agent portal: Manage Referrals, Availability, Profile, Metrics",
-        "pages",
-        ok_description="HTML page",
-        ok_media="text/html",
-    ),
-    Operation(
-        "GET",
-        "/admin",
-        "The administrator's console",
-        "pages",
-        ok_description="HTML page",
-        ok_media="text/html",
-    ),
-    Operation(
-        "GET",
-        "/assets/{name}",
-        "A stylesheet or script of the pages",
-        "pages",
-        ok_description="CSS or JavaScript",
-        ok_media="text/plain",
-    ),
-    Operation(
-        "POST",
-        "/sign-in",
-        "E-mail a one-time sign-in link for the agent pages (the same answer whether or not the address is an agent's)",
-        "agents",
-        body=SignInRequest,
-        ok_status=202,
-        ok_description="Accepted",
-    ),
-    Operation(
-        "POST",
-        "/sign-in/session",
-        "Exchange a sign-in or activation link's token, once, for an agent session token",
-        "agents",
-        body=SessionRequest,
-    ),
-    Operation("GET", "/openapi.json", "This document", "service"),
-    Operation(
-        "POST",
-        "/referrals",
-        "Get Contacted: ask to be contacted by a licensed agent or broker",
-        "consumers",
-        body=ConsumerRequest,
-        ok_status=201,
-        ok_description="Referral received; an agent will be matched. A repeated identical submission (or the same "
-        "Idempotency-Key header) returns the same referral.",
-    ),
-    Operation(
-        "POST",
-        "/admin/agents/import",
-        "Load agents in bulk (JSON array or CSV); per-record results",
-        "administrators",
-        auth="admin",
-        body_media=("application/json", "text/csv"),
-    ),
-    Operation(
-        "GET",
-        "/admin/agents/{npn}",
-        "An agent's record, eligibility and availability",
-        "administrators",
-        "admin",
-    ),
-    Operation(
-        "GET",
-        "/admin/referrals/{referral_id}",
-        "A referral and its audit trail (no consumer contact details)",
-        "administrators",
-        "admin",
-    ),
-    Operation(
-        "GET",
-        "/admin/agents",
-        "Suspended agents (status=suspended, required), by NPN: reason, when, missed referrals in the last 7 days; "
-        "`limit` (1-200, default 50) per page, `after` = the previous page's next_after",
-        "administrators",
-        "admin",
-        query=("status", "limit", "after"),
-    ),
-    Operation(
-        "GET",
-        "/admin/metrics",
-        "Program metrics for UTC days `from`-`to` (YYYY-MM-DD, both included, at most 31 days): volumes by state "
-        "and language, time to accept (p50/p90/p95), missed-offer and safety-net rates, unserved; format=csv for "
-        "the same table as CSV",
-        "administrators",
-        "admin",
-        query=("from", "to", "format"),
-        ok_description="Metrics as JSON, or text/csv with format=csv",
-    ),
-    Operation("GET", "/agent/profile", "Your profile and eligibility", "agents", "agent"),
-    Operation(
-        "PUT",
-        "/agent/profile",
-        "Change languages, contact method, state preferences",
-        "agents",
-        "agent",
-        ProfileUpdate,
-    ),
-    Operation(
-        "GET",
-        "/agent/availability",
-        "Your availability settings and whether you are available now",
-        "agents",
-        "agent",
-    ),
-    Operation("PUT", "/agent/availability", "Set your standard weekly hours", "agents", "agent", WeeklyChange),
-    Operation(
-        "PUT",
-        "/agent/availability/today",
-        "Today's Availability On (until a stop time) or Off",
-        "agents",
-        "agent",
-        TodayChange,
-    ),
-    Operation("DELETE", "/agent/availability/today", "Back to your weekly hours for today", "agents", "agent"),
-    Operation(
-        "PUT",
-        "/agent/availability/out-of-office",
-        "Set Out of Office (with or without an end)",
-        "agents",
-        "agent",
-        OutOfOffice,
-    ),
-    Operation("DELETE", "/agent/availability/out-of-office", "Switch Out of Office off", "agents", "agent"),
-    Operation("PUT", "/agent/devices", "Register your phone for app push notifications", "agents", "agent", PushDevice),
-    Operation(
-        "GET",
-        "/agent/referrals",
-        "Manage Referrals: your offers of the last `days` days (query, default 30); consumer details only on "
-        "referrals you accepted",
-        "agents",
-        "agent",
-        query=("days",),
-    ),
-    Operation("POST", "/agent/referrals/{referral_id}/accept", "Accept a referral offered to you", "agents", "agent"),
-    Operation("POST", "/agent/referrals/{referral_id}/reject", "Reject a referral offered to you", "agents", "agent"),
-    Operation(
-        "POST",
-        "/agent/referrals/{referral_id}/status",
-        "Report progress on a referral you accepted",
-        "agents",
-        "agent",
-        StatusChange,
-    ),
-    Operation("POST", "/admin/agents/{npn}/reactivate", "Lift an agent's suspension", "administrators", "admin"),
-    Operation(
-        "GET",
-        "/offers/view",
-        "Signed-link page of one offer (query t = the link's token); never changes anything",
-        "links",
-        ok_description="HTML page",
-        query=("t",),
-        ok_media="text/html",
-    ),
-    Operation(
-        "GET",
-        "/l/{code}",
-        "A short link from a text message: redirects (302) to the signed link it stands for",
-        "links",
-        ok_status=302,
-        ok_description="Redirect to the signed link",
-        ok_media="text/html",
-    ),
-    Operation(
-        "POST",
-        "/offers/accept",
-        "Accept from a signed link (form field t)",
-        "links",
-        body_media=("application/x-www-form-urlencoded",),
-        ok_description="HTML page with the consumer's details",
-        ok_media="text/html",
-    ),
-    Operation(
-        "POST",
-        "/offers/reject",
-        "Reject from a signed link (form field t)",
-        "links",
-        body_media=("application/x-www-form-urlencoded",),
-        ok_description="HTML page",
-        ok_media="text/html",
-    ),
-)
-
-_MEDIA_SCHEMAS: dict[str, Any] = {
+_REF = "#/components/schemas/{model}"
+_TEXT = {"type": "string"}
+_RAW_BODIES: dict[str, Any] = {
+    JSON: {"description": 'a JSON array of agent records, or {"agents": [...]}', "type": ["array", "object"]},
     "text/csv": {"type": "string", "description": "CSV with a header row of agent record fields"},
-    "application/x-www-form-urlencoded": {
-        "type": "object",
-        "required": ["t"],
-        "properties": {"t": {"type": "string", "description": "the signed link's token"}},
-    },
+}
+# status: (component name, description, the model of its JSON body)
+_ERRORS: dict[int, tuple[str, str, type[BaseModel]]] = {
+    400: ("Invalid", "Invalid input; `fields` names each problem. Nothing was changed.", InvalidInput),
+    401: ("Unauthorized", "Missing, invalid or expired token.", Error),
+    404: ("NotFound", "Not found.", Error),
+    409: ("Conflict", "The referral or offer has moved on (taken, expired, answered); nothing changed.", Error),
+    503: ("Unavailable", "A dependency is unavailable; retry after the Retry-After seconds.", Error),
 }
 
-_ERROR = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
+
+def _schemas() -> tuple[dict[str, Any], dict[Any, Any]]:
+    """Every model's JSON schema: request bodies and query strings as validated, responses as serialized."""
+    wanted: set[tuple[type[BaseModel], JsonSchemaMode]] = {(model, "serialization") for _, _, model in _ERRORS.values()}
+    for op in OPERATIONS:
+        wanted |= {(model, "validation") for model in (op.body, op.query) if model is not None}
+        if op.response is not None:
+            wanted.add((op.response, "serialization"))
+    ordered = sorted(wanted, key=lambda pair: (pair[0].__name__, pair[1]))
+    refs, defs = models_json_schema(ordered, ref_template=_REF)
+    return defs.get("$defs", {}), refs
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = _present(prop)
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        parameters.append({**parameter, "schema": prop})
+    return parameters
+
+
+def _present(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: a parameter left out is absent, never null."""
+    prop = {key: value for key, value in prop.items() if key != "title" and (key, value) != ("default", None)}
+    options = [option for option in prop.get("anyOf", ()) if option != {"type": "null"}]
+    if len(options) == 1:
+        del prop["anyOf"]
+        prop.update(options[0])
+    return prop
+
+
+def _success(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    content = {}
+    for media in op.media:
+        if media != JSON:
+            content[media] = {"schema": _TEXT}
+        elif op.response is not None:
+            content[media] = {"schema": refs[(op.response, "serialization")]}
+        else:
+            content[media] = {"schema": {"type": "object"}}
+    return {"description": op.description, "content": content}
+
+
+def _errors(op: Operation) -> dict[str, Any]:
+    statuses = {400, 503}
+    if op.auth:
+        statuses.add(401)
+    if op.path_parameters or op.auth == "agent":  # a named resource, or the signed-in agent, may not exist
+        statuses.add(404)
+    if op.conflict:
+        statuses.add(409)
+    answers: dict[str, Any] = {}
+    for status in sorted(statuses):
+        name, description, _ = _ERRORS[status]
+        page = {"description": description, "content": {"text/html": {"schema": _TEXT}}}
+        answers[str(status)] = page if op.page else {"$ref": f"#/components/responses/{name}"}
+    return answers
+
+
+def _name(ref: dict[str, str]) -> str:
+    return ref["$ref"].rsplit("/", 1)[1]
+
+
+def _operation(op: Operation, schemas: dict[str, Any], refs: dict[Any, Any]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in op.path_parameters
+    ]
+    if op.query is not None:
+        parameters += _query_parameters(schemas[_name(refs[(op.query, "validation")])])
+    parameters += [{"name": name, "in": "header", "required": False, "schema": _TEXT} for name in op.headers]
+    operation: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": [op.tag],
+        "operationId": op.method.lower() + "_" + re.sub(r"[^a-z0-9]+", "_", op.path.lower()).strip("_"),
+        "responses": {str(op.status): _success(op, refs), **_errors(op)},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if op.auth:
+        operation["security"] = [{"agentToken" if op.auth == "agent" else "adminToken": []}]
+    if op.body is not None or op.body_media != (JSON,):
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                media: {"schema": refs[(op.body, "validation")] if op.body else _RAW_BODIES[media]}
+                for media in op.body_media
+            },
+        }
+    return operation
 
 
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    models = sorted({op.body for op in OPERATIONS if op.body is not None}, key=lambda m: m.__name__)
-    _, defs = models_json_schema(
-        [(model, "validation") for model in models], ref_template="#/components/schemas/{model}"
-    )
-    schemas: dict[str, Any] = {**defs.get("$defs", {}), "Error": _ERROR}
+    schemas, refs = _schemas()
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
-        params = [
-            {"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-            for part in op.path.split("/")
-            if part.startswith("{")
-        ]
-        params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in op.query]
-        if op.path == "/referrals":
-            params.append({"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}})
-        responses: dict[str, Any] = {
-            str(op.ok_status): {
-                "description": op.ok_description,
-                "content": {op.ok_media: {"schema": {"type": "string"} if op.ok_media.startswith("text/") else {}}},
-            },
-            "400": {"$ref": "#/components/responses/Invalid"},
-            "503": {"$ref": "#/components/responses/Unavailable"},
-        }
-        if op.auth:
-            responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
-        if "{" in op.path or op.auth == "agent":
-            responses["404"] = {"$ref": "#/components/responses/NotFound"}
-        if op.method == "POST" and ("referral" in op.path or op.path.startswith("/offers")):
-            responses["409"] = {"$ref": "#/components/responses/Conflict"}
-        operation: dict[str, Any] = {
-            "summary": op.summary,
-            "tags": [op.tag],
-            "operationId": op.method.lower() + "_" + re.sub(r"[^a-z0-9]+", "_", op.path.lower()).strip("_"),
-            "responses": responses,
-        }
-        if params:
-            operation["parameters"] = params
-        if op.auth:
-            operation["security"] = [{"agentToken" if op.auth == "agent" else "adminToken": []}]
-        if op.body is not None or op.body_media != ("application/json",):
-            schema: dict[str, Any] = (
-                {"$ref": f"#/components/schemas/{op.body.__name__}"} if op.body else {"type": "object"}
-            )
-            operation["requestBody"] = {
-                "required": True,
-                "content": {
-                    media: {"schema": schema if media == "application/json" else _MEDIA_SCHEMAS[media]}
-                    for media in op.body_media
-                },
-            }
-        paths.setdefault(op.path, {})[op.method.lower()] = operation
-
-    def error(description: str) -> dict[str, Any]:
-        return {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas, refs)
+    for op in OPERATIONS:  # a query string is described by its parameters, not as a schema of its own
+        if op.query is not None:
+            schemas.pop(_name(refs[(op.query, "validation")]), None)
+    errors = {
+        name: {"description": description, "content": {JSON: {"schema": refs[(model, "serialization")]}}}
+        for name, description, model in _ERRORS.values()
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -328,25 +155,11 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas,
-            "responses": {
-                "Invalid": error("Invalid input; `fields` names each problem. Nothing was changed."),
-                "Unauthorized": error("Missing, invalid or expired token."),
-                "NotFound": error("Not found."),
-                "Conflict": error("The referral or offer has moved on (taken, expired, answered); nothing changed."),
-                "Unavailable": error("A dependency is unavailable; retry after the Retry-After seconds."),
-            },
+            "schemas": dict(sorted(schemas.items())),
+            "responses": errors,
             "securitySchemes": {
-                "agentToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Signed agent session token",
-                },
-                "adminToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Signed administrator token",
-                },
+                "agentToken": {"type": "http", "scheme": "bearer", "description": "Signed agent session token"},
+                "adminToken": {"type": "http", "scheme": "bearer", "description": "Signed administrator token"},
             },
         },
     }

@@ -8,6 +8,7 @@ from html import escape
 
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import Referral
+from hod.services.offer_links import LinkPage, Shown
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;line-height:1.5;"
@@ -79,6 +80,28 @@ def accepted_page(referral: Referral) -> str:
 
 def closed_page(title: str, message: str) -> str:
     return page(title, f"<p>{escape(message)}</p>")
+
+
+_CLOSED: dict[Shown, tuple[str, str]] = {
+    Shown.TAKEN: ("Referral taken", "Another agent has already accepted this referral."),
+    Shown.CLOSED: ("No longer open", "This referral is no longer waiting for an agent."),
+    Shown.REJECTED: ("Referral rejected", "You rejected this referral; it went to the next agent."),
+    Shown.MISSED: (
+        "Missed Referral",
+        "Expired: this referral was not accepted within 15 minutes and has gone to the next available agent.",
+    ),
+}
+
+
+def link_page(shown: LinkPage, token: str) -> str:
+    """The page a signed link opens; its buttons post `token` back."""
+    if shown.shown is Shown.ACCEPTED:
+        return accepted_page(shown.referral)
+    if shown.shown is Shown.SAFETY_NET:
+        return safety_net_page(shown.referral, token)
+    if shown.shown is Shown.OFFER and shown.offer is not None and shown.now is not None:
+        return offer_page(shown.offer, token, shown.now, "New referral")
+    return closed_page(*_CLOSED[shown.shown])
 
 
 def status_title(status: OfferStatus) -> str:

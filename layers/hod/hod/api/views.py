@@ -1,20 +1,20 @@
-"""What the API answers: request models for the smaller bodies and the shapes of responses.
-
-Responses carry consumer contact details only where the caller may see them (R7): never in the admin's referral view.
-"""
+"""Service results as the API's response models (`hod.api.models`): which fields of an agent, a referral or a
+report each audience is given. No decisions here: the services decide what is shown (R7: consumer details only to
+the agent who accepted; never in an administrator's view of a referral)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from hod.domain import availability as av
-from hod.domain.offer import CompletedOutcome, NotGoodReason, Offer, OfferStatus
+from hod.api import models as m
+from hod.domain.metrics import COLUMNS, ProgramMetrics
+from hod.domain.offer import OfferKind
 from hod.domain.referral import AuditEvent, Referral
 from hod.services.agents import AgentView, ImportReport
+from hod.services.referral_views import MISSED, AgentReferral
+from hod.services.reports import MAX_METRICS_DAYS, MAX_METRICS_ITEMS, SuspendedAgent
+from hod.services.workflow.missed import missed_alert
 
 RECEIPT_MESSAGES = {
     "en": "Thank you. A licensed agent or broker who speaks your language will contact you shortly.",
@@ -22,181 +22,152 @@ RECEIPT_MESSAGES = {
 }
 
 
-class WeeklyChange(BaseModel):
-    """New standard weekly hours, optionally with the agent's (browser-detected) time zone."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    weekly: av.WeeklySchedule
-    time_zone: str | None = Field(default=None, examples=["America/Chicago"])
+def _locality(place: object) -> m.Locality:
+    return m.Locality.model_validate(place, from_attributes=True)
 
 
-class TodayChange(BaseModel):
-    """Today's Availability: On (until the optional Stop Referrals time) or Off for the rest of today."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    available: bool
-    stop_at: str | None = Field(default=None, examples=["20:00"], description="HH:MM; only with available=true")
+def _consumer(referral: Referral) -> m.ConsumerContact:
+    return m.ConsumerContact.model_validate(referral.consumer, from_attributes=True)
 
 
-class SignInRequest(BaseModel):
-    """Ask for a one-time sign-in link for the agent pages, sent to this address if it is an agent's."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-    email: str = Field(min_length=3, max_length=254, examples=["agent@example.com"])
-
-
-class SessionRequest(BaseModel):
-    """The token of a sign-in or account activation link (the part after #t= in the link)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-    token: str = Field(min_length=10, max_length=2048)
+def referral_receipt(referral: Referral) -> m.ReferralReceipt:
+    return m.ReferralReceipt(
+        referral_id=referral.referral_id,
+        status=referral.status,
+        language=referral.language,
+        place=_locality(referral.place),
+        message=RECEIPT_MESSAGES.get(referral.language, RECEIPT_MESSAGES["en"]),
+    )
 
 
-def referral_receipt(referral: Referral) -> dict[str, Any]:
-    place = referral.place
-    return {
-        "referral_id": referral.referral_id,
-        "status": referral.status.value,
-        "language": referral.language,
-        "place": {"city": place.city, "county": place.county, "state": place.state},
-        "message": RECEIPT_MESSAGES.get(referral.language, RECEIPT_MESSAGES["en"]),
-    }
+def import_report(report: ImportReport) -> m.ImportAnswer:
+    return m.ImportAnswer(summary=m.ImportSummary(**report.summary), results=report.results)
 
 
-def import_report(report: ImportReport) -> dict[str, Any]:
-    return {"summary": report.summary, "results": [asdict(result) for result in report.results]}
-
-
-def _states(view: AgentView) -> dict[str, Any]:
-    return {
-        "eligible_states": sorted(view.eligible_states),
-        "offer_states": sorted(view.offer_states),
-        "not_eligible": list(view.not_eligible),
-        "suspended": view.agent.suspended,
-    }
-
-
-def profile(view: AgentView, missed_in_last_7_days: int = 0, alert: str | None = None) -> dict[str, Any]:
+def profile(view: AgentView, missed_in_last_7_days: int) -> m.AgentProfile:
     agent = view.agent
     record = agent.record
-    return {
-        "npn": agent.npn,
-        "first_name": record.first_name,
-        "last_name": record.last_name,
-        "email": record.email,
-        "phone": record.phone,
-        "mobile_phone": agent.mobile_phone,
-        "business_address": record.business_address.model_dump(mode="json"),
-        "home_state": record.home_state,
-        "languages": list(agent.languages),
-        "contact_method": agent.contact_method.value,
-        "state_preferences": list(agent.state_preferences) if agent.state_preferences is not None else None,
-        **_states(view),
-        "missed_in_last_7_days": missed_in_last_7_days,
-        "alert": alert,
-    }
+    return m.AgentProfile(
+        npn=agent.npn,
+        first_name=record.first_name,
+        last_name=record.last_name,
+        email=record.email,
+        phone=record.phone,
+        mobile_phone=agent.mobile_phone,
+        business_address=record.business_address,
+        home_state=record.home_state,
+        languages=list(agent.languages),
+        contact_method=agent.contact_method,
+        state_preferences=list(agent.state_preferences) if agent.state_preferences is not None else None,
+        eligible_states=sorted(view.eligible_states),
+        offer_states=sorted(view.offer_states),
+        not_eligible=list(view.not_eligible),
+        suspended=agent.suspended,
+        missed_in_last_7_days=missed_in_last_7_days,
+        alert=missed_alert(missed_in_last_7_days),
+    )
 
 
-def availability(view: AgentView) -> dict[str, Any]:
-    return {
-        "availability": view.agent.availability.model_dump(mode="json"),
-        "available_now": view.available_now,
-        "next_change": view.next_change.isoformat() if view.next_change else None,
-    }
+def availability(view: AgentView) -> m.AgentAvailability:
+    return m.AgentAvailability(
+        availability=view.agent.availability, available_now=view.available_now, next_change=view.next_change
+    )
 
 
-def agent_for_admin(view: AgentView, missed_in_last_7_days: int = 0, alert: str | None = None) -> dict[str, Any]:
+def agent_for_admin(view: AgentView, missed_in_last_7_days: int) -> m.AgentForAdmin:
     agent = view.agent
-    return {
-        "record": agent.record.model_dump(mode="json"),
-        "location": {
-            "lat": agent.location.lat,
-            "lon": agent.location.lon,
-            "city": agent.city,
-            "county": agent.county,
-        },
-        "profile": profile(view, missed_in_last_7_days, alert),
-        **availability(view),
-        "created_at": agent.created_at.isoformat(),
-        "updated_at": agent.updated_at.isoformat(),
-    }
+    location = agent.location
+    return m.AgentForAdmin(
+        record=agent.record,
+        location=m.AgentLocation(lat=location.lat, lon=location.lon, city=agent.city, county=agent.county),
+        profile=profile(view, missed_in_last_7_days),
+        availability=agent.availability,
+        available_now=view.available_now,
+        next_change=view.next_change,
+        created_at=agent.created_at,
+        updated_at=agent.updated_at,
+    )
 
 
-def referral_for_admin(referral: Referral, trail: list[AuditEvent]) -> dict[str, Any]:
-    place = referral.place
-    return {
-        "referral_id": referral.referral_id,
-        "status": referral.status.value,
-        "language": referral.language,
-        "place": {"zip": place.zip, "city": place.city, "county": place.county, "state": place.state},
-        "created_at": referral.created_at.isoformat(),
-        "updated_at": referral.updated_at.isoformat(),
-        "audit_trail": [event.model_dump(mode="json") for event in trail],
-    }
+def referral_for_admin(referral: Referral, trail: list[AuditEvent]) -> m.ReferralForAdmin:
+    return m.ReferralForAdmin(
+        referral_id=referral.referral_id,
+        status=referral.status,
+        language=referral.language,
+        place=m.ReferralPlace.model_validate(referral.place, from_attributes=True),
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+        audit_trail=trail,
+    )
 
 
-class StatusChange(BaseModel):
-    """The accepting agent's progress report (R8)."""
+def suspended_agents(found: list[SuspendedAgent], after: str | None) -> m.SuspendedAgents:
+    return m.SuspendedAgents(
+        agents=[
+            m.SuspendedAgentRow(
+                npn=item.agent.npn,
+                first_name=item.agent.record.first_name,
+                last_name=item.agent.record.last_name,
+                email=item.agent.record.email,
+                home_state=item.agent.record.home_state,
+                suspended_reason=item.agent.suspended_reason,
+                suspended_at=item.agent.suspended_at,
+                missed_in_last_7_days=item.missed_in_last_7_days,
+            )
+            for item in found
+        ],
+        next_after=after,
+    )
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    status: Literal["in_progress", "not_a_good_referral", "completed"]
-    reason: NotGoodReason | None = Field(default=None, description="Required with not_a_good_referral")
-    outcome: CompletedOutcome | None = Field(default=None, description="Required with completed")
+def metrics_report(query: m.MetricsQuery, metrics: ProgramMetrics, generated_at: datetime) -> m.MetricsReport:
+    return m.MetricsReport(
+        from_=query.from_,
+        to=query.to,
+        days_in="UTC",
+        generated_at=generated_at,
+        columns=[m.MetricsColumn(name=name, label=label) for name, label in COLUMNS],
+        totals=metrics.totals,
+        by_state=metrics.by_state,
+        by_language=metrics.by_language,
+        limits=m.MetricsLimits(max_days=MAX_METRICS_DAYS, max_items=MAX_METRICS_ITEMS),
+    )
 
 
-def agent_row(offer: Offer, referral: Referral | None, npn: str, now: datetime) -> dict[str, Any]:
-    """One row of Manage Referrals (R11). Consumer details only once this agent has accepted (R7)."""
-    mine = referral is not None and referral.accepted_by == npn and offer.status is OfferStatus.ACCEPTED
-    if offer.status is OfferStatus.PENDING and now >= offer.deadline:
-        status = "missed"
-    elif mine and referral is not None:
-        status = referral.status.value
-    else:
-        status = offer.status.value
-    row: dict[str, Any] = {
+def agent_referrals(rows: list[AgentReferral]) -> m.AgentReferrals:
+    return m.AgentReferrals(referrals=[agent_row(row) for row in rows])
+
+
+def agent_row(row: AgentReferral) -> m.ReferralRow:
+    """One row of Manage Referrals: where the consumer is; who they are only on a referral this agent accepted."""
+    offer = row.offer
+    fields: dict[str, Any] = {
         "referral_id": offer.referral_id,
-        "kind": offer.kind.value,
-        "status": status,
-        "assigned_at": offer.offered_at.isoformat(),
-        "expires_at": offer.deadline.isoformat() if offer.kind.value == "direct" else None,
-        "answered_at": offer.decided_at.isoformat() if offer.decided_at else None,
-        "place": {"city": offer.city, "county": offer.county, "state": offer.state},
+        "kind": offer.kind,
+        "status": row.status,
+        "assigned_at": offer.offered_at,
+        "expires_at": offer.deadline if offer.kind is OfferKind.DIRECT else None,
+        "answered_at": offer.decided_at,
+        "place": _locality(offer),
         "language": offer.language,
-        "consumer": None,
+        "consumer": _consumer(row.accepted) if row.accepted else None,
     }
-    if status == "missed":
-        row["label"] = "Missed Referral"
-    if mine and referral is not None:
-        consumer = referral.consumer
-        row["consumer"] = {
-            "first_name": consumer.first_name,
-            "last_name": consumer.last_name,
-            "phone": consumer.phone,
-            "email": consumer.email,
-        }
-        row["not_good_reason"] = referral.not_good_reason
-        row["outcome"] = referral.outcome
-    return row
+    if row.status == MISSED:
+        return m.MissedReferralRow(**fields, label="Missed Referral")
+    if row.accepted is not None:
+        return m.AcceptedReferralRow(
+            **fields, not_good_reason=row.accepted.not_good_reason, outcome=row.accepted.outcome
+        )
+    return m.ReferralRow(**fields)
 
 
-def accepted_referral(referral: Referral) -> dict[str, Any]:
+def accepted_referral(referral: Referral) -> m.AcceptedReferral:
     """What the accepting agent gets: the consumer's name and contact details (R7)."""
-    consumer = referral.consumer
-    return {
-        "referral_id": referral.referral_id,
-        "status": referral.status.value,
-        "consumer": {
-            "first_name": consumer.first_name,
-            "last_name": consumer.last_name,
-            "phone": consumer.phone,
-            "email": consumer.email,
-        },
-        "place": {"city": referral.place.city, "county": referral.place.county, "state": referral.place.state},
-        "language": referral.language,
-        "accepted_at": referral.accepted_at.isoformat() if referral.accepted_at else None,
-    }
+    return m.AcceptedReferral(
+        referral_id=referral.referral_id,
+        status=referral.status,
+        consumer=_consumer(referral),
+        place=_locality(referral.place),
+        language=referral.language,
+        accepted_at=referral.accepted_at,
+    )

@@ -202,6 +202,20 @@ class PushDevice(BaseModel):
     token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9:_\-.]+$")
 
 
+class ProfileUpdate(BaseModel):
+    """What an agent may change in their profile (R3). Omitted fields stay as they are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    languages: tuple[Language, ...] | None = Field(default=None, min_length=1, max_length=20)
+    contact_method: ContactMethod | None = None
+    mobile_phone: Phone | None = None
+    state_preferences: tuple[StateCode, ...] | None = Field(
+        default=None, description="Narrow the states you receive referrals for; [] is refused, omit to keep"
+    )
+    reset_state_preferences: bool = Field(default=False, description="true: every eligible state again")
+
+
 class Location(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from hod import geo, zipdir
 from hod.domain import availability as av
 from hod.domain.agent import (
     Agent,
     AgentRecord,
-    ContactMethod,
-    Language,
     Location,
-    Phone,
+    ProfileUpdate,
     PushDevice,
-    StateCode,
     eligible_states,
     ineligibility_reasons,
     offer_states,
@@ -28,6 +25,7 @@ from hod.domain.agent import (
 from hod.domain.marketplace import healthcare_gov_states
 from hod.errors import Conflict, NotFound, ValidationFailed
 from hod.ports import AgentStore, AvailableIndex, Clock, Invitations, Placement, StoredAgent
+from hod.shards import ROSTER_SHARDS, every_key, key_for
 
 MAX_IMPORT_RECORDS = 1000
 MAX_DEVICES = 5
@@ -42,20 +40,6 @@ def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         message = err["msg"].removeprefix("Value error, ")
         errors.setdefault(f"{prefix}{path}", message)
     return errors
-
-
-class ProfileUpdate(BaseModel):
-    """What an agent may change in their profile (R3). Omitted fields stay as they are."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    languages: tuple[Language, ...] | None = Field(default=None, min_length=1, max_length=20)
-    contact_method: ContactMethod | None = None
-    mobile_phone: Phone | None = None
-    state_preferences: tuple[StateCode, ...] | None = Field(
-        default=None, description="Narrow the states you receive referrals for; [] is refused, omit to keep"
-    )
-    reset_state_preferences: bool = Field(default=False, description="true: every eligible state again")
 
 
 @dataclass(frozen=True)
@@ -300,26 +284,37 @@ class AgentService:
 
         return self._change(npn, change)
 
-    def refresh(self, npn: str) -> AgentView | None:
-        """Re-evaluate one agent (the sweep calls this when an agent's next change is due)."""
+    def refresh(self, npn: str, due_at: int | None = None) -> AgentView | None:
+        """Re-evaluate one agent (a worker calls this when the agent's next change falls due, at `due_at`: epoch
+        seconds, evaluated no earlier, should this machine's clock be a little behind the queue's)."""
+        not_before = datetime.fromtimestamp(due_at, UTC) if due_at is not None else None
         try:
-            return self._change(npn, lambda agent, now: agent, force=True)
+            return self._change(npn, lambda agent, now: agent, force=True, not_before=not_before)
         except NotFound:
             return None
 
-    def refresh_due(self, limit: int = 500) -> int:
-        """Re-evaluate every agent whose availability or eligibility changes at or before now."""
-        due = self._store.due_for_refresh(self._clock.now(), limit)
-        for npn in due:
-            self.refresh(npn)
-        return len(due)
+    def refresh_all(self, npns: Sequence[str], due_at: int) -> None:
+        """Re-evaluate agents whose changes fell due together at `due_at` (as `refresh`), read in one request. One
+        whose save loses a race (the agent saved something at that moment) is read again and refreshed on its own."""
+        not_before = datetime.fromtimestamp(due_at, UTC)
+        for stored in self._store.get_many(npns):
+            try:
+                self._save(stored, stored.agent, max(self._clock.now(), not_before))
+            except Conflict:
+                self.refresh(stored.agent.npn, due_at)
 
-    def _change(self, npn: str, change: Callable[[Agent, datetime], Agent], force: bool = False) -> AgentView:
+    def _change(
+        self,
+        npn: str,
+        change: Callable[[Agent, datetime], Agent],
+        force: bool = False,
+        not_before: datetime | None = None,
+    ) -> AgentView:
         for _ in range(_SAVE_ATTEMPTS):
             stored = self._store.get(npn)
             if stored is None:
                 raise NotFound(f"Agent {npn}")
-            now = self._clock.now()
+            now = self._clock.now() if not_before is None else max(self._clock.now(), not_before)
             agent = change(stored.agent, now)
             if agent != stored.agent:
                 agent = agent.evolve(updated_at=now)
@@ -369,7 +364,7 @@ class AgentService:
             )
         )
         lat, lon = agent.location.lat, agent.location.lon
-        placements = [Placement(roster_area(state), agent.npn, agent.npn, lat, lon, 0) for state in states]
+        placements = [Placement(roster_area(state, agent.npn), agent.npn, agent.npn, lat, lon, 0) for state in states]
         if av.is_available(agent.availability, now):
             cell = f"{geo.encode(lat, lon, 9)}#{agent.npn}"
             placements += [
@@ -380,8 +375,9 @@ class AgentService:
         return placements, until
 
     def roster(self, state: str) -> list[str]:
-        """NPNs of every agent who takes referrals in `state`, available or not (the safety net's recipients)."""
-        return [entry.npn for entry in self._index.query(roster_area(state), "")]
+        """NPNs of every agent who takes referrals in `state`, available or not (the safety net's recipients), from
+        every shard of the state's roster."""
+        return [entry.npn for area in roster_areas(state) for entry in self._index.query(area, "")]
 
     def suspend(self, npn: str, reason: str) -> AgentView:
         return self._change(
@@ -394,8 +390,14 @@ class AgentService:
         )
 
 
-def roster_area(state: str) -> str:
-    return f"ROSTER#{state}"
+def roster_area(state: str, npn: str) -> str:
+    """The area of the agent's entry in the state's roster: "ROSTER#TX" spread over ROSTER_SHARDS by NPN."""
+    return key_for(f"ROSTER#{state}", npn, ROSTER_SHARDS)
+
+
+def roster_areas(state: str) -> list[str]:
+    """Every shard of the state's roster."""
+    return every_key(f"ROSTER#{state}", ROSTER_SHARDS)
 
 
 def _availability(current: av.Availability, updates: dict[str, Any]) -> av.Availability:

@@ -1,0 +1,126 @@
+"""The administrators' routes (admin token): agent import and look-up, suspensions, a referral's audit trail and
+the program's metrics (R2, R9, R11)."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from hod import wiring
+from hod.api import views
+from hod.api.agent_import import parse_import
+from hod.api.models import (
+    AgentForAdmin,
+    ImportAnswer,
+    MetricsQuery,
+    MetricsReport,
+    ReferralForAdmin,
+    SuspendedAgents,
+    SuspendedQuery,
+)
+from hod.api.routing import JSON, Audience, logger, raw_body
+from hod.services import reports
+from hod.services.agents import AgentView
+
+administrators = Audience("administrators", tag="administrators")
+CSV = "text/csv"
+
+
+def _agent(view: AgentView) -> AgentForAdmin:
+    return views.agent_for_admin(view, wiring.missed_offers().missed_recently(view.agent.npn))
+
+
+@administrators.route(
+    "/admin/agents/import",
+    "POST",
+    summary="Load agents in bulk (JSON array or CSV); per-record results",
+    auth="admin",
+    body_media=(JSON, CSV),
+    response=ImportAnswer,
+)
+def import_agents(admin: str) -> ImportAnswer:
+    """Records are validated one by one: the answer says, per record, whether it was created, updated, unchanged
+    or refused (and why)."""
+    request = administrators.request
+    rows = parse_import(raw_body(request), request.headers.get("content-type", JSON))
+    report = wiring.agents().import_agents(rows)
+    logger().info("agents imported", extra={"by": admin, "import_summary": report.summary})
+    return views.import_report(report)
+
+
+@administrators.route(
+    "/admin/agents/{npn}",
+    "GET",
+    summary="An agent's record, eligibility and availability",
+    auth="admin",
+    response=AgentForAdmin,
+)
+def admin_agent(npn: str) -> AgentForAdmin:
+    return _agent(wiring.agents().view(npn))
+
+
+@administrators.route(
+    "/admin/agents/{npn}/reactivate",
+    "POST",
+    summary="Lift an agent's suspension",
+    auth="admin",
+    response=AgentForAdmin,
+)
+def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
+    view = wiring.agents().reactivate(npn)
+    logger().info("agent reactivated", extra={"by": admin, "agent_npn": npn})
+    return _agent(view)
+
+
+@administrators.route(
+    "/admin/referrals/{referral_id}",
+    "GET",
+    summary="A referral and its audit trail (no consumer contact details)",
+    auth="admin",
+    response=ReferralForAdmin,
+)
+def admin_referral(referral_id: str) -> ReferralForAdmin:
+    return views.referral_for_admin(*wiring.referral_views().with_audit_trail(referral_id))
+
+
+@administrators.route(
+    "/admin/agents",
+    "GET",
+    summary="Suspended agents, by NPN: reason, when, missed referrals in the last 7 days; a page at a time "
+    "(`after` = the previous page's next_after)",
+    auth="admin",
+    query=SuspendedQuery,
+    response=SuspendedAgents,
+)
+def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
+    """Suspended agents (R9), a page at a time, with why and how many referrals they missed in the last 7 days."""
+    return views.suspended_agents(*wiring.reports().suspended_agents(query.limit, query.after))
+
+
+@administrators.route(
+    "/admin/metrics",
+    "GET",
+    summary="Program metrics for UTC days `from`-`to` (both included, at most 31 days): volumes by state and "
+    "language, time to accept (p50/p90/p95), missed-offer and safety-net rates, unserved; format=csv for the same "
+    "table as CSV",
+    auth="admin",
+    query=MetricsQuery,
+    response=MetricsReport,
+    description="Metrics as JSON, or text/csv with format=csv",
+    media=(JSON, CSV),
+)
+def admin_metrics(admin: str, query: MetricsQuery) -> MetricsReport | Response:
+    """Program metrics (R11) for UTC days from–to: JSON, or the same table as CSV (format=csv)."""
+    program = wiring.reports().metrics(query.from_, query.to)
+    logger().info("metrics read", extra={"by": admin, "from": query.from_.isoformat(), "to": query.to.isoformat()})
+    if query.format == "csv":
+        name = f"hod-metrics-{query.from_.isoformat()}-to-{query.to.isoformat()}.csv"
+        return Response(
+            body=reports.metrics_csv(program),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+    return views.metrics_report(query, program, wiring.clock().now())

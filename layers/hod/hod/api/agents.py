@@ -1,0 +1,184 @@
+"""The agents' routes (signed in with a session token): profile, availability, phones for app push, and Manage
+Referrals with the answers an agent gives from the portal (R3, R4, R8, R11)."""
+
+from __future__ import annotations
+
+from hod import wiring
+from hod.api import views
+from hod.api.models import (
+    AcceptedReferral,
+    AgentAvailability,
+    AgentProfile,
+    AgentReferrals,
+    AgentReferralsQuery,
+    Devices,
+    OutOfOffice,
+    ProfileUpdate,
+    PushDevice,
+    RejectedReferral,
+    StatusChange,
+    TodayChange,
+    WeeklyChange,
+)
+from hod.api.routing import Audience
+from hod.domain.referral import ReferralStatus
+from hod.services.agents import AgentView
+
+agents = Audience("agents", tag="agents")
+
+
+def _profile(view: AgentView) -> AgentProfile:
+    return views.profile(view, wiring.missed_offers().missed_recently(view.agent.npn))
+
+
+@agents.route("/agent/profile", "GET", summary="Your profile and eligibility", auth="agent", response=AgentProfile)
+def get_profile(npn: str) -> AgentProfile:
+    return _profile(wiring.agents().view(npn))
+
+
+@agents.route(
+    "/agent/profile",
+    "PUT",
+    summary="Change languages, contact method, state preferences",
+    auth="agent",
+    body=ProfileUpdate,
+    response=AgentProfile,
+)
+def put_profile(npn: str, body: ProfileUpdate) -> AgentProfile:
+    return _profile(wiring.agents().update_profile(npn, body))
+
+
+@agents.route(
+    "/agent/availability",
+    "GET",
+    summary="Your availability settings and whether you are available now",
+    auth="agent",
+    response=AgentAvailability,
+)
+def get_availability(npn: str) -> AgentAvailability:
+    return views.availability(wiring.agents().view(npn))
+
+
+@agents.route(
+    "/agent/availability",
+    "PUT",
+    summary="Set your standard weekly hours",
+    auth="agent",
+    body=WeeklyChange,
+    response=AgentAvailability,
+)
+def put_availability(npn: str, body: WeeklyChange) -> AgentAvailability:
+    return views.availability(wiring.agents().set_weekly_schedule(npn, body.weekly, body.time_zone))
+
+
+@agents.route(
+    "/agent/availability/today",
+    "PUT",
+    summary="Today's Availability On (until a stop time) or Off",
+    auth="agent",
+    body=TodayChange,
+    response=AgentAvailability,
+)
+def put_today(npn: str, body: TodayChange) -> AgentAvailability:
+    return views.availability(wiring.agents().set_today(npn, body.available, body.stop_at))
+
+
+@agents.route(
+    "/agent/availability/today",
+    "DELETE",
+    summary="Back to your weekly hours for today",
+    auth="agent",
+    response=AgentAvailability,
+)
+def delete_today(npn: str) -> AgentAvailability:
+    return views.availability(wiring.agents().set_today(npn, None))
+
+
+@agents.route(
+    "/agent/availability/out-of-office",
+    "PUT",
+    summary="Set Out of Office (with or without an end)",
+    auth="agent",
+    body=OutOfOffice,
+    response=AgentAvailability,
+)
+def put_out_of_office(npn: str, body: OutOfOffice) -> AgentAvailability:
+    return views.availability(wiring.agents().set_out_of_office(npn, body))
+
+
+@agents.route(
+    "/agent/availability/out-of-office",
+    "DELETE",
+    summary="Switch Out of Office off",
+    auth="agent",
+    response=AgentAvailability,
+)
+def delete_out_of_office(npn: str) -> AgentAvailability:
+    return views.availability(wiring.agents().set_out_of_office(npn, None))
+
+
+@agents.route(
+    "/agent/devices",
+    "PUT",
+    summary="Register your phone for app push notifications",
+    auth="agent",
+    body=PushDevice,
+    response=Devices,
+)
+def put_device(npn: str, body: PushDevice) -> Devices:
+    """Register the agent's phone for app push (the Help On Demand app calls this after sign-in)."""
+    view = wiring.agents().register_device(npn, body)
+    return Devices(devices=[device.platform for device in view.agent.devices])
+
+
+@agents.route(
+    "/agent/referrals",
+    "GET",
+    summary="Manage Referrals: your offers of the last `days` days (default 30), newest first; consumer details "
+    "only on referrals you accepted",
+    auth="agent",
+    query=AgentReferralsQuery,
+    response=AgentReferrals,
+)
+def agent_referrals(npn: str, query: AgentReferralsQuery) -> AgentReferrals:
+    """Manage Referrals (R11)."""
+    return views.agent_referrals(wiring.referral_views().agent_referrals(npn, query.days))
+
+
+@agents.route(
+    "/agent/referrals/{referral_id}/accept",
+    "POST",
+    summary="Accept a referral offered to you",
+    auth="agent",
+    response=AcceptedReferral,
+    conflict=True,
+)
+def agent_accept(npn: str, referral_id: str) -> AcceptedReferral:
+    return views.accepted_referral(wiring.answers().accept(referral_id, npn, via="portal"))
+
+
+@agents.route(
+    "/agent/referrals/{referral_id}/reject",
+    "POST",
+    summary="Reject a referral offered to you",
+    auth="agent",
+    response=RejectedReferral,
+    conflict=True,
+)
+def agent_reject(npn: str, referral_id: str) -> RejectedReferral:
+    wiring.answers().reject(referral_id, npn, via="portal")
+    return RejectedReferral(referral_id=referral_id, status="rejected")
+
+
+@agents.route(
+    "/agent/referrals/{referral_id}/status",
+    "POST",
+    summary="Report progress on a referral you accepted",
+    auth="agent",
+    body=StatusChange,
+    response=AcceptedReferral,
+    conflict=True,
+)
+def agent_status(npn: str, referral_id: str, body: StatusChange) -> AcceptedReferral:
+    referral = wiring.answers().set_status(referral_id, npn, ReferralStatus(body.status), body.reason, body.outcome)
+    return views.accepted_referral(referral)

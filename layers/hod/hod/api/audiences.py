@@ -1,0 +1,12 @@
+"""Every audience's routes, in the order the app registers them and the OpenAPI document lists them."""
+
+from __future__ import annotations
+
+from hod.api.admin import administrators
+from hod.api.agents import agents
+from hod.api.consumers import consumers
+from hod.api.links import links
+from hod.api.public import public
+from hod.api.routing import Audience
+
+AUDIENCES: tuple[Audience, ...] = (public, consumers, agents, administrators, links)

@@ -1,0 +1,34 @@
+"""The consumers' route: Get Contacted (R1)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from hod import wiring
+from hod.api import views
+from hod.api.models import ConsumerRequest, ReferralReceipt
+from hod.api.routing import Audience, logger, metrics
+
+consumers = Audience("consumers", tag="consumers")
+
+
+@consumers.route(
+    "/referrals",
+    "POST",
+    summary="Get Contacted: ask to be contacted by a licensed agent or broker",
+    body=ConsumerRequest,
+    response=ReferralReceipt,
+    status=201,
+    description="Referral received; an agent will be matched. A repeated identical submission (or the same "
+    "Idempotency-Key header) returns the same referral.",
+    headers=("Idempotency-Key",),
+    conflict=True,
+    cors=True,
+)
+def create_referral(body: ConsumerRequest) -> ReferralReceipt:
+    """Get Contacted: a consumer asks to be contacted by an agent (R1)."""
+    key = (consumers.request.headers.get("idempotency-key") or "").strip()[:128]
+    referral = wiring.submissions().submit(body, key, consumers.lambda_context)
+    metrics().add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
+    logger().info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})
+    return views.referral_receipt(referral)

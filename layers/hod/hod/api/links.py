@@ -1,0 +1,103 @@
+"""Signed links and signing in: the pages an agent opens from a notification (a GET only shows; the page's buttons
+POST the answer), short links from text messages, and the e-mailed one-time sign-in link for the agent pages."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from hod import wiring
+from hod.api import pages
+from hod.api.models import AgentSession, LinkForm, LinkQuery, SessionRequest, SignInRequest, SignInSent
+from hod.api.routing import FORM, Audience, html, public_base_url
+from hod.errors import NotFound
+
+links = Audience("links", tag="links")
+
+
+@links.route(
+    "/sign-in",
+    "POST",
+    summary="E-mail a one-time sign-in link for the agent pages (the same answer whether or not the address is an "
+    "agent's)",
+    tag="agents",
+    body=SignInRequest,
+    response=SignInSent,
+    status=202,
+    description="Accepted",
+)
+def sign_in(body: SignInRequest) -> SignInSent:
+    """The answer is the same whether or not the address belongs to an agent."""
+    return SignInSent(message=wiring.access().request_sign_in(body.email, public_base_url(links.request)))
+
+
+@links.route(
+    "/sign-in/session",
+    "POST",
+    summary="Exchange a sign-in or activation link's token, once, for an agent session token",
+    tag="agents",
+    body=SessionRequest,
+    response=AgentSession,
+)
+def start_session(body: SessionRequest) -> AgentSession:
+    session = wiring.access().start_session(body.token)
+    return AgentSession(
+        token=session.token, npn=session.npn, first_name=session.first_name, expires_at=session.expires_at
+    )
+
+
+@links.route(
+    "/offers/view",
+    "GET",
+    summary="Signed-link page of one offer; never changes anything",
+    query=LinkQuery,
+    page=True,
+    description="HTML page",
+)
+def offer_view(query: LinkQuery) -> Response:
+    shown = wiring.link_pages().page(query.t)
+    return html(pages.link_page(shown, query.t or ""))
+
+
+@links.route(
+    "/l/{code}",
+    "GET",
+    summary="A short link from a text message: redirects (302) to the signed link it stands for",
+    page=True,
+    status=302,
+    description="Redirect to the signed link",
+)
+def short_link(code: str) -> Response:
+    target = wiring.short_links().resolve(code)
+    if target is None:
+        raise NotFound("This link has expired or does not exist. Open the portal to see your referrals")
+    return Response(body="", status_code=302, headers={"Location": target, "Cache-Control": "no-store"})
+
+
+@links.route(
+    "/offers/accept",
+    "POST",
+    summary="Accept from a signed link (form field t)",
+    body=LinkForm,
+    body_media=(FORM,),
+    page=True,
+    description="HTML page with the consumer's details",
+    conflict=True,
+)
+def offer_accept(body: LinkForm) -> Response:
+    referral = wiring.link_answers().accept(body.t)
+    return html(pages.accepted_page(referral))
+
+
+@links.route(
+    "/offers/reject",
+    "POST",
+    summary="Reject from a signed link (form field t)",
+    body=LinkForm,
+    body_media=(FORM,),
+    page=True,
+    description="HTML page",
+    conflict=True,
+)
+def offer_reject(body: LinkForm) -> Response:
+    wiring.link_answers().reject(body.t)
+    return html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))

@@ -1,0 +1,69 @@
+"""What agents and administrators are shown of referrals: the rows of Manage Referrals (R11) and an administrator's
+look-up of one referral. Consumer details go only to the agent who accepted (R7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from hod.domain.offer import Offer, OfferStatus
+from hod.domain.referral import AuditEvent, Referral
+from hod.errors import NotFound
+from hod.ports import Clock
+
+MISSED = "missed"
+
+
+class ReferralReads(Protocol):
+    """What these views read of the referrals table."""
+
+    def get(self, referral_id: str) -> Referral | None: ...
+
+    def audit_trail(self, referral_id: str) -> list[AuditEvent]: ...
+
+    def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]: ...
+
+    def referrals(self, referral_ids: Sequence[str]) -> dict[str, Referral]: ...
+
+
+@dataclass(frozen=True)
+class AgentReferral:
+    """One offer as the agent who received it sees it: the status shown, and the referral only if they accepted."""
+
+    offer: Offer
+    status: str
+    accepted: Referral | None
+
+
+def agent_referral(offer: Offer, referral: Referral | None, npn: str, now: datetime) -> AgentReferral:
+    """An unanswered offer past its deadline reads as missed; an accepted one shows the referral's own status."""
+    mine = referral is not None and referral.accepted_by == npn and offer.status is OfferStatus.ACCEPTED
+    if offer.status is OfferStatus.PENDING and now >= offer.deadline:
+        return AgentReferral(offer, MISSED, None)
+    if mine and referral is not None:
+        return AgentReferral(offer, referral.status.value, referral)
+    return AgentReferral(offer, offer.status.value, None)
+
+
+class ReferralViews:
+    def __init__(self, store: ReferralReads, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def agent_referrals(self, npn: str, days: int) -> list[AgentReferral]:
+        """The agent's offers of the last `days` days, newest first."""
+        now = self._clock.now()
+        offers = self._store.offers_for_agent(npn, now - timedelta(days=days))
+        referrals = self._store.referrals([o.referral_id for o in offers if o.status is OfferStatus.ACCEPTED])
+        rows = [agent_referral(offer, referrals.get(offer.referral_id), npn, now) for offer in offers]
+        rows.sort(key=lambda row: row.offer.offered_at.isoformat(), reverse=True)
+        return rows
+
+    def with_audit_trail(self, referral_id: str) -> tuple[Referral, list[AuditEvent]]:
+        """A referral and its audit trail, for an administrator."""
+        referral = self._store.get(referral_id)
+        if referral is None:
+            raise NotFound(f"Referral {referral_id}")
+        return referral, self._store.audit_trail(referral_id)
