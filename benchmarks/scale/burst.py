@@ -35,7 +35,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from benchmarks.referrals import ALWAYS, SENDER, _agent
+from benchmarks.referrals import ALWAYS, SENDER, agent_record
 from local.cfn import create_local_resources, load_template
 from local.inproc import atomic_dynamodb
 
@@ -271,7 +271,9 @@ def one_shape(
         driver = Driver(clock, random.Random(SEED), offer_window=900, safety_net_window=1800)
         driver.services = _services(driver, capacity, queue_wait)
         npns = [str(7000 + i) for i in range(len(agent_zips))]
-        report = wiring.agents().import_agents([_agent(n, z, "Houston") for n, z in zip(npns, agent_zips, strict=True)])
+        report = wiring.agents().import_agents(
+            [agent_record(n, z, "Houston") for n, z in zip(npns, agent_zips, strict=True)]
+        )
         assert report.summary["refused"] == 0, report.results
         for npn in npns:
             wiring.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
