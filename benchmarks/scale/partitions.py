@@ -81,7 +81,7 @@ def drive(h: Harness, progress: Callable[[str], None], repeats: int = REPEATS) -
     from benchmarks.matching import FixedClock
     from hod import wiring
     from hod.domain.availability import WeeklySchedule
-    from hod.services.workflow import agent_recipient
+    from hod.services.workflow.notices import agent_recipient
 
     log = h.log
     events: list[Event] = []
