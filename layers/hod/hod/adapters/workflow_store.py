@@ -20,12 +20,13 @@ from pynamodb.transactions import TransactWrite
 from hod.adapters.dynamo import (
     DynamoReferralStore,
     ReferralItem,
+    _conditional_failed,
     _event_key,
     _sdk,
     bind,
     referral_from_item,
     report_attributes,
-    transactions,
+    transact,
 )
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
@@ -147,14 +148,17 @@ class DynamoWorkflowStore(DynamoReferralStore):
         conflict: str,
     ) -> None:
         bind(ReferralItem, self._table)
+
+        def with_events(tx: TransactWrite) -> None:
+            build(tx)
+            for seq, event in enumerate(events):
+                tx.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))
+
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=transactions()) as tx:
-                    build(tx)
-                    for seq, event in enumerate(events):
-                        tx.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))
+                transact(with_events)
             except TransactWriteError as exc:
-                if exc.cause_response_code == "TransactionCanceledException":
+                if _conditional_failed(exc):
                     raise Conflict(conflict) from exc
                 raise
 
