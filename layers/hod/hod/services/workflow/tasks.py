@@ -161,8 +161,9 @@ class WorkflowTasks:
             items_read=found.items_read,
             already_offered=len(offered),
         )
+        link = self._notices.offer_link(offer)
         self._store.record_offer(offer, task_token, contact, [*opening, made])
-        outcomes = self._notices.offer(offer, contact)
+        outcomes = self._notices.offer(offer, contact, link)
         self._store.append_events(
             referral_id, [self._ports.event("system", "offer.notified", agent_npn=agent.npn, **outcomes)]
         )
