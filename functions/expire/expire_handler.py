@@ -5,8 +5,11 @@ EventBridge schedule (every minute)                   re-evaluate agents whose a
                                                       workflows that failed to start; send due account invitations
 {"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
                                                       (unless an answer won the race) -> {"next": "match" | "done"},
-                                                      or "failed" when the round failed before making an offer
+                                                      "safety_net" when the round opened the safety net, or
+                                                      "failed" when the round failed before making an offer
 {"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
+{"task": "lapse_failed", "referral_id", "error"}      a lapse kept failing: flag the referral for the sweep
+                                                      -> {"next": "failed"}
 """
 
 from __future__ import annotations
@@ -46,8 +49,16 @@ class SafetyNetLapsed(BaseModel):
     referral_id: str = Field(min_length=1, max_length=64)
 
 
-_TASKS: TypeAdapter[OfferLapsed | SafetyNetLapsed] = TypeAdapter(
-    Annotated[OfferLapsed | SafetyNetLapsed, Field(discriminator="task")]
+class LapseFailed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["lapse_failed"]
+    referral_id: str = Field(min_length=1, max_length=64)
+    error: str = Field(default="", max_length=256)  # why the lapse's last attempt failed
+
+
+_TASKS: TypeAdapter[OfferLapsed | SafetyNetLapsed | LapseFailed] = TypeAdapter(
+    Annotated[OfferLapsed | SafetyNetLapsed | LapseFailed, Field(discriminator="task")]
 )
 
 
@@ -63,6 +74,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(task, OfferLapsed):
         step = tasks.offer_lapsed(task.referral_id, task.error)
         metrics.add_metric(name="OffersLapsed", unit=MetricUnit.Count, value=1)
+    elif isinstance(task, LapseFailed):
+        step = tasks.lapse_failed(task.referral_id, task.error)
+        metrics.add_metric(name="LapsesFailed", unit=MetricUnit.Count, value=1)
     else:
         step = tasks.safety_net_lapsed(task.referral_id)
         metrics.add_metric(name="SafetyNetRoundsLapsed", unit=MetricUnit.Count, value=1)

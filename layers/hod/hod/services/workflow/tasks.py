@@ -239,12 +239,16 @@ class WorkflowTasks:
     def offer_lapsed(self, referral_id: str, error: str = TIMEOUT) -> Step:
         """OfferLapsed task: the window closed (or the round failed: `error`). Mark the pending offer missed unless
         an answer got there first. A round that failed before making any offer ends the workflow as failed (its
-        alarm fires) rather than looping on a failing function."""
+        alarm fires) rather than looping on a failing function; one that opened the safety net goes there."""
         state = self._ports.state(referral_id)
         if state.referral.status in ACCEPTED_STATES:
             return Step("done")
         pending = state.pending
         if pending is None:
+            if state.referral.status is ReferralStatus.SAFETY_NET:
+                # The round opened the safety net, but its hand-over never reached this execution (the callback
+                # kept failing past every retry, or the round outlasted its window): the execution goes there now.
+                return Step("safety_net")
             if state.referral.status is not ReferralStatus.SEARCHING:
                 return Step("done")
             if error == TIMEOUT:
@@ -270,6 +274,14 @@ class WorkflowTasks:
             return Step("done" if found and found[0].status is OfferStatus.ACCEPTED else "match")
         self._missed.after_miss(pending.offer)
         return Step("match")
+
+    def lapse_failed(self, referral_id: str, error: str) -> Step:
+        """LapseFailed task: a lapse kept failing until its retries ran out (DynamoDB unavailable for minutes, say).
+        Nothing is read, since reads may be what fails: the referral is flagged and this execution ends as failed
+        (its alarm fires); the one-minute sweep starts a new execution, which decides from what is stored."""
+        failed = self._ports.event("system", "workflow.lapse_failed", error=error[:200])
+        self._store.mark_round_failed(referral_id, [failed])
+        return Step("failed")
 
     def safety_net_lapsed(self, referral_id: str) -> Step:
         """SafetyNetLapsed task: nobody answered this round; look for an available agent again."""
