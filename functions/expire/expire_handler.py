@@ -2,7 +2,8 @@
 
 EventBridge schedule (every minute)                   re-evaluate agents whose availability changes now, so the
                                                       available-now index that matching reads stays true; start
-                                                      workflows that failed to start; send due account invitations
+                                                      workflows that failed to start; send due account invitations;
+                                                      schedule reminders that could not be scheduled
 {"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
                                                       (unless an answer won the race) -> {"next": "match" | "done"},
                                                       "safety_net" when the round opened the safety net, or
@@ -94,13 +95,16 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
             break
     started = wiring.intake().start_unstarted()
     invites = wiring.access().send_due_invites(limit=_INVITES)
+    reminders = wiring.workflow_tasks().reschedule_reminders()
     metrics.add_metric(name="AgentsRefreshed", unit=MetricUnit.Count, value=refreshed)
     metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
     metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=invites.sent)
     metrics.add_metric(name="InvitationsFailed", unit=MetricUnit.Count, value=invites.failed)
+    metrics.add_metric(name="RemindersRescheduled", unit=MetricUnit.Count, value=reminders)
     logger.info("sweep", extra={"refreshed": refreshed, "workflows_started": started, "invites_sent": invites.sent})
     return {
         "refreshed": refreshed,
         "workflows_started": started,
         "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
+        "reminders_rescheduled": reminders,
     }

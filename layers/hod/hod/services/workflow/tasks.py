@@ -28,6 +28,8 @@ logger = get_logger(__name__)
 
 Next = Literal["offer", "safety_net", "match", "done", "failed"]
 TIMEOUT = "States.Timeout"
+# A reminder scheduled late is due no sooner than this (EventBridge Scheduler's precision is a minute).
+RESCHEDULE_DELAY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,31 @@ class WorkflowTasks:
         events += self._second_reminder(referral, after_minutes)
         self._store.append_events(referral_id, events)
         return Step("done", contact.npn, dict(outcomes))
+
+    def reschedule_reminders(self, limit: int = 100) -> int:
+        """The sweep's part in R12: schedule each reminder that could not be scheduled when it should have been
+        (EventBridge Scheduler unavailable at the acceptance, or at the first reminder), if the referral is still
+        accepted without progress: at its time, or a minute from now if that has passed. One that cannot be
+        scheduled yet is flagged again. How many were tried."""
+        tried = 0
+        for referral_id in self._store.reminders_unscheduled(limit):
+            if not self._store.claim_unscheduled_reminder(referral_id):
+                continue  # another sweep took it
+            referral = self._store.get(referral_id)
+            unscheduled = [e for e in self._store.audit_trail(referral_id) if e.action == "reminder.not_scheduled"]
+            if referral is None or referral.status is not ReferralStatus.ACCEPTED or not unscheduled:
+                continue
+            after_minutes = int(unscheduled[-1].detail.get("after_minutes", FIRST_REMINDER))
+            follow_ups = 1 if after_minutes == FIRST_REMINDER else 2
+            due = (referral.accepted_at or referral.updated_at) + follow_ups * timedelta(
+                seconds=self._ports.policy.follow_up_seconds
+            )
+            at = max(due, self._ports.clock.now() + RESCHEDULE_DELAY)
+            events = self._ports.schedule_reminder(referral_id, at, after_minutes)
+            if events:
+                self._store.append_events(referral_id, events)
+            tried += 1
+        return tried
 
     def _second_reminder(self, referral: Referral, after_minutes: int) -> list[AuditEvent]:
         if after_minutes != FIRST_REMINDER or referral.accepted_at is None:
