@@ -96,9 +96,10 @@ class WorkflowPorts:
         return found
 
     def schedule_reminder(self, referral_id: str, at: datetime, after_minutes: int) -> list[AuditEvent]:
-        """Schedule a reminder; a failure to schedule is recorded, never raised (the acceptance stands). While the
-        scheduler is unavailable, the referral is flagged with that record (the events returned are then already
-        written): the one-minute sweep schedules the reminder once it can (`WorkflowTasks.reschedule_reminders`)."""
+        """Schedule a reminder; a failure to schedule is recorded, never raised (the acceptance stands). The record
+        is returned for the caller to write, except while the scheduler is unavailable: then it is written at once
+        with a flag on the referral, and the one-minute sweep schedules the reminder once it can
+        (`WorkflowTasks.reschedule_reminders`)."""
         if self.reminders is None:
             return []
         try:
