@@ -371,8 +371,9 @@ def _event_key(event: AuditEvent, seq: int) -> str:
 
 # `needs_start` (the sparse `unstarted` index): "pending" from creation until the workflow's first round clears it
 # (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once),
-# "retry" once a round kept failing; each in the referral's shard ("pending#07"; adapters.shards), since every
-# referral enters and leaves the index.
+# "retry" once a round or a lapse kept failing, "remind" once a reminder could not be scheduled
+# (adapters.workflow_store); each in the referral's shard ("pending#07"; adapters.shards), since every referral enters
+# and leaves the index.
 NEVER_STARTED = "pending"
 START_FAILED = "1"
 ROUND_FAILED = "retry"
