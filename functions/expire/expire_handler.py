@@ -4,11 +4,15 @@ EventBridge schedule (every minute)                   re-evaluate agents whose a
                                                       available-now index that matching reads stays true, and
                                                       publish how late the most overdue change was applied
                                                       (IndexLagSeconds); start workflows that failed to start;
-                                                      send due account invitations
+                                                      send due account invitations; schedule reminders that
+                                                      could not be scheduled
 {"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
                                                       (unless an answer won the race) -> {"next": "match" | "done"},
-                                                      or "failed" when the round failed before making an offer
+                                                      "safety_net" when the round opened the safety net, or
+                                                      "failed" when the round failed before making an offer
 {"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
+{"task": "lapse_failed", "referral_id", "error"}      a lapse kept failing: flag the referral for the sweep
+                                                      -> {"next": "failed"}
 """
 
 from __future__ import annotations
@@ -48,8 +52,16 @@ class SafetyNetLapsed(BaseModel):
     referral_id: str = Field(min_length=1, max_length=64)
 
 
-_TASKS: TypeAdapter[OfferLapsed | SafetyNetLapsed] = TypeAdapter(
-    Annotated[OfferLapsed | SafetyNetLapsed, Field(discriminator="task")]
+class LapseFailed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["lapse_failed"]
+    referral_id: str = Field(min_length=1, max_length=64)
+    error: str = Field(default="", max_length=256)  # why the lapse's last attempt failed
+
+
+_TASKS: TypeAdapter[OfferLapsed | SafetyNetLapsed | LapseFailed] = TypeAdapter(
+    Annotated[OfferLapsed | SafetyNetLapsed | LapseFailed, Field(discriminator="task")]
 )
 
 
@@ -65,6 +77,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(task, OfferLapsed):
         step = tasks.offer_lapsed(task.referral_id, task.error)
         metrics.add_metric(name="OffersLapsed", unit=MetricUnit.Count, value=1)
+    elif isinstance(task, LapseFailed):
+        step = tasks.lapse_failed(task.referral_id, task.error)
+        metrics.add_metric(name="LapsesFailed", unit=MetricUnit.Count, value=1)
     else:
         step = tasks.safety_net_lapsed(task.referral_id)
         metrics.add_metric(name="SafetyNetRoundsLapsed", unit=MetricUnit.Count, value=1)
@@ -84,11 +99,13 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
             break
     started = wiring.intake().start_unstarted()
     invites = wiring.access().send_due_invites(limit=_INVITES)
+    reminders = wiring.workflow_tasks().reschedule_reminders()
     metrics.add_metric(name="AgentsRefreshed", unit=MetricUnit.Count, value=refreshed)
     metrics.add_metric(name="IndexLagSeconds", unit=MetricUnit.Seconds, value=round(lag, 3))
     metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
     metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=invites.sent)
     metrics.add_metric(name="InvitationsFailed", unit=MetricUnit.Count, value=invites.failed)
+    metrics.add_metric(name="RemindersRescheduled", unit=MetricUnit.Count, value=reminders)
     logger.info(
         "sweep",
         extra={
@@ -96,6 +113,7 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
             "index_lag_seconds": lag,
             "workflows_started": started,
             "invites_sent": invites.sent,
+            "reminders_rescheduled": reminders,
         },
     )
     return {
@@ -103,4 +121,5 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
         "index_lag_seconds": round(lag, 3),
         "workflows_started": started,
         "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
+        "reminders_rescheduled": reminders,
     }

@@ -18,6 +18,7 @@ from local.iam.recorder import stack_created
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.scheduler import run_schedules
 from tests.integration.api_contract import check_answer
+from tests.integration.faults import Faults, injected_faults
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -85,14 +86,20 @@ WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetR
 
 
 @pytest.fixture
-def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
+def windows() -> dict[str, str]:
+    """The workflow's windows (template parameters); a test module may override this fixture."""
+    return WINDOWS
+
+
+@pytest.fixture
+def workflow(monkeypatch: pytest.MonkeyPatch, windows: dict[str, str]) -> Iterator[Workflow]:
     """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
-    offer and safety-net windows of 3 seconds."""
+    offer and safety-net windows of 3 seconds (unless `windows` says otherwise)."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         template = load_template()
         session = boto3.session.Session()
-        env = create_local_resources(session, template, parameters={**PARAMETERS, **WINDOWS})
-        stack_created(session, template, {**PARAMETERS, **WINDOWS})
+        env = create_local_resources(session, template, parameters={**PARAMETERS, **windows})
+        stack_created(session, template, {**PARAMETERS, **windows})
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
@@ -108,3 +115,10 @@ def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
                     sfn.stop_execution(executionArn=execution["executionArn"])
             invocations.close()
         wiring.reset()
+
+
+@pytest.fixture
+def faults(workflow: Workflow) -> Iterator[Faults]:
+    """Faults injected into the workflow's embedded AWS (tests/integration/faults.py); cleared before it stops."""
+    with injected_faults() as injector:
+        yield injector

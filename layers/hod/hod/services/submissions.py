@@ -10,11 +10,14 @@ import time
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from hod.domain.referral import ConsumerRequest, Referral
-from hod.errors import Conflict
+from hod.errors import Conflict, DependencyFailed
 from hod.services.intake import IntakeService
 
 # Seconds to wait between looks when an identical submission is still being stored.
@@ -47,4 +50,8 @@ class Submissions:
                 return cast("Referral", self._submit_once(submission=submission))
             except IdempotencyAlreadyInProgressError:
                 time.sleep(delay)
+            except IdempotencyPersistenceLayerError as exc:
+                # The idempotency table could not be read or written (throttled past the client's retries, say):
+                # a dependency failure like any other (503: try again shortly), not an unexplained 500.
+                raise DependencyFailed("dynamodb", "idempotency", str(exc)) from exc
         raise Conflict("This request is already being processed; please wait a moment and check again.")
