@@ -24,6 +24,7 @@ consumers = Audience("consumers", tag="consumers")
     headers=("Idempotency-Key",),
     conflict=True,
     cors=True,
+    refusals=(422,),
 )
 def create_referral(body: ConsumerRequest) -> ReferralReceipt:
     """Get Contacted: a consumer asks to be contacted by an agent (R1)."""

@@ -374,7 +374,17 @@ class Devices(Answer):
 
 
 ErrorCode = Literal[
-    "validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "unavailable", "internal"
+    "validation_failed",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "unsupported_media_type",
+    "unprocessable",
+    "unavailable",
+    "internal",
+    "bad_request",  # API Gateway's own refusals (template.yaml's GatewayResponses)
 ]
 
 

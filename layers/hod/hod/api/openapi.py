@@ -31,10 +31,18 @@ _RAW_BODIES: dict[str, Any] = {
 _ERRORS: dict[int, tuple[str, str, type[BaseModel]]] = {
     400: ("Invalid", "Invalid input; `fields` names each problem. Nothing was changed.", InvalidInput),
     401: ("Unauthorized", "Missing, invalid or expired token.", Error),
+    403: ("Forbidden", "The token does not allow this (another agent's referral, an administrator scope).", Error),
     404: ("NotFound", "Not found.", Error),
     409: ("Conflict", "The referral or offer has moved on (taken, expired, answered); nothing changed.", Error),
+    415: ("UnsupportedMediaType", "The body's Content-Type is not one this operation takes.", Error),
+    422: (
+        "Unprocessable",
+        "Well-formed but not acceptable as sent (an Idempotency-Key reused with another body).",
+        Error,
+    ),
     503: ("Unavailable", "A dependency is unavailable; retry after the Retry-After seconds.", Error),
 }
+_JSON_ONLY = frozenset({415})  # refused before any view runs: JSON even on a page's route
 
 
 def _schemas() -> tuple[dict[str, Any], dict[Any, Any]]:
@@ -84,18 +92,24 @@ def _success(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
 
 
 def _errors(op: Operation) -> dict[str, Any]:
-    statuses = {400, 503}
+    """Every refusal the operation may answer: derived from its declaration, plus those it names itself."""
+    if op.method == "OPTIONS":
+        return {}  # a CORS preflight is always answered
+    statuses = {400, 503, *op.refusals}
     if op.auth:
-        statuses.add(401)
+        statuses |= {401, 403}
     if op.path_parameters or op.auth == "agent":  # a named resource, or the signed-in agent, may not exist
         statuses.add(404)
     if op.conflict:
         statuses.add(409)
+    if op.body is not None or op.body_media != (JSON,):
+        statuses.add(415)
     answers: dict[str, Any] = {}
     for status in sorted(statuses):
         name, description, _ = _ERRORS[status]
         page = {"description": description, "content": {"text/html": {"schema": _TEXT}}}
-        answers[str(status)] = page if op.page else {"$ref": f"#/components/responses/{name}"}
+        as_page = op.page and status not in _JSON_ONLY
+        answers[str(status)] = page if as_page else {"$ref": f"#/components/responses/{name}"}
     return answers
 
 
