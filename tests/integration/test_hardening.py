@@ -16,7 +16,7 @@ from hod import wiring
 from hod.api.models import ErrorCode
 from hod.api.routing import SECURITY_HEADERS
 from local.cfn import load_template
-from tests.integration.test_api import agent_headers, consumer, post_json
+from tests.integration.test_api import admin_headers, agent, agent_headers, consumer, post_json
 
 
 @pytest.fixture
@@ -188,3 +188,123 @@ def test_api_gateways_own_answers_are_in_the_projects_shape_with_the_same_securi
         fields = json.loads(body.replace("$context.error.messageString", '"message"'))
         assert set(fields) == {"error", "message"}
         assert fields["error"] in get_args(ErrorCode)
+
+
+# ----- validation: every problem named at once, nothing changed ---------------------------------------------------
+def test_several_bad_fields_and_an_unserved_zip_are_all_named_in_one_answer(client: Client) -> None:
+    # Given a submission with an empty name, a short phone number and a ZIP code in a state not on HealthCare.gov
+    body = consumer(first_name="  ", phone="512-555", zip="30301")
+
+    # When it is posted
+    response = post_json(client, "/referrals", body)
+
+    # Then one answer names all three, the ZIP code's included, and nothing is stored
+    assert response.status_code == 400
+    fields = json.loads(response.body)["fields"]
+    assert set(fields) == {"first_name", "phone", "zip"}
+    assert "Georgia does not use HealthCare.gov" in fields["zip"]
+    assert stored_referrals() == 0
+
+
+def import_agent(client: Client, npn: str) -> None:
+    response = post_json(client, "/admin/agents/import", [agent(npn)], admin_headers())
+    assert response.status_code == 200, response.body
+
+
+@pytest.mark.parametrize(
+    ("period", "fields"),
+    [
+        ({"start": "2026-12-01T09:00:00-06:00", "end": -2889871}, {"end"}),
+        ({"start": "0140-01-01T00:00:00Z"}, {"start"}),
+        ({"start": 1796000000}, {"start"}),
+        ({"start": "0140-01-01T00:00:00Z", "end": "2300-01-01T00:00:00Z"}, {"start", "end"}),
+    ],
+)
+def test_out_of_office_takes_written_dates_of_this_century_only_and_changes_nothing_otherwise(
+    client: Client, period: dict[str, Any], fields: set[str]
+) -> None:
+    # Given an agent whose availability is as imported
+    import_agent(client, "3101")
+    before = client.http.get("/agent/availability", headers=agent_headers("3101")).json_body
+
+    # When Out of Office is set with a number for a date (read as seconds since 1970) or a year out of range
+    response = client.http.put(
+        "/agent/availability/out-of-office", body=json.dumps(period), headers=agent_headers("3101")
+    )
+
+    # Then every bad field is named at once, and the availability is unchanged
+    assert response.status_code == 400
+    assert set(json.loads(response.body)["fields"]) == fields
+    assert client.http.get("/agent/availability", headers=agent_headers("3101")).json_body == before
+
+
+def test_a_dated_out_of_office_of_this_century_is_kept(client: Client) -> None:
+    # Given an agent
+    import_agent(client, "3102")
+    period = {"start": "2026-12-24T00:00:00-06:00", "end": "2027-01-02T00:00:00-06:00"}
+
+    # When they set Out of Office over the holidays
+    response = client.http.put(
+        "/agent/availability/out-of-office", body=json.dumps(period), headers=agent_headers("3102")
+    )
+
+    # Then it is kept as given
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["availability"]["out_of_office"] == {
+        "start": "2026-12-24T00:00:00-06:00",
+        "end": "2027-01-02T00:00:00-06:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"status": "completed"}, {"outcome"}),
+        ({"status": "not_a_good_referral"}, {"reason"}),
+        ({"status": "in_progress", "outcome": "other"}, {"outcome"}),
+        ({"status": "completed", "reason": "unreachable"}, {"reason", "outcome"}),
+    ],
+)
+def test_a_status_without_its_outcome_or_reason_is_invalid_input_not_a_conflict(
+    client: Client, change: dict[str, Any], fields: set[str]
+) -> None:
+    # Given an agent reporting progress with the status's detail missing, or a detail for another status
+    # When it is posted (whatever the referral)
+    response = client.http.post(
+        "/agent/referrals/0123456789abcdef/status", body=json.dumps(change), headers=agent_headers("3103")
+    )
+
+    # Then the answer is a 400 naming the field, before anything is looked up
+    assert response.status_code == 400, response.body
+    assert set(json.loads(response.body)["fields"]) == fields
+
+
+# ----- Idempotency-Key ---------------------------------------------------------------------------------------------
+def test_an_idempotency_key_reused_with_another_body_is_refused_and_creates_nothing(client: Client) -> None:
+    # Given a referral submitted with an Idempotency-Key
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "form-7f3a"}
+    first = post_json(client, "/referrals", consumer(), headers)
+    assert first.status_code == 201
+
+    # When the same key comes with another consumer's details
+    other = post_json(client, "/referrals", consumer(first_name="Lucía", phone="512-555-0199"), headers)
+
+    # Then it is refused as unprocessable and no second referral exists
+    is_project_error(other, 422, "unprocessable")
+    assert stored_referrals() == 1
+    # And the same key with the same body is still the first referral
+    again = post_json(client, "/referrals", consumer(), headers)
+    assert json.loads(again.body)["referral_id"] == json.loads(first.body)["referral_id"]
+
+
+def test_an_idempotency_key_longer_than_128_characters_is_refused_rather_than_cut(client: Client) -> None:
+    # Given a key of 129 characters (cut to 128, two keys would have named one request)
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "k" * 129}
+
+    # When it is sent
+    response = post_json(client, "/referrals", consumer(), headers)
+
+    # Then it is refused, naming the header, and nothing is stored
+    assert response.status_code == 400
+    assert set(json.loads(response.body)["fields"]) == {"Idempotency-Key"}
+    assert stored_referrals() == 0

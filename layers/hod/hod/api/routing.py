@@ -131,11 +131,14 @@ class Audience:
         headers: tuple[str, ...] = (),
         cors: bool = False,
         refusals: tuple[int, ...] = (),
+        context: Callable[[], dict[str, Any]] | None = None,
     ) -> Callable[[View], View]:
         """Register `path` and `method`. Before the view runs, the caller is authenticated (`auth`: the view's
         `npn` or `admin` argument receives who it is, if the view takes it), and the query string and body are
         validated with their models (the view's `query` and `body` arguments). A view returns a `response` model
-        (sent as JSON with `status`), or a Chalice Response of its own (pages, files, redirects)."""
+        (sent as JSON with `status`), or a Chalice Response of its own (pages, files, redirects). `context` gives
+        the body's validation what it needs to judge fields on the service's terms (pydantic's validation context),
+        so every field's problem comes in one answer."""
         operation = Operation(
             method=method,
             path=path,
@@ -174,7 +177,8 @@ class Audience:
                     if query:
                         arguments["query"] = parse(query, request.query_params or {})
                     if body:
-                        arguments["body"] = parse(body, _form(request) if body_media == (FORM,) else _json(request))
+                        data = _form(request) if body_media == (FORM,) else _json(request)
+                        arguments["body"] = parse(body, data, context() if context else None)
                     return _answer(view(**arguments), operation)
                 except HodError as exc:
                     return error_page(exc) if page else error_response(exc)
