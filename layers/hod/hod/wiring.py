@@ -297,7 +297,7 @@ def link_pages() -> LinkPages:
 def link_answers() -> LinkAnswers:
     from hod.services.offer_links import LinkAnswers
 
-    return LinkAnswers(auth(), answers())
+    return LinkAnswers(auth(), answers(), clock())
 
 
 # ----- ports whose service is built on first use -----------------------------------------------------------------

@@ -84,13 +84,12 @@ def short_link(code: str) -> Response:
     body=LinkForm,
     body_media=(FORM,),
     page=True,
-    description="HTML page with the consumer's details",
+    description="HTML page with the consumer's details (a replay after ten minutes: where to find them)",
     conflict=True,
     refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_accept(body: LinkForm) -> Response:
-    referral = wiring.link_answers().accept(body.t)
-    return html(pages.accepted_page(referral))
+    return html(pages.link_page(wiring.link_answers().accept(body.t), body.t or ""))
 
 
 @links.route(
