@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
 import boto3
@@ -15,6 +16,8 @@ from chalice.test import Client
 from hod import wiring
 from hod.api.models import ErrorCode
 from hod.api.routing import SECURITY_HEADERS
+from hod.services.auth import ADMIN_SCOPES
+from hod.signing import Claims, sign
 from local.cfn import load_template
 from tests.integration.test_api import admin_headers, agent, agent_headers, consumer, post_json
 
@@ -25,6 +28,9 @@ def client(stack: dict[str, str]) -> Iterator[Client]:
 
     with Client(intake_app.app) as test_client:
         yield test_client
+
+
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 def stored_referrals() -> int:
@@ -308,3 +314,50 @@ def test_an_idempotency_key_longer_than_128_characters_is_refused_rather_than_cu
     assert response.status_code == 400
     assert set(json.loads(response.body)["fields"]) == {"Idempotency-Key"}
     assert stored_referrals() == 0
+
+
+# ----- administrator tokens ----------------------------------------------------------------------------------------
+def test_an_administrator_token_does_only_what_its_scopes_allow(client: Client) -> None:
+    # Given a token that may only read the program's metrics
+    token = wiring.auth().admin_token("analyst", scopes=["metrics:read"])
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    # When it is used to read metrics, then to import an agent
+    metrics = client.http.get("/admin/metrics?from=2026-11-01&to=2026-11-02", headers=headers)
+    imported = post_json(client, "/admin/agents/import", [agent("3201")], headers)
+
+    # Then the metrics are read, the import is forbidden, and no agent was stored
+    assert metrics.status_code == 200
+    is_project_error(imported, 403, "forbidden")
+    assert wiring.agent_store().get("3201") is None
+
+
+def test_an_administrator_token_signed_with_the_links_key_is_refused(client: Client) -> None:
+    # Given an administrator token made with the key that signs links and sessions (which the match, notify and
+    # expire functions hold)
+    key = wiring.keys().key_ring(with_previous=False).current
+    expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
+    forged = sign(Claims("admin", "intruder", expires, scope=" ".join(ADMIN_SCOPES)), key)
+
+    # When it is used
+    response = post_json(
+        client, "/admin/agents/import", [agent("3202")], {"Authorization": f"Bearer {forged}", **JSON_TYPE}
+    )
+
+    # Then it is refused and nothing is stored
+    is_project_error(response, 401, "unauthorized")
+    assert wiring.agent_store().get("3202") is None
+
+
+def test_only_the_intake_function_reads_the_administrator_key() -> None:
+    # Given the template's functions
+    resources = load_template()["Resources"]
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+    # Then only the intake function is granted the administrator key or told where it is
+    def names_it(part: Any) -> bool:
+        return "AdminSigningSecret" in json.dumps(part)
+
+    assert [name for name, r in functions.items() if names_it(r["Properties"].get("Policies"))] == ["IntakeFunction"]
+    assert [name for name, r in functions.items() if names_it(r["Properties"].get("Environment"))] == ["IntakeFunction"]
+    assert not names_it(load_template()["Globals"])

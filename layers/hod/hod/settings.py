@@ -27,6 +27,7 @@ class Settings(BaseModel):
     referrals_table: str
     idempotency_table: str
     signing_secret_id: str
+    admin_signing_secret_id: str = ""  # the administrator tokens' key: the intake function's alone
     plan_year: Positive
     stage: str = "prod"
     offer_window_seconds: Positive = 900

@@ -76,6 +76,15 @@ def keys() -> SecretsManagerKeys:
 
 
 @_factory
+def admin_keys() -> SecretsManagerKeys | None:
+    """The administrator tokens' key, where the function has it (the intake function)."""
+    from hod.adapters.aws import SecretsManagerKeys
+
+    secret_id = get_settings().admin_signing_secret_id
+    return SecretsManagerKeys(secret_id) if secret_id else None
+
+
+@_factory
 def agent_store() -> DynamoAgentStore:
     from hod.adapters.dynamo import DynamoAgentStore
 
@@ -137,7 +146,7 @@ def notifier() -> Notifier:
 def auth() -> AuthService:
     from hod.services.auth import AuthService
 
-    return AuthService(keys(), clock(), get_settings().session_ttl_seconds)
+    return AuthService(keys(), clock(), get_settings().session_ttl_seconds, admin_keys())
 
 
 @_factory

@@ -18,6 +18,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from hod.api.audiences import AUDIENCES
 from hod.api.models import Error, InvalidInput
 from hod.api.routing import JSON, Operation
+from hod.services.auth import ADMIN_SCOPES
 
 OPERATIONS: tuple[Operation, ...] = tuple(operation for audience in AUDIENCES for operation in audience.operations)
 
@@ -132,8 +133,8 @@ def _operation(op: Operation, schemas: dict[str, Any], refs: dict[Any, Any]) -> 
     }
     if parameters:
         operation["parameters"] = parameters
-    if op.auth:
-        operation["security"] = [{"agentToken" if op.auth == "agent" else "adminToken": []}]
+    if op.auth:  # (OpenAPI 3.1: a bearer scheme's requirement may name roles: an administrator token's scope)
+        operation["security"] = [{"agentToken": []} if op.auth == "agent" else {"adminToken": [op.scope]}]
     if op.body is not None or op.body_media != (JSON,):
         operation["requestBody"] = {
             "required": True,
@@ -173,7 +174,12 @@ def openapi_document() -> dict[str, Any]:
             "responses": errors,
             "securitySchemes": {
                 "agentToken": {"type": "http", "scheme": "bearer", "description": "Signed agent session token"},
-                "adminToken": {"type": "http", "scheme": "bearer", "description": "Signed administrator token"},
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Signed administrator token (`hod-admin token`), at most 12 hours, allowing "
+                    "the scopes it names: " + ", ".join(ADMIN_SCOPES),
+                },
             },
         },
     }

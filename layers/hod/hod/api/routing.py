@@ -37,7 +37,7 @@ from hod.errors import (
     ValidationFailed,
 )
 from hod.services.agents import field_errors
-from hod.services.auth import ADMIN, AGENT_SESSION
+from hod.services.auth import ADMIN, ADMIN_SCOPES, AGENT_SESSION
 from hod.settings import get_settings
 
 
@@ -77,6 +77,7 @@ class Operation:
     summary: str
     tag: str
     auth: Auth | None = None
+    scope: str | None = None  # what an administrator token must allow (hod.services.auth.ADMIN_SCOPES)
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     body_media: tuple[str, ...] = (JSON,)
@@ -119,6 +120,7 @@ class Audience:
         summary: str,
         tag: str | None = None,
         auth: Auth | None = None,
+        scope: str | None = None,
         query: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None,
         body_media: tuple[str, ...] = (JSON,),
@@ -145,6 +147,7 @@ class Audience:
             summary=summary,
             tag=tag or self.tag,
             auth=auth,
+            scope=scope,
             query=query,
             body=body,
             body_media=body_media,
@@ -160,6 +163,8 @@ class Audience:
         )
 
         def register(view: View) -> View:
+            if (auth == "admin") != (scope in ADMIN_SCOPES):
+                raise TypeError(f"{view.__name__}: an administrators' route names one of {ADMIN_SCOPES}, no other")
             takes = inspect.signature(view).parameters
             missing = [name for name, model in (("query", query), ("body", body)) if model and name not in takes]
             if missing:
@@ -171,7 +176,7 @@ class Audience:
                 try:
                     request = self.request
                     if auth:
-                        who = wiring.auth().authenticate(request.headers.get("authorization"), _PURPOSE[auth])
+                        who = wiring.auth().authenticate(request.headers.get("authorization"), _PURPOSE[auth], scope)
                         if caller:
                             arguments[caller] = who.subject
                     if query:
