@@ -45,6 +45,7 @@ class Settings(BaseModel):
     reminder_function_arn: str = ""  # R12 reminders: the function EventBridge Scheduler invokes
     reminder_role_arn: str = ""  # the role Scheduler assumes to invoke it
     reminder_group: str = ""  # the schedule group reminders are created in
+    sign_in_function_arn: str = ""  # the function that e-mails sign-in links, invoked asynchronously (the intake's)
 
     @property
     def is_local(self) -> bool:

@@ -160,8 +160,10 @@ def agents() -> AgentService:
 
 @_factory
 def access() -> AccessService:
-    """Sign-in links and account invitations (the portal URL is the public base URL's /portal)."""
+    """Sign-in links (requested here, sent by the notify function) and account invitations (the portal URL is the
+    public base URL's /portal)."""
     from hod.adapters.access import DynamoAccessStore
+    from hod.adapters.aws import LambdaSignIns
     from hod.services.access import AccessService
 
     settings = get_settings()
@@ -173,6 +175,7 @@ def access() -> AccessService:
         clock(),
         timedelta(seconds=settings.portal_session_seconds),
         settings,
+        LambdaSignIns(settings.sign_in_function_arn),
     )
 
 
