@@ -58,6 +58,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         wiring.reset()
 
 
+@pytest.fixture
+def invocations(stack: dict[str, str]) -> Iterator[Invocations]:
+    """The stack's functions run in-process when invoked: the notify function that POST /sign-in invokes
+    asynchronously, for one (the workflow is still not started: see `workflow`)."""
+    with route_lambdas_in_process(load_template()) as running:
+        yield running
+
+
 @dataclass
 class Workflow:
     env: dict[str, str]

@@ -27,6 +27,7 @@ class Settings(BaseModel):
     referrals_table: str
     idempotency_table: str
     signing_secret_id: str
+    admin_signing_secret_id: str = ""  # the administrator tokens' key: the intake function's alone
     plan_year: Positive
     stage: str = "prod"
     offer_window_seconds: Positive = 900
@@ -45,6 +46,7 @@ class Settings(BaseModel):
     reminder_role_arn: str = ""  # the role Scheduler assumes to invoke it
     reminder_group: str = ""  # the schedule group reminders are created in
     reminder_dead_letter_arn: str = ""  # the queue undeliverable reminders go to (empty: dropped)
+    sign_in_function_arn: str = ""  # the function that e-mails sign-in links, invoked asynchronously (the intake's)
 
     @property
     def is_local(self) -> bool:
