@@ -110,10 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     imp.add_argument("--token", default=os.environ.get("HOD_ADMIN_TOKEN"))
     imp.add_argument("--batch", type=int, default=MAX_IMPORT_RECORDS)
     token = sub.add_parser("token", help="mint an administrator token")
-    token.add_argument("--subject", default=os.environ.get("USER", "admin"))
+    token.add_argument(
+        "--subject",
+        default=os.environ.get("USER", "admin"),
+        help="who holds it, logged with its actions (default: $USER)",
+    )
     token.add_argument("--hours", type=float, default=8.0, help=f"0 < hours <= {_ADMIN_MAX_HOURS:g}")
     token.add_argument("--scope", action="append", choices=ADMIN_SCOPES, help="repeat for several (default: all)")
-    token.add_argument("--secret-id", default=os.environ.get("HOD_ADMIN_SIGNING_SECRET_ID"))
+    token.add_argument(
+        "--secret-id",
+        default=os.environ.get("HOD_ADMIN_SIGNING_SECRET_ID"),
+        help="the stack's AdminSigningSecretArn (not SigningSecretArn: administrator tokens have a key of their own)",
+    )
     agent_token = sub.add_parser("agent-token", help="mint an agent session token")
     agent_token.add_argument("npn")
     agent_token.add_argument("--hours", type=float, default=1.0)
