@@ -338,3 +338,45 @@ def test_throttled_acceptance_messages_and_reminder_schedule_are_retried_and_the
         return [m for m in emails_to("101") if m.subject.startswith("Reminder")]
 
     workflow.wait_for(reminders, timeout=10, what="the first reminder")
+
+
+# ----- sign-in: the hand-off to the notify function (Lambda) ----------------------------------------------------
+def sign_in_links_to(npn: str, flow: Workflow) -> list[Any]:
+    """The sign-in links e-mailed to the agent, once the asynchronous invocations have run."""
+    assert flow.invocations.wait_until_idle(), "a function invoked asynchronously is still running"
+    return [message for message in emails_to(npn) if "/portal#t=" in message.body]
+
+
+def test_a_throttled_sign_in_hand_off_is_retried_and_the_link_is_e_mailed(
+    workflow: Workflow, faults: Faults, client: Client
+) -> None:
+    # Given an agent, and Lambda throttling the intake's asynchronous invoke of the notify function twice
+    add_agents(("101", "78701", ALWAYS))
+    throttled = faults.throttle("lambda", "Invoke", times=2, by="IntakeFunction")
+    # When the agent asks for a sign-in link
+    answer = client.http.post("/sign-in", body=json.dumps({"email": "agent101@example.com"}), headers=JSON)
+    # Then the client retried twice and its third attempt handed it off: the agent gets one link
+    assert answer.status_code == 202, answer.body
+    assert (throttled.faulted, throttled.passed) == (2, 1)
+    assert len(sign_in_links_to("101", workflow)) == 1
+
+
+def test_a_sign_in_hand_off_that_keeps_failing_is_answered_503_and_asking_again_sends_one_link(
+    workflow: Workflow, faults: Faults, client: Client
+) -> None:
+    # Given an agent, and Lambda failing every invoke the intake makes (5xx), beyond the client's retries
+    add_agents(("101", "78701", ALWAYS))
+    outage = faults.unavailable("lambda", "Invoke", times=None, by="IntakeFunction")
+    # When the agent asks for a sign-in link
+    refused = client.http.post("/sign-in", body=json.dumps({"email": "agent101@example.com"}), headers=JSON)
+    # Then they are asked to try again shortly (the request was never handed off), and nothing is sent
+    assert refused.status_code == 503, refused.body
+    assert "Retry-After" in refused.headers
+    assert outage.faulted > 1
+    assert outage.passed == 0
+    assert sign_in_links_to("101", workflow) == []
+    # When the outage ends and they ask again, one link is e-mailed
+    outage.clear()
+    answer = client.http.post("/sign-in", body=json.dumps({"email": "agent101@example.com"}), headers=JSON)
+    assert answer.status_code == 202, answer.body
+    assert len(sign_in_links_to("101", workflow)) == 1
