@@ -117,6 +117,12 @@ lock-check: dev
 bench: dev
 	$(BIN)/python -m benchmarks
 
+## The contract fuzzer alone (`make test` runs it too): schemathesis against a local stack's /openapi.json with no
+## token, an agent token and an administrator token (HOD_FUZZ_SECONDS each, 45 by default; HOD_FUZZ_SEED)
+.PHONY: fuzz
+fuzz: dev
+	$(BIN)/python -m pytest tests/contract -s
+
 ## IAM: every AWS call the functions, the state machine and the Scheduler's role make in the integration and browser
 ## tests, checked against template.yaml's policies as `sam deploy` creates them (docs/iam.md). `make test` runs the
 ## same check over the whole suite (tests/iam_check.py): a call the policies do not allow fails either.

@@ -24,6 +24,9 @@ from unittest import mock
 from local.cfn import DEFAULT_PREFIX, PROJECT_ROOT, functions, local_function_names
 
 _imports = threading.Lock()
+# How long an asynchronous invocation waits before it runs, as in Lambda's queue (tens of milliseconds or more), so
+# that here too its work does not compete with the request that queued it
+QUEUE_DELAY_SECONDS = 0.1
 
 
 def load_function_module(code_uri: str, handler: str) -> ModuleType:
@@ -81,10 +84,23 @@ class Invocations:
             self.calls.append((logical_id, payload))
             return True
 
+    def queue(self) -> bool:
+        """An asynchronous invocation accepted, to run shortly (`end` when it has)."""
+        with self._idle:
+            if self._closed:
+                return False
+            self._active += 1
+            return True
+
     def end(self) -> None:
         with self._idle:
             self._active -= 1
             self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no routed function is running (an asynchronous invocation included); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout=timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Refuse new invocations and wait for the running ones (before the embedded AWS goes away)."""
@@ -97,9 +113,13 @@ class Invocations:
 def route_lambdas_in_process(
     template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX, root: Path = PROJECT_ROOT
 ) -> Iterator[Invocations]:
-    """Patch moto so that invoking <prefix><LogicalId> calls that function's handler here. Yields the invocations
-    as they happen, for tests to inspect; on exit, new invocations are refused and running ones are waited for."""
+    """Patch moto so that invoking <prefix><LogicalId> calls that function's handler here: at once for a
+    RequestResponse invocation, on a thread of its own for an asynchronous one (InvocationType Event: the caller
+    gets its 202 without waiting, as from Lambda's queue). Yields the invocations as they happen, for tests to
+    inspect; on exit, new invocations are refused and running ones are waited for."""
     from moto.awslambda.models import LambdaFunction
+
+    invoke_now = LambdaFunction.invoke
 
     names = local_function_names(template, prefix)
     specs = {names[logical_id]: spec for logical_id, spec in functions(template).items()}
@@ -121,7 +141,28 @@ def route_lambdas_in_process(
         finally:
             invocations.end()
 
-    with mock.patch.object(LambdaFunction, "_invoke_lambda", invoke):
+    def invoke_as_asked(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
+        if request_headers.get("x-amz-invocation-type") != "Event":
+            return invoke_now(self, body, request_headers, response_headers)
+        if not invocations.queue():  # counted as running from now, so waiting until idle waits for it too
+            return b""
+
+        def later() -> None:
+            try:
+                time.sleep(QUEUE_DELAY_SECONDS)  # Lambda's queue: the caller has its answer before the event runs
+                _, failed, trace = invoke(self, body or "{}")
+                if failed:  # Lambda would retry it twice, then give it to the function's failure destination
+                    print(f"asynchronous invocation of {self.function_name} failed:\n{trace}", file=sys.stderr)
+            finally:
+                invocations.end()
+
+        threading.Thread(target=later, name=f"async-{self.function_name}", daemon=True).start()
+        return b""
+
+    with (
+        mock.patch.object(LambdaFunction, "_invoke_lambda", invoke),
+        mock.patch.object(LambdaFunction, "invoke", invoke_as_asked),
+    ):
         try:
             yield invocations
         finally:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from local.inproc import LocalContext, load_function_module
+from local.requestlog import hide_tokens, without_query_strings
 
 LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -121,7 +122,7 @@ class MailLog(threading.Thread):
                 link = re.search(r'href="([^"]+)"', message.body)
                 print(f"e-mail to {to}: {message.subject}", flush=True)
                 if link:
-                    print(f"    {html.unescape(link.group(1))}", flush=True)
+                    print(f"    {hide_tokens(html.unescape(link.group(1)))}  (whole in the outbox)", flush=True)
             seen = len(messages)
 
     def stop(self) -> None:
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.config import Config
     from chalice.local import LocalDevServer
 
-    OneAtATimeHandler = _one_at_a_time_handler()
+    OneAtATimeHandler = without_query_strings(_one_at_a_time_handler())  # signed links' tokens never logged
 
     from local.outbox import register_outbox
 

@@ -3,10 +3,12 @@
 EventBridge schedule (every minute)                   queue the agents' availability changes falling due in the
                                                       next minutes (the refresh function applies them as they fall
                                                       due, so the available-now index matching reads stays true);
-                                                      start workflows that failed to start; send due invitations
+                                                      start workflows that failed to start; send due invitations;
+                                                      schedule reminders that could not be scheduled
 {"task": "offer_lapsed", "referral_id", "error"}      the offer window closed: mark the pending offer missed
                                                       (unless an answer won the race) -> {"next": "match" | "done"},
-                                                      or "failed" when the round failed before making an offer
+                                                      "safety_net" when the round opened the safety net, or
+                                                      "failed" when the round failed before making an offer
 {"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
 """
 
@@ -75,12 +77,14 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
     sweep = wiring.availability_sweep().dispatch(has_time=lambda: context.get_remaining_time_in_millis() >= _RESERVE_MS)
     started = wiring.intake().start_unstarted()
     invites = wiring.access().send_due_invites(limit=_INVITES)
+    reminders = wiring.workflow_tasks().reschedule_reminders()
     metrics.add_metric(name="RefreshesQueued", unit=MetricUnit.Count, value=sweep.queued)
     metrics.add_metric(name="RefreshesRequeued", unit=MetricUnit.Count, value=sweep.requeued)
     metrics.add_metric(name="AvailabilityIndexLagSeconds", unit=MetricUnit.Seconds, value=sweep.lag_seconds)
     metrics.add_metric(name="WorkflowsRecovered", unit=MetricUnit.Count, value=started)
     metrics.add_metric(name="InvitationsSent", unit=MetricUnit.Count, value=invites.sent)
     metrics.add_metric(name="InvitationsFailed", unit=MetricUnit.Count, value=invites.failed)
+    metrics.add_metric(name="RemindersRescheduled", unit=MetricUnit.Count, value=reminders)
     logger.info(
         "sweep",
         extra={
@@ -89,6 +93,7 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
             "index_lag_seconds": sweep.lag_seconds,
             "workflows_started": started,
             "invites_sent": invites.sent,
+            "reminders_rescheduled": reminders,
         },
     )
     return {
@@ -99,4 +104,5 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
         "complete": sweep.complete,
         "workflows_started": started,
         "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
+        "reminders_rescheduled": reminders,
     }

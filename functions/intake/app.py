@@ -14,7 +14,7 @@ from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from chalice.app import Chalice, ConvertToMiddleware
 
 from hod.api.audiences import AUDIENCES
-from hod.api.routing import logger, metrics
+from hod.api.routing import logger, metrics, secure_answers
 
 app = Chalice(app_name="hod-intake", configure_logs=False)
 app.api.cors = False
@@ -27,7 +27,9 @@ def _flush_metrics(handler: Callable[..., Any], event: Any, context: Any) -> Any
 
 
 app.register_middleware(ConvertToMiddleware(logger().inject_lambda_context(clear_state=True)))
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+# Traces keep no answers: they carry consumers' details, signed links and session tokens
+app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
 app.register_middleware(ConvertToMiddleware(_flush_metrics))
+app.register_middleware(secure_answers, "http")
 for audience in AUDIENCES:
     app.register_blueprint(audience.blueprint)

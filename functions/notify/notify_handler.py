@@ -4,6 +4,9 @@
                                                        workflow waits on the token until one accepts or the round ends
   {"task": "reminder", "referral_id", "after_minutes"}  the accepting agent, when no progress is recorded (R12); run
                                                        by a one-off schedule created at acceptance
+  {"task": "sign_in", "email", "portal_url"}            a sign-in link to each agent with this address, if any;
+                                                       invoked asynchronously by the intake's POST /sign-in, so
+                                                       that request does the same work whoever asks
 
 (The offer itself is sent by the match function's Offer task, the consumer's receipt by the intake, and the
 acceptance messages by whoever records the acceptance.)
@@ -41,8 +44,16 @@ class SafetyNetTask(BaseModel):
     task_token: str = Field(min_length=1)
 
 
-_TASKS: TypeAdapter[SafetyNetTask | ReminderTask] = TypeAdapter(
-    Annotated[SafetyNetTask | ReminderTask, Field(discriminator="task")]
+class SignInTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["sign_in"]
+    email: str = Field(min_length=3, max_length=254)
+    portal_url: str | None = Field(default=None, max_length=2048)
+
+
+_TASKS: TypeAdapter[SafetyNetTask | ReminderTask | SignInTask] = TypeAdapter(
+    Annotated[SafetyNetTask | ReminderTask | SignInTask, Field(discriminator="task")]
 )
 
 
@@ -51,6 +62,10 @@ _TASKS: TypeAdapter[SafetyNetTask | ReminderTask] = TypeAdapter(
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = _TASKS.validate_python(event)
+    if isinstance(task, SignInTask):  # (the address is personal data: never logged)
+        agents = wiring.access().send_sign_in(task.email, task.portal_url)
+        metrics.add_metric(name="SignInLinksAsked", unit=MetricUnit.Count, value=1)
+        return {"agents": agents}
     logger.append_keys(referral_id=task.referral_id, task=task.task)
     tasks = wiring.workflow_tasks()
     result: dict[str, Any]

@@ -61,6 +61,7 @@ class Stack:
     base: str
     admin_token: str
     process: subprocess.Popen[str]
+    log: Path  # everything the stack printed (its request log included)
 
     def call(
         self, method: str, path: str, body: Any = None, token: str | None = None, content_type: str = "application/json"
@@ -186,7 +187,7 @@ def running_stack(log: Path, **settings: str) -> Iterator[Stack]:
     threading.Thread(target=drain, daemon=True).start()
     print(f"local stack log: {log}")
     try:
-        yield Stack(f"http://127.0.0.1:{port}", admin, process)
+        yield Stack(f"http://127.0.0.1:{port}", admin, process, log)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -14,7 +14,7 @@ from hod.api.openapi import OPERATIONS
 from hod.api.routing import Operation
 
 _ROUTES = [(op, re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", op.path) + "$")) for op in OPERATIONS]
-_OUR_ERRORS = frozenset({400, 401, 403, 404, 409, 500, 503})  # the error map's statuses (not Chalice's own 415...)
+_OUR_ERRORS = frozenset({400, 401, 403, 404, 405, 409, 415, 422, 500, 503})  # the error map's and Chalice's, reshaped
 
 
 def operation_for(method: str, path: str) -> Operation | None:

@@ -19,6 +19,7 @@ from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.queues import QueueWorkers
 from local.scheduler import run_schedules
 from tests.integration.api_contract import check_answer
+from tests.integration.faults import Faults, injected_faults
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -65,6 +66,14 @@ def refresh_workers(stack: dict[str, str]) -> QueueWorkers:
     return QueueWorkers(load_template())
 
 
+@pytest.fixture
+def invocations(stack: dict[str, str]) -> Iterator[Invocations]:
+    """The stack's functions run in-process when invoked: the notify function that POST /sign-in invokes
+    asynchronously, for one (the workflow is still not started: see `workflow`)."""
+    with route_lambdas_in_process(load_template()) as running:
+        yield running
+
+
 @dataclass
 class Workflow:
     env: dict[str, str]
@@ -93,11 +102,17 @@ WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetR
 
 
 @pytest.fixture
-def workflow(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Workflow]:
-    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
-    offer and safety-net windows of 3 seconds (a test marked `windows(Name="value")` changes them)."""
+def windows(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The workflow's windows (template parameters): 3 seconds, or what the test's `windows(Name="value")` marker
+    says; a test module may override this fixture."""
     marker = request.node.get_closest_marker("windows")
-    windows = {**WINDOWS, **(marker.kwargs if marker else {})}
+    return {**WINDOWS, **(marker.kwargs if marker else {})}
+
+
+@pytest.fixture
+def workflow(monkeypatch: pytest.MonkeyPatch, windows: dict[str, str]) -> Iterator[Workflow]:
+    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
+    offer and safety-net windows of 3 seconds (unless `windows` says otherwise)."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         template = load_template()
         session = boto3.session.Session()
@@ -118,3 +133,10 @@ def workflow(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) ->
                     sfn.stop_execution(executionArn=execution["executionArn"])
             invocations.close()
         wiring.reset()
+
+
+@pytest.fixture
+def faults(workflow: Workflow) -> Iterator[Faults]:
+    """Faults injected into the workflow's embedded AWS (tests/integration/faults.py); cleared before it stops."""
+    with injected_faults() as injector:
+        yield injector

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -16,7 +19,7 @@ from moto.ses.models import ses_backends
 from hod import wiring
 from hod.adapters.aws import SesEmail
 from hod.errors import DependencyFailed
-from local.inproc import LocalContext
+from local.inproc import Invocations, LocalContext
 from tests.conftest import FakeClock
 from tests.integration.conftest import SENDER
 from tests.integration.test_api import admin_headers, agent, post_json
@@ -24,7 +27,20 @@ from tests.integration.test_api import admin_headers, agent, post_json
 pytestmark = pytest.mark.usefixtures("stack")
 
 
+_running: list[Invocations] = []  # the functions invoked in-process for this test (the notify function)
+
+
+@pytest.fixture(autouse=True)
+def functions_run_in_process(invocations: Invocations) -> Iterator[None]:
+    _running[:] = [invocations]
+    yield
+    _running.clear()
+
+
 def sent() -> list[Any]:
+    """Every e-mail sent, once the asynchronous invocations (sign-in links) have run."""
+    for running in _running:
+        assert running.wait_until_idle(), "a function invoked asynchronously is still running"
     return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
 
@@ -127,8 +143,9 @@ def test_an_expired_link_is_refused(client: Client, clock: FakeClock) -> None:
     import_agents(client, agent("8800004"))
     before = len(sent())
     post_json(client, "/sign-in", {"email": "agent8800004@example.com"})
+    link = sent()[before]  # (sent off the request path: taken once it is)
     clock.advance(minutes=21)
-    response = post_json(client, "/sign-in/session", {"token": link_token(sent()[before])})
+    response = post_json(client, "/sign-in/session", {"token": link_token(link)})
     assert response.status_code == 401
 
 
@@ -214,3 +231,38 @@ def test_a_sweep_sends_at_most_its_batch_of_invitations_and_the_next_sends_the_r
     assert service.send_due_invites(limit=5).sent == 0
     invited = [m.destinations["ToAddresses"][0] for m in sent() if m.subject == "Your Help On Demand account is ready"]
     assert sorted(invited) == sorted(f"agent{8810000 + i}@example.com" for i in range(12))
+
+
+def test_asking_for_a_link_makes_the_same_one_call_on_the_request_path_whatever_the_address(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an agent's address and an unknown one, and a record of the AWS calls made on the request's own thread
+    import_agents(client, agent("8800009"))
+    sent()
+    request_thread = threading.get_ident()
+    calls: list[str] = []
+    make_call = BaseClient._make_api_call
+
+    def recorded(self: BaseClient, operation: str, params: Any) -> Any:
+        if threading.get_ident() == request_thread:
+            calls.append(f"{self.meta.service_model.service_name}.{operation}")
+        return make_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    before = len(sent())
+
+    # When each asks for a sign-in link
+    answers = []
+    made = []
+    for email in ("agent8800009@example.com", "nobody-at-all@example.com"):
+        calls.clear()
+        answers.append(post_json(client, "/sign-in", {"email": email}))
+        made.append(list(calls))
+
+    # Then both requests made exactly the same work: one asynchronous invoke of the notify function, no look-up
+    # (so their timing cannot tell who is registered), and got the same answer
+    assert made[0] == made[1] == ["lambda.Invoke"]
+    assert answers[0].status_code == answers[1].status_code == 202
+    assert answers[0].body == answers[1].body
+    # And off the request path the agent's link was e-mailed, and nothing to the unknown address
+    assert [message.destinations["ToAddresses"] for message in sent()[before:]] == [["agent8800009@example.com"]]

@@ -16,9 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def chalice_routes() -> set[tuple[str, str]]:
     import app as intake_app
 
-    return {
-        (method, path) for path, methods in intake_app.app.routes.items() for method in methods if method != "OPTIONS"
-    }
+    return {(method, path) for path, methods in intake_app.app.routes.items() for method in methods}
 
 
 def test_every_chalice_route_has_exactly_one_template_event() -> None:

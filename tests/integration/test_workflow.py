@@ -295,7 +295,7 @@ def test_only_the_accepting_agent_moves_the_status_and_only_legally(workflow: Wo
         return client.http.post(f"/agent/referrals/{rid}/status", body=json.dumps(body), headers=agent_headers(npn))
 
     assert move("102", {"status": "in_progress"}).status_code == 403
-    assert move("101", {"status": "completed"}).status_code == 409  # an outcome is required
+    assert move("101", {"status": "completed"}).status_code == 400  # an outcome is required: invalid input
     assert move("101", {"status": "in_progress"}).json_body["status"] == "in_progress"
     done = move("101", {"status": "completed", "outcome": "selected_marketplace_qhp"})
     assert done.json_body["status"] == "completed"

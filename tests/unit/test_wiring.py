@@ -14,6 +14,7 @@ ENVIRONMENT = {
     "HOD_REFERRALS_TABLE": "referrals",
     "HOD_IDEMPOTENCY_TABLE": "idempotency",
     "HOD_SIGNING_SECRET_ID": "signing",
+    "HOD_ADMIN_SIGNING_SECRET_ID": "admin-signing",  # (the intake function's)
     "HOD_PLAN_YEAR": "2026",
 }
 

@@ -1,8 +1,11 @@
 """hod-admin: the administrator's command line.
 
   hod-admin import agents.csv            load agents (CSV or JSON) through the admin API, in batches
-  hod-admin token                        mint an administrator token (reads the signing key from Secrets Manager)
-  hod-admin agent-token NPN              mint a sign-in token for one agent (support and testing)
+  hod-admin token                        mint an administrator token, at most 12 hours, for the scopes named (all by
+                                         default); reads the administrator key (AdminSigningSecretArn) from Secrets
+                                         Manager
+  hod-admin agent-token NPN              mint a session token for one agent (support and testing; the signing key,
+                                         SigningSecretArn)
 
 The API URL and admin token come from --api/--token or HOD_API_URL/HOD_ADMIN_TOKEN.
 """
@@ -20,9 +23,15 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hod.services.agents import MAX_IMPORT_RECORDS
+from hod.services.auth import ADMIN_MAX_TTL, ADMIN_SCOPES, AGENT_SESSION
+
+if TYPE_CHECKING:
+    from hod.services.auth import AuthService
+
+_ADMIN_MAX_HOURS = ADMIN_MAX_TTL.total_seconds() / 3600
 
 
 def _batches_of_csv(text: str, size: int) -> Iterator[tuple[bytes, str]]:
@@ -84,12 +93,12 @@ def import_file(path: Path, api: str, token: str, batch: int = MAX_IMPORT_RECORD
     return totals
 
 
-def _mint(purpose: str, subject: str, hours: float, secret_id: str) -> str:
+def _auth(secret_id: str) -> AuthService:
     from hod.adapters.aws import SecretsManagerKeys, SystemClock
     from hod.services.auth import AuthService
 
-    auth = AuthService(SecretsManagerKeys(secret_id), SystemClock(), session_ttl_seconds=int(hours * 3600))
-    return auth.issue(purpose, subject, timedelta(hours=hours))
+    keys = SecretsManagerKeys(secret_id)
+    return AuthService(keys, SystemClock(), session_ttl_seconds=3600, admin_keys=keys)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,17 +109,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     imp.add_argument("--api", default=os.environ.get("HOD_API_URL"))
     imp.add_argument("--token", default=os.environ.get("HOD_ADMIN_TOKEN"))
     imp.add_argument("--batch", type=int, default=MAX_IMPORT_RECORDS)
-    for name, help_text in (
-        ("token", "mint an administrator token"),
-        ("agent-token", "mint an agent sign-in token"),
-    ):
-        cmd = sub.add_parser(name, help=help_text)
-        if name == "agent-token":
-            cmd.add_argument("npn")
-        else:
-            cmd.add_argument("--subject", default=os.environ.get("USER", "admin"))
-        cmd.add_argument("--hours", type=float, default=8.0 if name == "token" else 1.0)
-        cmd.add_argument("--secret-id", default=os.environ.get("HOD_SIGNING_SECRET_ID"))
+    token = sub.add_parser("token", help="mint an administrator token")
+    token.add_argument(
+        "--subject",
+        default=os.environ.get("USER", "admin"),
+        help="who holds it, logged with its actions (default: $USER)",
+    )
+    token.add_argument("--hours", type=float, default=8.0, help=f"0 < hours <= {_ADMIN_MAX_HOURS:g}")
+    token.add_argument("--scope", action="append", choices=ADMIN_SCOPES, help="repeat for several (default: all)")
+    token.add_argument(
+        "--secret-id",
+        default=os.environ.get("HOD_ADMIN_SIGNING_SECRET_ID"),
+        help="the stack's AdminSigningSecretArn (not SigningSecretArn: administrator tokens have a key of their own)",
+    )
+    agent_token = sub.add_parser("agent-token", help="mint an agent session token")
+    agent_token.add_argument("npn")
+    agent_token.add_argument("--hours", type=float, default=1.0)
+    agent_token.add_argument("--secret-id", default=os.environ.get("HOD_SIGNING_SECRET_ID"))
     args = parser.parse_args(argv)
 
     if args.command == "import":
@@ -121,12 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         totals = import_file(args.file, args.api, args.token, args.batch)
         print(json.dumps(totals))
         return 0 if totals.get("refused", 0) == 0 else 2
-    if not args.secret_id:
-        parser.error("--secret-id (or HOD_SIGNING_SECRET_ID) is required")
     if args.command == "token":
-        print(_mint("admin", args.subject, args.hours, args.secret_id))
-    else:
-        print(_mint("agent-session", args.npn, args.hours, args.secret_id))
+        if not args.secret_id:
+            parser.error("--secret-id (or HOD_ADMIN_SIGNING_SECRET_ID): the stack's AdminSigningSecretArn")
+        if not 0 < args.hours <= _ADMIN_MAX_HOURS:
+            parser.error(f"--hours must be more than 0 and at most {_ADMIN_MAX_HOURS:g}")
+        ttl = timedelta(hours=args.hours)
+        print(_auth(args.secret_id).admin_token(args.subject, ttl, args.scope or ADMIN_SCOPES))
+        return 0
+    if not args.secret_id:
+        parser.error("--secret-id (or HOD_SIGNING_SECRET_ID): the stack's SigningSecretArn")
+    print(_auth(args.secret_id).issue(AGENT_SESSION, args.npn, timedelta(hours=args.hours)))
     return 0
 
 

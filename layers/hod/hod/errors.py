@@ -46,6 +46,15 @@ class Conflict(HodError):
         self.message = message
 
 
+class Unprocessable(HodError):
+    """Well-formed input that cannot be acted on as sent (an Idempotency-Key reused with another body); nothing was
+    changed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class ConfigurationError(HodError):
     """A required setting is missing or invalid."""
 

@@ -307,6 +307,18 @@ class WorkflowStore(ReferralStore, Protocol):
         not sent before; returns the referral and the accepting agent's contact, or None."""
         ...
 
+    def mark_reminder_unscheduled(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        """Flag an accepted referral whose next reminder could not be scheduled, for the sweep, with the events."""
+        ...
+
+    def reminders_unscheduled(self, limit: int) -> list[str]:
+        """Referrals flagged by `mark_reminder_unscheduled`."""
+        ...
+
+    def claim_unscheduled_reminder(self, referral_id: str) -> bool:
+        """Clear a referral's unscheduled-reminder flag: False when another sweep already did."""
+        ...
+
 
 class Workflow(Protocol):
     @property

@@ -27,6 +27,7 @@ class Settings(BaseModel):
     referrals_table: str
     idempotency_table: str
     signing_secret_id: str
+    admin_signing_secret_id: str = ""  # the administrator tokens' key: the intake function's alone
     plan_year: Positive
     stage: str = "prod"
     offer_window_seconds: Positive = 900
@@ -50,6 +51,7 @@ class Settings(BaseModel):
     reminder_group: str = ""  # the schedule group reminders are created in
     reminder_dead_letter_arn: str = ""  # the queue undeliverable reminders go to (empty: dropped)
     refresh_queue_url: str = ""  # where availability changes wait until they fall due (hod.services.sweep)
+    sign_in_function_arn: str = ""  # the function that e-mails sign-in links, invoked asynchronously (the intake's)
 
     @property
     def is_local(self) -> bool:

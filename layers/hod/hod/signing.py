@@ -48,6 +48,7 @@ class Claims:
     expires_at: int
     resource: str = ""
     nonce: str = ""
+    scope: str = ""  # what the token allows, space-separated (administrator tokens)
 
 
 def _b64(data: bytes) -> str:
@@ -63,7 +64,7 @@ def _mac(key: SigningKey, signed_part: str) -> bytes:
 
 
 def sign(claims: Claims, key: SigningKey) -> str:
-    body = {
+    body: dict[str, str | int] = {
         "p": claims.purpose,
         "s": claims.subject,
         "r": claims.resource,
@@ -71,6 +72,8 @@ def sign(claims: Claims, key: SigningKey) -> str:
         "n": claims.nonce or secrets.token_urlsafe(8),
         "k": key.kid,
     }
+    if claims.scope:
+        body["c"] = claims.scope
     payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
     signed_part = f"{_VERSION}.{payload}"
     return f"{signed_part}.{_b64(_mac(key, signed_part))}"
@@ -108,6 +111,7 @@ def verify(token: str, ring: KeyRing, *, purpose: str | Collection[str], now: da
         resource=str(body.get("r", "")),
         expires_at=int(body.get("e", 0)),
         nonce=str(body.get("n", "")),
+        scope=str(body.get("c", "")),
     )
     allowed = (purpose,) if isinstance(purpose, str) else tuple(purpose)
     if not any(hmac.compare_digest(claims.purpose, p) for p in allowed):

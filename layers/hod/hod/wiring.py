@@ -80,6 +80,15 @@ def keys() -> SecretsManagerKeys:
 
 
 @_factory
+def admin_keys() -> SecretsManagerKeys | None:
+    """The administrator tokens' key, where the function has it (the intake function)."""
+    from hod.adapters.aws import SecretsManagerKeys
+
+    secret_id = get_settings().admin_signing_secret_id
+    return SecretsManagerKeys(secret_id) if secret_id else None
+
+
+@_factory
 def agent_store() -> DynamoAgentStore:
     from hod.adapters.dynamo import DynamoAgentStore
 
@@ -160,7 +169,7 @@ def notifier() -> Notifier:
 def auth() -> AuthService:
     from hod.services.auth import AuthService
 
-    return AuthService(keys(), clock(), get_settings().session_ttl_seconds)
+    return AuthService(keys(), clock(), get_settings().session_ttl_seconds, admin_keys())
 
 
 @_factory
@@ -200,8 +209,10 @@ def availability_sweep() -> AvailabilitySweep:
 
 @_factory
 def access() -> AccessService:
-    """Sign-in links and account invitations (the portal URL is the public base URL's /portal)."""
+    """Sign-in links (requested here, sent by the notify function) and account invitations (the portal URL is the
+    public base URL's /portal)."""
     from hod.adapters.access import DynamoAccessStore
+    from hod.adapters.aws import LambdaSignIns
     from hod.services.access import AccessService
 
     settings = get_settings()
@@ -213,6 +224,7 @@ def access() -> AccessService:
         clock(),
         timedelta(seconds=settings.portal_session_seconds),
         settings,
+        LambdaSignIns(settings.sign_in_function_arn),
     )
 
 
@@ -357,7 +369,7 @@ def link_pages() -> LinkPages:
 def link_answers() -> LinkAnswers:
     from hod.services.offer_links import LinkAnswers
 
-    return LinkAnswers(auth(), answers())
+    return LinkAnswers(auth(), answers(), clock())
 
 
 # ----- ports whose service is built on first use -----------------------------------------------------------------

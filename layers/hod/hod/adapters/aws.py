@@ -279,3 +279,20 @@ class PinpointPush:
             count_channel_failure("app")
             raise DependencyFailed("pinpoint", "SendMessages", str(result.get("DeliveryStatus")))
         return str(result.get("MessageId", ""))
+
+
+class LambdaSignIns:
+    """Sign-in link requests handed to the notify function by an asynchronous invoke (Lambda queues the event and
+    retries it), so the request path makes this one call whether or not the address is an agent's."""
+
+    def __init__(self, function_arn: str) -> None:
+        self._function = function_arn
+
+    def put(self, email: str, portal_url: str | None) -> None:
+        if not self._function:
+            raise ConfigurationError("Sign-in links are not configured (HOD_SIGN_IN_FUNCTION_ARN).")
+        payload = {"task": "sign_in", "email": email, "portal_url": portal_url}
+        try:
+            client("lambda").invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(payload))
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyFailed("lambda", "Invoke", str(exc)) from exc

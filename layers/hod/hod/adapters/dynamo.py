@@ -9,8 +9,10 @@ from __future__ import annotations
 import functools
 import heapq
 import os
+import random
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -105,11 +107,45 @@ def _sdk(operation: str) -> Iterator[None]:
     except (Conflict, DependencyFailed):
         raise
     except PynamoDBException as exc:
-        raise DependencyFailed("dynamodb", operation, type(exc.cause).__name__ if exc.cause else str(exc)) from exc
+        detail = exc.cause_response_code or (type(exc.cause).__name__ if exc.cause else str(exc))
+        raise DependencyFailed("dynamodb", operation, detail) from exc
 
 
 def _conditional_failed(exc: PynamoDBException) -> bool:
-    return exc.cause_response_code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+    """A condition said no. A transaction DynamoDB cancelled for another reason (want of capacity, a conflicting
+    transaction in flight) is not one: nothing was decided, and the same transaction may succeed when sent again."""
+    code = exc.cause_response_code
+    if code != "TransactionCanceledException":
+        return code == "ConditionalCheckFailedException"
+    reasons = _cancellation_reasons(exc)
+    return not reasons or "ConditionalCheckFailed" in reasons
+
+
+def _cancellation_reasons(exc: PynamoDBException) -> set[str]:
+    found = exc.cancellation_reasons if isinstance(exc, TransactWriteError) else []
+    return {reason.code for reason in found if reason is not None and reason.code != "None"}
+
+
+# Why DynamoDB may cancel a transaction without applying any of it, so that sending it again is safe. The SDK does
+# not retry a cancellation (TransactionCanceledException), whatever its reasons.
+_TRANSIENT_CANCELLATIONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
+TRANSACTION_ATTEMPTS = 3
+
+
+def transact(build: Callable[[TransactWrite], None]) -> None:
+    """One TransactWriteItems, its items added by `build`. Cancelled only for capacity or a conflicting transaction,
+    it is sent again (up to TRANSACTION_ATTEMPTS, backing off with jitter); any other failure, or the last one, is
+    raised as pynamodb's TransactWriteError (`_conditional_failed` tells a condition's refusal from the rest)."""
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            with TransactWrite(connection=transactions()) as tx:
+                build(tx)
+            return
+        except TransactWriteError as exc:
+            reasons = _cancellation_reasons(exc)
+            if attempt == TRANSACTION_ATTEMPTS or not reasons or not reasons <= _TRANSIENT_CANCELLATIONS:
+                raise
+        time.sleep(random.uniform(0, 0.05 * 2**attempt))
 
 
 class _DueChanges(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-call]
@@ -365,8 +401,9 @@ def _event_key(event: AuditEvent, seq: int) -> str:
 
 # `needs_start` (the sparse `unstarted` index): "pending" from creation until the workflow's first round clears it
 # (a start interrupted by a crash is found by the sweep), "1" once a start has failed (the sweep starts it at once),
-# "retry" once a round kept failing; each in the referral's shard ("pending#07"; adapters.shards), since every
-# referral enters and leaves the index.
+# "retry" once a round or a lapse kept failing, "remind" once a reminder could not be scheduled
+# (adapters.workflow_store); each in the referral's shard ("pending#07"; adapters.shards), since every referral enters
+# and leaves the index.
 NEVER_STARTED = "pending"
 START_FAILED = "1"
 ROUND_FAILED = "retry"
@@ -389,12 +426,15 @@ class DynamoReferralStore:
             **report_attributes(referral.referral_id, referral.created_at, referral.place.state, referral.language),
             needs_start=key_for(NEVER_STARTED, referral.referral_id),
         )
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(head, condition=ReferralItem.pk.does_not_exist())
+            for seq, event in enumerate(events):
+                tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=transactions()) as tx:
-                    tx.save(head, condition=ReferralItem.pk.does_not_exist())
-                    for seq, event in enumerate(events):
-                        tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+                transact(build)
             except TransactWriteError as exc:
                 if _conditional_failed(exc):
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
@@ -435,10 +475,14 @@ class DynamoReferralStore:
         """Flag the referral for the sweep, with the events that say why, in one transaction."""
         bind(ReferralItem, self._table)
         pk = f"REF#{referral_id}"
-        with _sdk("TransactWriteItems"), TransactWrite(connection=transactions()) as tx:
+
+        def build(tx: TransactWrite) -> None:
             tx.update(ReferralItem(pk, "REFERRAL"), actions=[ReferralItem.needs_start.set(key_for(flag, referral_id))])
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+
+        with _sdk("TransactWriteItems"):
+            transact(build)
 
     def unstarted(self, limit: int) -> list[str]:
         return self._flagged(START_FAILED, limit)

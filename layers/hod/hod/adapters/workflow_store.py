@@ -21,12 +21,13 @@ from hod.adapters.agent_loads import LoadItem, add_waiter, claim_slot, release_s
 from hod.adapters.dynamo import (
     DynamoReferralStore,
     ReferralItem,
+    _conditional_failed,
     _event_key,
     _sdk,
     bind,
     referral_from_item,
     report_attributes,
-    transactions,
+    transact,
 )
 from hod.adapters.telemetry import count_decision
 from hod.domain.capacity import AgentLoad, Waiter
@@ -34,9 +35,12 @@ from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
 from hod.ports import OfferRecord, ReferralState, SlotClaim, SlotRelease
+from hod.shards import key_for
 
 _HEAD = "REFERRAL"
 _OFFER = "OFFER#"
+# The `unstarted` index's flag (adapters.dynamo) on an accepted referral whose next reminder could not be scheduled
+REMINDER_UNSCHEDULED = "remind"
 
 
 def _pk(referral_id: str) -> str:
@@ -161,14 +165,17 @@ class DynamoWorkflowStore(DynamoReferralStore):
     ) -> None:
         bind(ReferralItem, self._table)
         bind(LoadItem, self._table)  # agents' loads: in the same table, claimed and released in these transactions
+
+        def with_events(tx: TransactWrite) -> None:
+            build(tx)
+            for seq, event in enumerate(events):
+                tx.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))
+
         with _sdk("TransactWriteItems"):
             try:
-                with TransactWrite(connection=transactions()) as tx:
-                    build(tx)
-                    for seq, event in enumerate(events):
-                        tx.save(ReferralItem(_pk(referral_id), _event_key(event, seq), doc=event.model_dump_json()))
+                transact(with_events)
             except TransactWriteError as exc:
-                if exc.cause_response_code == "TransactionCanceledException":
+                if _conditional_failed(exc):
                     raise Conflict(conflict) from exc
                 raise
         count_decision(events, lambda: self.get(referral_id))
@@ -405,3 +412,24 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     return None
                 raise
         return _state([item])
+
+    # ----- reminders that could not be scheduled ---------------------------------------------------------------------
+    def mark_reminder_unscheduled(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
+        self._flag(referral_id, REMINDER_UNSCHEDULED, events)
+
+    def reminders_unscheduled(self, limit: int) -> list[str]:
+        return self._flagged(REMINDER_UNSCHEDULED, limit)
+
+    def claim_unscheduled_reminder(self, referral_id: str) -> bool:
+        bind(ReferralItem, self._table)
+        condition = ReferralItem.needs_start == key_for(REMINDER_UNSCHEDULED, referral_id)
+        with _sdk("UpdateItem"):
+            try:
+                ReferralItem(_pk(referral_id), _HEAD).update(
+                    actions=[ReferralItem.needs_start.remove()], condition=condition
+                )
+            except UpdateError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+        return True

@@ -34,6 +34,7 @@ def _agent(view: AgentView) -> AgentForAdmin:
     "POST",
     summary="Load agents in bulk (JSON array or CSV); per-record results",
     auth="admin",
+    scope="agents:import",
     body_media=(JSON, CSV),
     response=ImportAnswer,
 )
@@ -52,6 +53,7 @@ def import_agents(admin: str) -> ImportAnswer:
     "GET",
     summary="An agent's record, eligibility and availability",
     auth="admin",
+    scope="agents:read",
     response=AgentForAdmin,
 )
 def admin_agent(npn: str) -> AgentForAdmin:
@@ -63,6 +65,7 @@ def admin_agent(npn: str) -> AgentForAdmin:
     "POST",
     summary="Lift an agent's suspension",
     auth="admin",
+    scope="agents:reactivate",
     response=AgentForAdmin,
 )
 def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
@@ -76,6 +79,7 @@ def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
     "GET",
     summary="A referral and its audit trail (no consumer contact details)",
     auth="admin",
+    scope="referrals:read",
     response=ReferralForAdmin,
 )
 def admin_referral(referral_id: str) -> ReferralForAdmin:
@@ -88,6 +92,7 @@ def admin_referral(referral_id: str) -> ReferralForAdmin:
     summary="Suspended agents, by NPN: reason, when, missed referrals in the last 7 days; a page at a time "
     "(`after` = the previous page's next_after)",
     auth="admin",
+    scope="agents:read",
     query=SuspendedQuery,
     response=SuspendedAgents,
 )
@@ -103,6 +108,7 @@ def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
     "language, time to accept (p50/p90/p95), missed-offer and safety-net rates, unserved; format=csv for the same "
     "table as CSV",
     auth="admin",
+    scope="metrics:read",
     query=MetricsQuery,
     response=MetricsReport,
     description="Metrics as JSON, or text/csv with format=csv",

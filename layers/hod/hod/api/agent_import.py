@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
+from hod.api.routing import decode_json
 from hod.errors import ValidationFailed
 
 ADDRESS_COLUMNS = {"street": "street", "city": "city", "state": "state", "zip": "zip"}
@@ -53,10 +53,7 @@ def parse_import(body: bytes, content_type: str) -> list[Any]:
 
 
 def parse_json(text: str) -> list[Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed({"body": f"not valid JSON: {exc.msg} at line {exc.lineno}"}) from None
+    data = decode_json(text)
     if isinstance(data, dict) and isinstance(data.get("agents"), list):
         data = data["agents"]
     if not isinstance(data, list):

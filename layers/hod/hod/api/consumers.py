@@ -8,8 +8,10 @@ from hod import wiring
 from hod.api import views
 from hod.api.models import ConsumerRequest, ReferralReceipt
 from hod.api.routing import Audience, logger, metrics
+from hod.errors import ValidationFailed
 
 consumers = Audience("consumers", tag="consumers")
+MAX_IDEMPOTENCY_KEY = 128
 
 
 @consumers.route(
@@ -24,10 +26,14 @@ consumers = Audience("consumers", tag="consumers")
     headers=("Idempotency-Key",),
     conflict=True,
     cors=True,
+    refusals=(422,),
+    context=lambda: {"zip_problem": wiring.intake().zip_problem},
 )
 def create_referral(body: ConsumerRequest) -> ReferralReceipt:
     """Get Contacted: a consumer asks to be contacted by an agent (R1)."""
-    key = (consumers.request.headers.get("idempotency-key") or "").strip()[:128]
+    key = (consumers.request.headers.get("idempotency-key") or "").strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed({"Idempotency-Key": f"at most {MAX_IDEMPOTENCY_KEY} characters"})
     referral = wiring.submissions().submit(body, key, consumers.lambda_context)
     metrics().add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
     logger().info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})

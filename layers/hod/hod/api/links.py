@@ -12,6 +12,8 @@ from hod.api.routing import FORM, Audience, html, public_base_url
 from hod.errors import NotFound
 
 links = Audience("links", tag="links")
+# A signed link's token may be missing, forged or expired (401), another agent's (403), or its referral gone (404)
+SIGNED_LINK_REFUSALS = (401, 403, 404)
 
 
 @links.route(
@@ -37,6 +39,7 @@ def sign_in(body: SignInRequest) -> SignInSent:
     tag="agents",
     body=SessionRequest,
     response=AgentSession,
+    refusals=(401,),
 )
 def start_session(body: SessionRequest) -> AgentSession:
     session = wiring.access().start_session(body.token)
@@ -52,6 +55,7 @@ def start_session(body: SessionRequest) -> AgentSession:
     query=LinkQuery,
     page=True,
     description="HTML page",
+    refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_view(query: LinkQuery) -> Response:
     shown = wiring.link_pages().page(query.t)
@@ -80,12 +84,12 @@ def short_link(code: str) -> Response:
     body=LinkForm,
     body_media=(FORM,),
     page=True,
-    description="HTML page with the consumer's details",
+    description="HTML page with the consumer's details (a replay after ten minutes: where to find them)",
     conflict=True,
+    refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_accept(body: LinkForm) -> Response:
-    referral = wiring.link_answers().accept(body.t)
-    return html(pages.accepted_page(referral))
+    return html(pages.link_page(wiring.link_answers().accept(body.t), body.t or ""))
 
 
 @links.route(
@@ -97,6 +101,7 @@ def offer_accept(body: LinkForm) -> Response:
     page=True,
     description="HTML page",
     conflict=True,
+    refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_reject(body: LinkForm) -> Response:
     wiring.link_answers().reject(body.t)

@@ -16,12 +16,13 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema, field_validator
 
 from hod.domain import availability as av
-from hod.domain.agent import Address, AgentRecord, ContactMethod
+from hod.domain.agent import Address, AgentRecord, ContactMethod, Email
 from hod.domain.agent import ProfileUpdate as ProfileUpdate  # the domain's request models, named here
 from hod.domain.agent import PushDevice as PushDevice
+from hod.domain.availability import EARLIEST_MOMENT, LATEST_MOMENT
 from hod.domain.availability import OutOfOffice as OutOfOffice
 from hod.domain.metrics import GroupMetrics
 from hod.domain.offer import CompletedOutcome, NotGoodReason, OfferKind
@@ -49,7 +50,7 @@ class SignInRequest(_Request):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    email: str = Field(min_length=3, max_length=254, examples=["agent@example.com"])
+    email: Email
 
 
 class SessionRequest(_Request):
@@ -78,8 +79,24 @@ class StatusChange(_Request):
     """The accepting agent's progress report (R8)."""
 
     status: Literal["in_progress", "not_a_good_referral", "completed"]
-    reason: NotGoodReason | None = Field(default=None, description="Required with not_a_good_referral")
-    outcome: CompletedOutcome | None = Field(default=None, description="Required with completed")
+    reason: NotGoodReason | None = Field(
+        default=None, validate_default=True, description="Required with not_a_good_referral, and only with it"
+    )
+    outcome: CompletedOutcome | None = Field(
+        default=None, validate_default=True, description="Required with completed, and only with it"
+    )
+
+    @field_validator("reason", "outcome")
+    @classmethod
+    def _goes_with_its_status(cls, value: Any, info: ValidationInfo) -> Any:
+        """A reason with Not a Good Referral, an outcome with Completed, and neither with another status."""
+        status = info.data.get("status")
+        needed_by = "not_a_good_referral" if info.field_name == "reason" else "completed"
+        if status == needed_by and value is None:
+            raise ValueError(f"is required with {needed_by}")
+        if status is not None and status != needed_by and value is not None:
+            raise ValueError(f"goes only with {needed_by}")
+        return value
 
 
 class LinkForm(BaseModel):
@@ -149,6 +166,13 @@ class MetricsQuery(BaseModel):
         if not isinstance(value, str) or not _DAY.match(value.strip()):
             raise ValueError("a date as YYYY-MM-DD")
         return value.strip()
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _this_century(cls, value: date) -> date:
+        if not EARLIEST_MOMENT.year <= value.year < LATEST_MOMENT.year:
+            raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
+        return value
 
 
 # ----- responses -------------------------------------------------------------------------------------------------
@@ -374,7 +398,17 @@ class Devices(Answer):
 
 
 ErrorCode = Literal[
-    "validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "unavailable", "internal"
+    "validation_failed",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "unsupported_media_type",
+    "unprocessable",
+    "unavailable",
+    "internal",
+    "bad_request",  # API Gateway's own refusals (template.yaml's GatewayResponses)
 ]
 
 

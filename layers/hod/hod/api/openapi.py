@@ -18,6 +18,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from hod.api.audiences import AUDIENCES
 from hod.api.models import Error, InvalidInput
 from hod.api.routing import JSON, Operation
+from hod.services.auth import ADMIN_SCOPES
 
 OPERATIONS: tuple[Operation, ...] = tuple(operation for audience in AUDIENCES for operation in audience.operations)
 
@@ -31,10 +32,18 @@ _RAW_BODIES: dict[str, Any] = {
 _ERRORS: dict[int, tuple[str, str, type[BaseModel]]] = {
     400: ("Invalid", "Invalid input; `fields` names each problem. Nothing was changed.", InvalidInput),
     401: ("Unauthorized", "Missing, invalid or expired token.", Error),
+    403: ("Forbidden", "The token does not allow this (another agent's referral, an administrator scope).", Error),
     404: ("NotFound", "Not found.", Error),
     409: ("Conflict", "The referral or offer has moved on (taken, expired, answered); nothing changed.", Error),
+    415: ("UnsupportedMediaType", "The body's Content-Type is not one this operation takes.", Error),
+    422: (
+        "Unprocessable",
+        "Well-formed but not acceptable as sent (an Idempotency-Key reused with another body).",
+        Error,
+    ),
     503: ("Unavailable", "A dependency is unavailable; retry after the Retry-After seconds.", Error),
 }
+_JSON_ONLY = frozenset({415})  # refused before any view runs: JSON even on a page's route
 
 
 def _schemas() -> tuple[dict[str, Any], dict[Any, Any]]:
@@ -84,18 +93,24 @@ def _success(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
 
 
 def _errors(op: Operation) -> dict[str, Any]:
-    statuses = {400, 503}
+    """Every refusal the operation may answer: derived from its declaration, plus those it names itself."""
+    if op.method == "OPTIONS":
+        return {}  # a CORS preflight is always answered
+    statuses = {400, 503, *op.refusals}
     if op.auth:
-        statuses.add(401)
+        statuses |= {401, 403}
     if op.path_parameters or op.auth == "agent":  # a named resource, or the signed-in agent, may not exist
         statuses.add(404)
     if op.conflict:
         statuses.add(409)
+    if op.body is not None or op.body_media != (JSON,):
+        statuses.add(415)
     answers: dict[str, Any] = {}
     for status in sorted(statuses):
         name, description, _ = _ERRORS[status]
         page = {"description": description, "content": {"text/html": {"schema": _TEXT}}}
-        answers[str(status)] = page if op.page else {"$ref": f"#/components/responses/{name}"}
+        as_page = op.page and status not in _JSON_ONLY
+        answers[str(status)] = page if as_page else {"$ref": f"#/components/responses/{name}"}
     return answers
 
 
@@ -118,8 +133,8 @@ def _operation(op: Operation, schemas: dict[str, Any], refs: dict[Any, Any]) -> 
     }
     if parameters:
         operation["parameters"] = parameters
-    if op.auth:
-        operation["security"] = [{"agentToken" if op.auth == "agent" else "adminToken": []}]
+    if op.auth:  # (OpenAPI 3.1: a bearer scheme's requirement may name roles: an administrator token's scope)
+        operation["security"] = [{"agentToken": []} if op.auth == "agent" else {"adminToken": [op.scope]}]
     if op.body is not None or op.body_media != (JSON,):
         operation["requestBody"] = {
             "required": True,
@@ -159,7 +174,12 @@ def openapi_document() -> dict[str, Any]:
             "responses": errors,
             "securitySchemes": {
                 "agentToken": {"type": "http", "scheme": "bearer", "description": "Signed agent session token"},
-                "adminToken": {"type": "http", "scheme": "bearer", "description": "Signed administrator token"},
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Signed administrator token (`hod-admin token`), at most 12 hours, allowing "
+                    "the scopes it names: " + ", ".join(ADMIN_SCOPES),
+                },
             },
         },
     }

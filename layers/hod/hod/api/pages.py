@@ -83,6 +83,11 @@ def closed_page(title: str, message: str) -> str:
 
 
 _CLOSED: dict[Shown, tuple[str, str]] = {
+    Shown.ACCEPTED_EARLIER: (
+        "Referral accepted",
+        "You accepted this referral. The consumer's name and contact details are in the portal, under Manage "
+        "Referrals, once you sign in.",
+    ),
     Shown.TAKEN: ("Referral taken", "Another agent has already accepted this referral."),
     Shown.CLOSED: ("No longer open", "This referral is no longer waiting for an agent."),
     Shown.REJECTED: ("Referral rejected", "You rejected this referral; it went to the next agent."),

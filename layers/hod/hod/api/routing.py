@@ -1,10 +1,11 @@
-"""How every route answers: its declaration, the one error map and the pages' security headers.
+"""How every route answers: its declaration, the one error map and the security headers of every answer.
 
 A route declares what it takes and gives (`Audience.route`: who may call it, its query, body and response models,
 its success status); the declaration is what the OpenAPI document is generated from (`hod.api.openapi`). The
 decorator authenticates, parses and validates before the view runs, so a view receives valid input only, and every
 HodError becomes its HTTP answer here (JSON, or a page for the pages an agent opens from a link). Nothing is changed
-when a request is refused.
+when a request is refused. `secure_answers`, the app's HTTP middleware, gives every answer (Chalice's own refusals
+included, in the project's error shape) the security headers.
 """
 
 from __future__ import annotations
@@ -19,15 +20,24 @@ from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, CORSConfig, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from hod import wiring
 from hod.api import pages
 from hod.api.models import Error, ErrorCode, InvalidInput
-from hod.errors import Conflict, DependencyFailed, Forbidden, HodError, NotFound, Unauthorized, ValidationFailed
+from hod.errors import (
+    Conflict,
+    DependencyFailed,
+    Forbidden,
+    HodError,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    ValidationFailed,
+)
 from hod.services.agents import field_errors
-from hod.services.auth import ADMIN, AGENT_SESSION
+from hod.services.auth import ADMIN, ADMIN_SCOPES, AGENT_SESSION
 from hod.settings import get_settings
 
 
@@ -46,7 +56,10 @@ def metrics() -> Metrics:
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 HTML = "text/html"
+ANY_MEDIA = "*/*"
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+# What another site's page may send (the embedded Get Contacted form): JSON, with its Idempotency-Key header
+CORS = CORSConfig(allow_origin="*", allow_headers=["Idempotency-Key"], max_age=600)
 Auth = Literal["agent", "admin"]
 _CALLER_ARGUMENT: dict[Auth, str] = {"agent": "npn", "admin": "admin"}  # the view argument that receives the caller
 _PURPOSE: dict[Auth, str] = {"agent": AGENT_SESSION, "admin": ADMIN}
@@ -64,6 +77,7 @@ class Operation:
     summary: str
     tag: str
     auth: Auth | None = None
+    scope: str | None = None  # what an administrator token must allow (hod.services.auth.ADMIN_SCOPES)
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     body_media: tuple[str, ...] = (JSON,)
@@ -75,6 +89,7 @@ class Operation:
     conflict: bool = False  # may answer 409 when the referral or offer has moved on
     headers: tuple[str, ...] = ()  # request headers the route reads
     cors: bool = False  # callable from other sites' pages
+    refusals: tuple[int, ...] = ()  # statuses it may answer besides those its declaration implies (hod.api.openapi)
 
     @property
     def path_parameters(self) -> list[str]:
@@ -105,6 +120,7 @@ class Audience:
         summary: str,
         tag: str | None = None,
         auth: Auth | None = None,
+        scope: str | None = None,
         query: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None,
         body_media: tuple[str, ...] = (JSON,),
@@ -116,17 +132,22 @@ class Audience:
         conflict: bool = False,
         headers: tuple[str, ...] = (),
         cors: bool = False,
+        refusals: tuple[int, ...] = (),
+        context: Callable[[], dict[str, Any]] | None = None,
     ) -> Callable[[View], View]:
         """Register `path` and `method`. Before the view runs, the caller is authenticated (`auth`: the view's
         `npn` or `admin` argument receives who it is, if the view takes it), and the query string and body are
         validated with their models (the view's `query` and `body` arguments). A view returns a `response` model
-        (sent as JSON with `status`), or a Chalice Response of its own (pages, files, redirects)."""
+        (sent as JSON with `status`), or a Chalice Response of its own (pages, files, redirects). `context` gives
+        the body's validation what it needs to judge fields on the service's terms (pydantic's validation context),
+        so every field's problem comes in one answer."""
         operation = Operation(
             method=method,
             path=path,
             summary=summary,
             tag=tag or self.tag,
             auth=auth,
+            scope=scope,
             query=query,
             body=body,
             body_media=body_media,
@@ -138,9 +159,12 @@ class Audience:
             conflict=conflict,
             headers=headers,
             cors=cors,
+            refusals=refusals,
         )
 
         def register(view: View) -> View:
+            if (auth == "admin") != (scope in ADMIN_SCOPES):
+                raise TypeError(f"{view.__name__}: an administrators' route names one of {ADMIN_SCOPES}, no other")
             takes = inspect.signature(view).parameters
             missing = [name for name, model in (("query", query), ("body", body)) if model and name not in takes]
             if missing:
@@ -152,27 +176,57 @@ class Audience:
                 try:
                     request = self.request
                     if auth:
-                        who = wiring.auth().authenticate(request.headers.get("authorization"), _PURPOSE[auth])
+                        who = wiring.auth().authenticate(request.headers.get("authorization"), _PURPOSE[auth], scope)
                         if caller:
                             arguments[caller] = who.subject
                     if query:
                         arguments["query"] = parse(query, request.query_params or {})
                     if body:
-                        arguments["body"] = parse(body, _form(request) if body_media == (FORM,) else _json(request))
+                        data = _form(request) if body_media == (FORM,) else _json(request)
+                        arguments["body"] = parse(body, data, context() if context else None)
                     return _answer(view(**arguments), operation)
                 except HodError as exc:
                     return error_page(exc) if page else error_response(exc)
 
-            self.blueprint.route(path, methods=[method], content_types=list(body_media), cors=cors)(answered)
+            # Routes without a body take any Content-Type (they read none); the others are refused with 415
+            media_types = list(body_media) if body or body_media != (JSON,) else [ANY_MEDIA]
+            self.blueprint.route(path, methods=[method], content_types=media_types, cors=CORS if cors else None)(
+                answered
+            )
             self.operations.append(operation)
+            if cors:
+                self._preflight(path, method)
             return view
 
         return register
 
+    def _preflight(self, path: str, method: str) -> None:
+        """Answer the browser's CORS preflight of `path` (an OPTIONS request, before it lets another site's page send
+        the request): which method and headers it may send. The app answers it, so API Gateway and the local stack
+        answer alike."""
+        allowed = {**CORS.get_access_control_headers(), "Access-Control-Allow-Methods": f"OPTIONS,{method}"}
 
-def parse(model: type[M], data: Any) -> M:
+        def preflight() -> Response:
+            return Response(body="", status_code=204, headers=dict(allowed))
+
+        preflight.__name__ = f"preflight_{method.lower()}_{path.strip('/').replace('/', '_')}"
+        self.blueprint.route(path, methods=["OPTIONS"], content_types=[ANY_MEDIA])(preflight)
+        self.operations.append(
+            Operation(
+                method="OPTIONS",
+                path=path,
+                summary=f"CORS preflight of {method} {path}: the methods and headers other sites' pages may send",
+                tag=self.tag,
+                status=204,
+                description="Allowed: Access-Control-Allow-Methods and Access-Control-Allow-Headers",
+                media=(),
+            )
+        )
+
+
+def parse(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from None
 
@@ -181,10 +235,19 @@ def _json(request: Request) -> Any:
     raw = request.raw_body
     if not raw:
         raise ValidationFailed({"body": "a JSON body is required"})
+    return decode_json(raw)
+
+
+def decode_json(raw: str | bytes) -> Any:
+    """A JSON body, or a 400: not JSON, not UTF-8, or nested deeper than the parser goes (a RecursionError)."""
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed({"body": f"not valid JSON: {exc}"}) from None
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed({"body": f"not valid JSON: {exc.msg} at line {exc.lineno}"}) from None
+    except UnicodeDecodeError:
+        raise ValidationFailed({"body": "must be UTF-8 text"}) from None
+    except RecursionError:
+        raise ValidationFailed({"body": "nested too deeply"}) from None
 
 
 def raw_body(request: Request) -> bytes:
@@ -215,6 +278,7 @@ _STATUS: dict[type[HodError], tuple[int, ErrorCode]] = {
     Forbidden: (403, "forbidden"),
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
+    Unprocessable: (422, "unprocessable"),
 }
 
 
@@ -238,6 +302,46 @@ def error_response(exc: HodError) -> Response:
         )
     logger().exception("unexpected service error")
     return Response(body=Error(error="internal", message="Something went wrong.").model_dump(), status_code=500)
+
+
+# ----- every answer -----------------------------------------------------------------------------------------
+# Chalice's own refusals, made before any view runs ({"Code": ..., "Message": ...}), in the project's error shape
+_CHALICE_REFUSALS: dict[int, ErrorCode] = {405: "method_not_allowed", 415: "unsupported_media_type"}
+# On every answer (HSTS is ignored over plain HTTP, so the local stack may send it too)
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # answers carry personal data; a route that may be cached says so (the assets)
+}
+# On every answer that is not a page (pages set their own, the consumer's form being embeddable)
+_NOT_A_PAGE = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'", "X-Frame-Options": "DENY"}
+
+
+def secure_answers(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """The app's HTTP middleware: Chalice's own refusals (unsupported media type, method, its unhandled-error
+    answer) in the project's error shape, and the security headers on every answer."""
+    response = _own_shape(get_response(request))
+    present = {name.lower() for name in response.headers}
+    page = str(response.headers.get("Content-Type", "")).startswith(HTML)
+    for name, value in (SECURITY_HEADERS | ({} if page else _NOT_A_PAGE)).items():
+        if name.lower() not in present:
+            response.headers[name] = value
+    return response
+
+
+def _own_shape(response: Response) -> Response:
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    code = _CHALICE_REFUSALS.get(response.status_code, "internal")
+    message = str(body["Message"]) if code != "internal" else "Something went wrong."
+    headers = {name: value for name, value in response.headers.items() if name.lower() != "content-type"}
+    return Response(
+        body=Error(error=code, message=message).model_dump(mode="json"),
+        status_code=response.status_code,
+        headers=headers,
+    )
 
 
 _PAGE_TITLES = {401: "This link is not valid", 403: "Not yours to answer", 404: "Not found", 409: "No longer open"}

@@ -13,17 +13,27 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from hod.domain.availability import Availability
-from hod.domain.contact import normalise_email, normalise_name, normalise_us_phone
-from hod.domain.languages import normalise_language
+from hod.domain.contact import (
+    EMAIL_PATTERN,
+    MAX_NAME_LENGTH,
+    NAME_PATTERN,
+    PHONE_PATTERN,
+    normalise_email,
+    normalise_name,
+    normalise_us_phone,
+)
+from hod.domain.languages import LANGUAGES, normalise_language
 from hod.domain.marketplace import US_STATE_NAMES
 
 _NPN = re.compile(r"^[0-9]{1,10}$")
-_ZIP = re.compile(r"^[0-9]{5}$")
+ZIP_PATTERN = r"^\s*[0-9]{5}(-[0-9]{4})?\s*$"
+_ZIP = re.compile(r"[0-9]{5}(-[0-9]{4})?")
 
 
 def _state(value: str) -> str:
@@ -34,18 +44,28 @@ def _state(value: str) -> str:
 
 
 def _zip(value: str) -> str:
-    code = value.strip()[:5]
-    if not _ZIP.match(code):
+    """A 5-digit ZIP code (a ZIP+4 is taken as its first five digits)."""
+    code = value.strip()
+    if not _ZIP.fullmatch(code):
         raise ValueError("must be a 5-digit ZIP code")
-    return code
+    return code[:5]
 
 
-StateCode = Annotated[str, AfterValidator(_state)]
-ZipCode = Annotated[str, AfterValidator(_zip)]
-PersonName = Annotated[str, AfterValidator(normalise_name)]
-Phone = Annotated[str, AfterValidator(normalise_us_phone)]
-Email = Annotated[str, AfterValidator(normalise_email)]
-Language = Annotated[str, AfterValidator(normalise_language)]
+def _described(**schema: Any) -> WithJsonSchema:
+    """The JSON schema the API's document gives a string its validator checks (hod.domain.contact's patterns)."""
+    return WithJsonSchema({"type": "string", **schema}, mode="validation")
+
+
+StateCode = Annotated[str, AfterValidator(_state), _described(enum=sorted(US_STATE_NAMES))]
+ZipCode = Annotated[str, AfterValidator(_zip), _described(pattern=ZIP_PATTERN, examples=["78702"])]
+PersonName = Annotated[
+    str, AfterValidator(normalise_name), _described(minLength=1, maxLength=MAX_NAME_LENGTH, pattern=NAME_PATTERN)
+]
+Phone = Annotated[str, AfterValidator(normalise_us_phone), _described(pattern=PHONE_PATTERN, examples=["512-555-0188"])]
+Email = Annotated[
+    str, AfterValidator(normalise_email), _described(maxLength=254, pattern=EMAIL_PATTERN, examples=["ana@example.com"])
+]
+Language = Annotated[str, AfterValidator(normalise_language), _described(enum=sorted(LANGUAGES))]
 
 
 class ContactMethod(StrEnum):

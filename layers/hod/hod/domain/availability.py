@@ -36,8 +36,10 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -225,13 +227,35 @@ class TodayOverride(BaseModel):
         return [(0, MINUTES_PER_DAY if self.stop_at is None else _end_minute(self.stop_at))]
 
 
+# Out of Office instants an agent may set: written-out dates and times of this century (a number, read as seconds
+# since 1970, or a year like 0140 is a typing slip, not a plan)
+EARLIEST_MOMENT = datetime(2020, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _written_moment(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}[T ]", value)):
+        return value
+    raise ValueError("must be a date and time with its UTC offset, e.g. 2026-12-24T09:00:00-06:00")
+
+
+def _this_century(moment: datetime) -> datetime:
+    if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_written_moment), AfterValidator(_this_century)]
+
+
 class OutOfOffice(BaseModel):
-    """Out of Office from `start` until `end` (exclusive), or until switched off when `end` is None."""
+    """Out of Office from `start` until `end` (exclusive), or until switched off when `end` is None. Both are
+    written-out dates and times with their offset, between 2020 and 2099."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: Moment
+    end: Moment | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> OutOfOffice:

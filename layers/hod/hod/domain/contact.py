@@ -5,12 +5,24 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_EMAIL = re.compile(
-    r"^(?=.{3,254}$)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+EMAIL_PATTERN = (
+    r"^(?=.{3,254}$)(?!.*\.\.)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+_EMAIL = re.compile(EMAIL_PATTERN)
 _NAME_EXTRA = set(" -'.’")
 MAX_NAME_LENGTH = 50
+
+# The same rules as JSON Schema patterns (ECMA-262) for the API's document. A pattern cannot name "a letter of any
+# script", so a name's is exact over ASCII (letters, spaces, - ' . ’; at least one letter) and lets other
+# non-ASCII characters through to the validator; the others are exact, or stricter than their validator.
+_NOT_IN_NAMES = "\\x00-\\x1f!-&(-,/0-9:-@\\[-^_`{-~\\x7f"
+NAME_PATTERN = f"^[^{_NOT_IN_NAMES}]*[^{_NOT_IN_NAMES}\\s'.’-][^{_NOT_IN_NAMES}]*$"
+_SEPARATORS = "[\\s().+-]*"
+PHONE_PATTERN = (
+    f"^{_SEPARATORS}(1{_SEPARATORS})?[2-9]({_SEPARATORS}[0-9]){{2}}{_SEPARATORS}[2-9]({_SEPARATORS}[0-9]){{6}}"
+    f"{_SEPARATORS}$"
+)
 
 
 def normalise_name(value: str) -> str:
@@ -51,7 +63,7 @@ def normalise_us_phone(value: str) -> str:
 def normalise_email(value: str) -> str:
     """Trimmed address with a lower-cased domain; refuses anything that is not name@domain.tld."""
     email = value.strip()
-    if not _EMAIL.match(email) or ".." in email:
+    if not _EMAIL.fullmatch(email):
         raise ValueError("must be an e-mail address like name@example.com")
     local, domain = email.rsplit("@", 1)
     return f"{local}@{domain.lower()}"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hod.domain.agent import Email, Language, PersonName, Phone, ZipCode
 
@@ -22,6 +23,17 @@ class ConsumerRequest(BaseModel):
     email: Email | None = Field(default=None, description="Optional e-mail address")
     zip: ZipCode = Field(description="5-digit ZIP code where the consumer lives")
     language: Language = Field(default="en", description="Preferred language (ISO 639-1 code)")
+
+    @field_validator("zip")
+    @classmethod
+    def _served(cls, code: str, info: ValidationInfo) -> str:
+        """Whether the service takes referrals from this ZIP code, when the caller says how to tell (the validation
+        context's "zip_problem": a ZIP code -> why not, or None), so its answer comes with the other fields'."""
+        zip_problem: Callable[[str], str | None] | None = (info.context or {}).get("zip_problem")
+        problem = zip_problem(code) if zip_problem else None
+        if problem:
+            raise ValueError(problem)
+        return code
 
 
 class Place(BaseModel):

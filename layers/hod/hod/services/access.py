@@ -2,7 +2,9 @@
 
 A link carries a signed token (purpose, agent, expiry, a one-time nonce). Opening the portal with it exchanges the
 token, once, for a session token the portal keeps; a newer link replaces an older one. Asking for a link always
-gets the same answer, whether or not the address belongs to an agent, so the form tells nobody who is registered.
+gets the same answer, whether or not the address belongs to an agent, and takes the same time: the request only
+hands the address on (`SignIns`: the notify function, invoked asynchronously), and the link is looked up and
+e-mailed off the request path (`send_sign_in`), so neither the answer nor its timing tells who is registered.
 
 Invitations are queued by the import (one item per newly eligible agent) and sent by the one-minute sweep, a
 bounded batch at a time: a 1,000-agent import never waits on 1,000 e-mails, and a failed send is retried with
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from hod.errors import DependencyFailed, Unauthorized, ValidationFailed
+from hod.errors import ConfigurationError, DependencyFailed, Unauthorized, ValidationFailed
 from hod.logs import get_logger
 from hod.ports import AgentStore, Clock, PublicSite
 from hod.services.auth import AGENT_SESSION, AuthService
@@ -52,6 +54,12 @@ class AccessStore(Protocol):
     def drop_invite(self, npn: str) -> None: ...
 
 
+class SignIns(Protocol):
+    """Where sign-in link requests go to be sent off the request path."""
+
+    def put(self, email: str, portal_url: str | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class Session:
     token: str
@@ -77,6 +85,7 @@ class AccessService:
         clock: Clock,
         session_ttl: timedelta,
         site: PublicSite,
+        sign_ins: SignIns | None = None,
     ) -> None:
         self._agents = agents
         self._store = store
@@ -85,16 +94,27 @@ class AccessService:
         self._clock = clock
         self._session_ttl = session_ttl
         self._site = site
+        self._sign_ins = sign_ins
 
     # ----- sign-in links ---------------------------------------------------------------------------------------
     def request_sign_in(self, email: str, portal_url: str | None = None) -> str:
-        """E-mail a sign-in link to each agent with this address; the answer never says whether there was one."""
+        """Ask for a sign-in link to be e-mailed to each agent with this address (`send_sign_in`, off the request
+        path); the answer, and the work done before it, never depend on whether there is one."""
         address = (email or "").strip()
         if "@" not in address or len(address) > 254 or " " in address:
             raise ValidationFailed({"email": "enter the e-mail address the program has for you"})
-        for npn in self._store.agents_with_email(address):
-            self._send_link(npn, SIGN_IN, SIGN_IN_TTL, "sign_in", portal_url, RESEND_INTERVAL_SECONDS)
+        if self._sign_ins is None:
+            raise ConfigurationError("Sign-in links are not configured: no way to send them off the request path.")
+        self._sign_ins.put(address, portal_url)
         return SIGN_IN_ANSWER
+
+    def send_sign_in(self, email: str, portal_url: str | None = None) -> int:
+        """E-mail a sign-in link to each agent with this address (the notify function, for `request_sign_in`);
+        how many agents have it."""
+        agents = self._store.agents_with_email(email.strip())
+        for npn in agents:
+            self._send_link(npn, SIGN_IN, SIGN_IN_TTL, "sign_in", portal_url, RESEND_INTERVAL_SECONDS)
+        return len(agents)
 
     def _send_link(
         self, npn: str, purpose: str, ttl: timedelta, kind: str, portal_url: str | None, min_interval: int

@@ -20,6 +20,7 @@ logger = get_logger(__name__)
 # A referral still flagged as never started this long after its creation had its start interrupted (the Lambda
 # stopped between storing it and starting its workflow): the sweep starts it.
 START_GRACE = timedelta(minutes=2)
+_UNKNOWN_ZIP = "We could not find this ZIP code. Please check it."
 
 
 class Receipt(Protocol):
@@ -51,15 +52,14 @@ class IntakeService:
         self._receipt = receipt
         self._windows = (offer_window_seconds, safety_net_window_seconds)
 
+    def zip_problem(self, zip_code: str) -> str | None:
+        """Why referrals from this ZIP code cannot be taken (unknown, or a state not on HealthCare.gov), or None."""
+        return self._lookup(zip_code)[1]
+
     def place_of(self, zip_code: str) -> Place:
-        found = self._zip_lookup(zip_code)
-        if found is None:
-            raise ValidationFailed({"zip": "We could not find this ZIP code. Please check it."})
-        if found.state not in healthcare_gov_states(self._plan_year):
-            name = US_STATE_NAMES.get(found.state, found.state)
-            raise ValidationFailed(
-                {"zip": f"{name} does not use HealthCare.gov; please contact your state's Marketplace."}
-            )
+        found, problem = self._lookup(zip_code)
+        if found is None or problem:
+            raise ValidationFailed({"zip": problem or _UNKNOWN_ZIP})
         return Place(
             zip=found.zip,
             city=found.city,
@@ -69,6 +69,15 @@ class IntakeService:
             lon=found.lon,
             time_zone=found.time_zone,
         )
+
+    def _lookup(self, zip_code: str) -> tuple[zipdir.ZipPlace | None, str | None]:
+        found = self._zip_lookup(zip_code)
+        if found is None:
+            return None, _UNKNOWN_ZIP
+        if found.state not in healthcare_gov_states(self._plan_year):
+            name = US_STATE_NAMES.get(found.state, found.state)
+            return found, f"{name} does not use HealthCare.gov; please contact your state's Marketplace."
+        return found, None
 
     def submit(self, request: ConsumerRequest) -> Referral:
         """Store a new referral, send the consumer's receipt and start matching. Callers wrap this for idempotency

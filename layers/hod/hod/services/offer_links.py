@@ -1,11 +1,15 @@
 """The signed links in offer and safety-net notifications: what the page a link opens shows (opening it never
-changes anything), and the answers its buttons post."""
+changes anything), and the answers its buttons post.
+
+A link travels in an e-mail or a text and may be forwarded, so once its agent has accepted it shows the consumer's
+name and contact details only for DETAILS_BY_LINK after the acceptance (the answer to Accept, a reload); then it
+says where to find them: the portal, signed in as that agent (R7)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -17,6 +21,7 @@ from hod.services.workflow.notices import OFFER_LINK, SAFETY_NET_LINK
 from hod.signing import Claims
 
 LINK_PURPOSES = (OFFER_LINK, SAFETY_NET_LINK)
+DETAILS_BY_LINK = timedelta(minutes=10)
 
 
 class LinkVerifier(Protocol):
@@ -38,7 +43,8 @@ class Answers(Protocol):
 class Shown(StrEnum):
     """What a link's page shows."""
 
-    ACCEPTED = "accepted"  # this agent accepted: the consumer's details
+    ACCEPTED = "accepted"  # this agent accepted, minutes ago: the consumer's details
+    ACCEPTED_EARLIER = "accepted_earlier"  # this agent accepted longer ago: the details are in the portal
     OFFER = "offer"  # an open offer to this agent: Accept and Reject buttons
     SAFETY_NET = "safety_net"  # an open safety-net call: an Accept button
     TAKEN = "taken"  # a safety-net call another agent answered first
@@ -71,7 +77,7 @@ class LinkPages:
             raise NotFound("This referral")
         referral = state.referral
         if referral.accepted_by == npn:
-            return LinkPage(Shown.ACCEPTED, referral)
+            return accepted_page(referral, self._clock.now())
         mine = state.offer_to(npn)
         if claims.purpose == SAFETY_NET_LINK and mine is None:
             if referral.status is ReferralStatus.SAFETY_NET:
@@ -87,16 +93,25 @@ class LinkPages:
         return LinkPage(Shown.MISSED, referral, offer, now)
 
 
+def accepted_page(referral: Referral, now: datetime) -> LinkPage:
+    """The page of a link whose agent accepted: the consumer's details only in the minutes after the acceptance."""
+    recent = referral.accepted_at is not None and now - referral.accepted_at < DETAILS_BY_LINK
+    return LinkPage(Shown.ACCEPTED if recent else Shown.ACCEPTED_EARLIER, referral)
+
+
 class LinkAnswers:
-    def __init__(self, links: LinkVerifier, answers: Answers) -> None:
+    def __init__(self, links: LinkVerifier, answers: Answers, clock: Clock) -> None:
         self._links = links
         self._answers = answers
+        self._clock = clock
 
-    def accept(self, token: str | None) -> Referral:
+    def accept(self, token: str | None) -> LinkPage:
+        """Accept the link's referral; the page to show (a replay after DETAILS_BY_LINK shows no details)."""
         claims = self._links.link(token, LINK_PURPOSES)
-        return self._answers.accept(
+        referral = self._answers.accept(
             claims.resource, claims.subject, via="link", safety_net_call=claims.purpose == SAFETY_NET_LINK
         )
+        return accepted_page(referral, self._clock.now())
 
     def reject(self, token: str | None) -> None:
         claims = self._links.link(token, LINK_PURPOSES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from html import escape
 from importlib import resources
 from string import Template
@@ -16,6 +17,7 @@ from string import Template
 from hod.domain.languages import LANGUAGES
 
 CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\.(css|js)")
 PAGE_LANGUAGES = ("en", "es")
 
 
@@ -25,10 +27,11 @@ def _read(name: str) -> str:
 
 
 def asset(name: str) -> tuple[str, str] | None:
-    """The text and content type of a static file (a stylesheet or script of this folder), or None."""
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    if suffix not in CONTENT_TYPES or "/" in name or "\\" in name or name.startswith("."):
+    """The text and content type of a static file (a stylesheet or script of this folder), or None. Only a short
+    plain name is looked for: nothing else reaches the file system (a 300-character name would fail there)."""
+    if not _ASSET_NAME.fullmatch(name):
         return None
+    suffix = name[name.rfind(".") :]
     path = resources.files("hod") / "web" / name
     if not path.is_file():
         return None

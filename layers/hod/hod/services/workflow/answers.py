@@ -4,6 +4,7 @@ racing each other, or the offer window's end, exactly one wins and the other get
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,8 @@ from hod.domain.offer import (
     check_agent_move,
 )
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import Conflict, Forbidden, NotFound
+from hod.errors import Conflict, DependencyFailed, Forbidden, NotFound
+from hod.logs import get_logger
 from hod.ports import OfferRecord, SlotRelease
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, WorkflowPorts
 from hod.services.workflow.notices import Notices
@@ -26,6 +28,8 @@ from hod.services.workflow.queue import WaitingReferrals, offer_slot
 
 if TYPE_CHECKING:
     from hod.services.agents import AgentService
+
+logger = get_logger(__name__)
 
 
 class Answers:
@@ -89,7 +93,7 @@ class Answers:
             if wrap_up is None:
                 self._waiting.wake_for(npn)  # no wrap-up: accepting freed the offer's slot
         if token:
-            self._ports.tokens.accepted(token, npn)
+            self._wake(referral_id, lambda: self._ports.tokens.accepted(token, npn))
         accepted = referral.model_copy(
             update={"status": ReferralStatus.ACCEPTED, "accepted_by": npn, "accepted_at": now, "updated_at": now}
         )
@@ -122,8 +126,19 @@ class Answers:
         event = self._ports.event(f"agent:{npn}", "offer.rejected", via=via)
         self._decide(mine, OfferStatus.REJECTED, ReferralStatus.SEARCHING, event, self._ports.clock.now())
         if mine.task_token:
-            self._ports.tokens.rejected(mine.task_token)
+            token = mine.task_token
+            self._wake(referral_id, lambda: self._ports.tokens.rejected(token))
         self._waiting.wake_for(npn)  # the agent's slot is free: a referral waiting for them gets it
+
+    @staticmethod
+    def _wake(referral_id: str, wake: Callable[[], None]) -> None:
+        """Wake the execution waiting on the answered offer. The answer is already stored, so a wake-up call Step
+        Functions keeps refusing fails nothing: when its window ends, the waiting execution's lapse reads the
+        answer (accepted: it ends; rejected: the next round)."""
+        try:
+            wake()
+        except DependencyFailed as exc:
+            logger.error("workflow not woken", extra={"referral_id": referral_id, "error": str(exc)})
 
     def _decide(
         self,

@@ -107,12 +107,21 @@ class WorkflowPorts:
         return found
 
     def schedule_reminder(self, referral_id: str, at: datetime, after_minutes: int) -> list[AuditEvent]:
-        """Schedule a reminder; a failure to schedule is recorded, never raised (the acceptance stands)."""
+        """Schedule a reminder; a failure to schedule is recorded, never raised (the acceptance stands). The record
+        is returned for the caller to write, except while the scheduler is unavailable: then it is written at once
+        with a flag on the referral, and the one-minute sweep schedules the reminder once it can
+        (`WorkflowTasks.reschedule_reminders`)."""
         if self.reminders is None:
             return []
         try:
             self.reminders.schedule(referral_id, after_minutes, at)
         except (DependencyFailed, ConfigurationError) as exc:
             logger.error("reminder not scheduled", extra={"referral_id": referral_id, "error": str(exc)})
-            return [self.event("system", "reminder.not_scheduled", after_minutes=after_minutes)]
+            missed = self.event("system", "reminder.not_scheduled", after_minutes=after_minutes)
+            if isinstance(exc, ConfigurationError):
+                return [missed]
+            try:
+                self.store.mark_reminder_unscheduled(referral_id, [missed])
+            except DependencyFailed:
+                return [missed]
         return []

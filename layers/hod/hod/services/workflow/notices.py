@@ -42,12 +42,17 @@ class Notices:
         return dict(outcomes)
 
     # ----- to agents, while the referral waits -------------------------------------------------------------------
-    def offer(self, offer: Offer, contact: AgentContact) -> dict[str, Outcome]:
-        """The offer, to the agent it was made to, with a signed link viewable for a day past its deadline. The
-        offer's recording is the claim: only its writer sends."""
+    def offer_link(self, offer: Offer) -> str:
+        """The offer's signed link, viewable for a day past its deadline. Signed before the offer is recorded: the
+        recording is the claim on sending, so an offer that could be recorded must also be sendable (a signing key
+        that cannot be read fails the round before it writes anything, and the round is retried)."""
+        return self._links.signed_link(OFFER_LINK, offer.referral_id, offer.agent_npn, offer.deadline + LINK_VIEWABLE)
+
+    def offer(self, offer: Offer, contact: AgentContact, link: str) -> dict[str, Outcome]:
+        """The offer, to the agent it was made to, with its signed link (`offer_link`). The offer's recording is
+        the claim: only its writer sends."""
         recipient = contact_recipient(contact)
         expires = offer.deadline + LINK_VIEWABLE
-        link = self._links.signed_link(OFFER_LINK, offer.referral_id, offer.agent_npn, expires)
         texted = "text" in recipient.channels and recipient.phone
         values = {
             "city": offer.city,

@@ -56,6 +56,10 @@ class _Asked:
         )
 
 
+# A reminder scheduled late is due no sooner than this (EventBridge Scheduler's precision is a minute).
+RESCHEDULE_DELAY = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class Step:
     """What a task did, and where the referral's execution goes next.
@@ -211,12 +215,13 @@ class WorkflowTasks:
             already_offered=len(asked.offered),
             busy_passed=len(found.busy),
         )
+        link = self._notices.offer_link(offer)
         claim = SlotClaim(found.load, offer_slot(offer), int(now.timestamp()))
         try:
             self._store.record_offer(offer, task_token, contact, [*opening, made], claim)
         except Conflict:
             return self._after_conflict(referral_id, task_token, opening, attempt)
-        outcomes = self._notices.offer(offer, contact)
+        outcomes = self._notices.offer(offer, contact, link)
         if "sent" not in outcomes.values():
             self._store.mark_undelivered(referral_id, agent.npn)  # the agent never got it: a lapse will not count
         self._store.append_events(
@@ -313,12 +318,16 @@ class WorkflowTasks:
     def offer_lapsed(self, referral_id: str, error: str = TIMEOUT) -> Step:
         """OfferLapsed task: the window closed (or the round failed: `error`). Mark the pending offer missed unless
         an answer got there first. A round that failed before making any offer ends the workflow as failed (its
-        alarm fires) rather than looping on a failing function."""
+        alarm fires) rather than looping on a failing function; one that opened the safety net goes there."""
         state = self._ports.state(referral_id)
         if state.referral.status in ACCEPTED_STATES:
             return Step("done")
         pending = state.pending
         if pending is None:
+            if state.referral.status is ReferralStatus.SAFETY_NET:
+                # The round opened the safety net, but its hand-over never reached this execution (the callback
+                # kept failing past every retry, or the round outlasted its window): the execution goes there now.
+                return Step("safety_net")
             if state.referral.status is not ReferralStatus.SEARCHING:
                 return Step("done")
             if error == TIMEOUT:
@@ -386,6 +395,31 @@ class WorkflowTasks:
         events += self._second_reminder(referral, after_minutes)
         self._store.append_events(referral_id, events)
         return Step("done", contact.npn, dict(outcomes))
+
+    def reschedule_reminders(self, limit: int = 100) -> int:
+        """The sweep's part in R12: schedule each reminder that could not be scheduled when it should have been
+        (EventBridge Scheduler unavailable at the acceptance, or at the first reminder), if the referral is still
+        accepted without progress: at its time, or a minute from now if that has passed. One that cannot be
+        scheduled yet is flagged again. How many were tried."""
+        tried = 0
+        for referral_id in self._store.reminders_unscheduled(limit):
+            if not self._store.claim_unscheduled_reminder(referral_id):
+                continue  # another sweep took it
+            referral = self._store.get(referral_id)
+            unscheduled = [e for e in self._store.audit_trail(referral_id) if e.action == "reminder.not_scheduled"]
+            if referral is None or referral.status is not ReferralStatus.ACCEPTED or not unscheduled:
+                continue
+            after_minutes = int(unscheduled[-1].detail.get("after_minutes", FIRST_REMINDER))
+            follow_ups = 1 if after_minutes == FIRST_REMINDER else 2
+            due = (referral.accepted_at or referral.updated_at) + follow_ups * timedelta(
+                seconds=self._ports.policy.follow_up_seconds
+            )
+            at = max(due, self._ports.clock.now() + RESCHEDULE_DELAY)
+            events = self._ports.schedule_reminder(referral_id, at, after_minutes)
+            if events:
+                self._store.append_events(referral_id, events)
+            tried += 1
+        return tried
 
     def _second_reminder(self, referral: Referral, after_minutes: int) -> list[AuditEvent]:
         if after_minutes != FIRST_REMINDER or referral.accepted_at is None:
