@@ -37,6 +37,9 @@ class Settings(BaseModel):
     state_machine_arn: str | None = None
     public_base_url: Annotated[str, AfterValidator(lambda url: url.rstrip("/"))] = ""
     sender_email: str = ""
+    trace_aws_calls: bool = (
+        False  # a subsegment per AWS call in X-Ray, at the X-Ray SDK's cold-start cost (hod.tracing)
+    )
     pinpoint_app_id: str = ""
     safety_net_window_seconds: Positive = 1800
     follow_up_seconds: Positive = 900
