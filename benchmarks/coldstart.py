@@ -100,7 +100,12 @@ def seed(repeats: int) -> dict[str, Any]:
             "last_name": "García",
             "email": f"agent{301 + i}@example.com",
             "phone": "(512) 555-0142",
-            "business_address": {"street": "1 Main St", "city": "Austin", "state": "TX", "zip": zip_code},
+            "business_address": {
+                "street": "1 Main St",
+                "city": "Austin",
+                "state": "TX",
+                "zip": AUSTIN_ZIPS[i % len(AUSTIN_ZIPS)],
+            },
             "home_state": "TX",
             "licences": [{"state": "TX", "status": "active", "lines_of_authority": ["health"]}],
             "ffm_registration_plan_year": 2026,
@@ -110,7 +115,8 @@ def seed(repeats: int) -> dict[str, Any]:
             "languages": ["en", "es"],
             "contact_method": "email_only",
         }
-        for i, zip_code in enumerate(AUSTIN_ZIPS)
+        # One agent for every offer the runs leave pending or accepted: each holds one at a time (capacity 1)
+        for i in range(4 * (repeats + 1))
     ]
     agents = wiring.agents()
     agents.import_agents(records)
