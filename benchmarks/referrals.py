@@ -32,7 +32,9 @@ from moto import mock_aws
 from benchmarks.counting import Call, CallLog, global_indexes
 from local.cfn import create_local_resources, functions, load_template
 from local.inproc import atomic_dynamodb, load_function_module, route_lambdas_in_process
+from local.queues import consume_queues
 from local.scheduler import run_schedules
+from local.ses import bulk_email
 
 SENDER = "offers@help-on-demand.example"
 BASE_URL = "http://hod.bench"
@@ -390,9 +392,11 @@ def run(log: CallLog, progress: Callable[[str], None], repeats: int = 3) -> dict
         try:
             with (
                 atomic_dynamodb(),
+                bulk_email(),
                 route_lambdas_in_process(template),
                 _scoped_handlers(log, template, invocations),
                 run_schedules(),
+                consume_queues(template, parameters),
             ):
                 intake = load_function_module("functions/intake", "app.app")
                 with Client(intake.app) as client:

@@ -63,8 +63,8 @@ def parameters_from_environment(base_url: str) -> dict[str, str]:
 
 @contextmanager
 def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
-    """moto in-process with the template's resources, its state machine executing for real and the functions'
-    handlers running in this process; the process environment points at it all."""
+    """moto in-process with the template's resources, its state machine executing for real, its queues' event
+    sources polled and the functions' handlers running in this process; the process environment points at it all."""
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
     import boto3
@@ -74,7 +74,9 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
     from local.cfn import create_local_resources, load_template
     from local.inproc import atomic_dynamodb, route_lambdas_in_process
     from local.outbox import record_push
+    from local.queues import consume_queues
     from local.scheduler import run_schedules
+    from local.ses import bulk_email
 
     # moto logs each caught task timeout at ERROR; here that is an unanswered offer moving on, not a failure.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -85,7 +87,14 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         session.client("sesv2").create_email_identity(EmailIdentity=parameters["SenderEmail"])
         os.environ.update(env)
         wiring.reset()
-        with atomic_dynamodb(), record_push(), route_lambdas_in_process(template), run_schedules():
+        with (
+            atomic_dynamodb(),
+            record_push(),
+            bulk_email(),
+            route_lambdas_in_process(template),
+            run_schedules(),
+            consume_queues(template, parameters),
+        ):
             yield env
 
 

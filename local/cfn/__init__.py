@@ -4,17 +4,19 @@ Reads the SAM template (CloudFormation short tags included, with cfn-lint's load
 DynamoDB tables, the functions, the API routes and the state-machine definitions from it (`schema`), resolves
 intrinsic functions against the resources created locally (`intrinsics`), and creates a local copy of the stack's
 resources (in moto or any endpoint boto3 points at) with every function's environment resolved against them
-(`provision`).
+(`provision`). Functions' SQS event sources are run by local/queues.py.
 """
 
-from local.cfn.intrinsics import LocalResources, function_environments, local_function_names
+from local.cfn.intrinsics import LocalResources, function_environments, local_function_names, local_queue_names
 from local.cfn.provision import create_local_resources, provision
 from local.cfn.schema import (
     EventSpec,
     FunctionSpec,
+    QueueEventSource,
     api_routes,
     dynamodb_tables,
     functions,
+    sqs_event_sources,
     state_machine_definition,
     ttl_attributes,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "EventSpec",
     "FunctionSpec",
     "LocalResources",
+    "QueueEventSource",
     "TemplateError",
     "api_routes",
     "create_local_resources",
@@ -43,7 +46,9 @@ __all__ = [
     "functions",
     "load_template",
     "local_function_names",
+    "local_queue_names",
     "provision",
+    "sqs_event_sources",
     "state_machine_definition",
     "ttl_attributes",
 ]

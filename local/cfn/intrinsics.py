@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.cfn.schema import SUB_VARIABLE, functions
-from local.cfn.template import DEFAULT_PREFIX, LOCAL_ACCOUNT_ID, TemplateError
+from local.cfn.template import DEFAULT_PREFIX, LOCAL_ACCOUNT_ID, QUEUE, TemplateError, resources_of_type
 
 
 @dataclass(frozen=True)
@@ -224,3 +224,21 @@ def local_function_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREF
         )
         for logical_id, spec in functions(template).items()
     }
+
+
+def local_queue_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
+    """Queue logical id → the queue's name in the local copy: its QueueName when the template sets one (resolved
+    with the local stack name), else <prefix><LogicalId> (".fifo" added for a FIFO queue, as SQS requires)."""
+    resolver = Resolver(
+        template,
+        LocalResources(refs={}, attributes={}, region="us-east-1", stack_name=local_stack_name(prefix)),
+        {},
+    )
+    names: dict[str, str] = {}
+    for logical_id, properties in resources_of_type(template, QUEUE):
+        if "QueueName" in properties:
+            names[logical_id] = scalar_text(resolver.resolve(properties["QueueName"], f"{logical_id}.QueueName"))
+        else:
+            fifo = str(properties.get("FifoQueue", "")).lower() == "true"
+            names[logical_id] = f"{prefix}{logical_id}" + (".fifo" if fifo else "")
+    return names

@@ -1,6 +1,6 @@
 """Creating the template's resources locally (in moto, or any endpoint boto3 points at): tables with their TTL, the
-signing secret, IAM roles, Scheduler groups, placeholder functions and the state machines, each reused when it
-already exists; and the environment every function runs with."""
+signing secret, IAM roles, Scheduler groups, SQS queues, placeholder functions and the state machines, each reused
+when it already exists; and the environment every function runs with."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from local.cfn.intrinsics import (
     Resolver,
     function_environments,
     local_function_names,
+    local_queue_names,
     local_stack_name,
     scalar_text,
 )
@@ -25,6 +26,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     LOCAL_ACCOUNT_ID,
     PROJECT_ROOT,
+    QUEUE,
     ROLE,
     SCHEDULE_GROUP,
     SECRET,
@@ -135,6 +137,7 @@ def provision(
         refs[logical_id] = f"{prefix}{logical_id}".lower()
     if not isinstance(session_or_clients, Mapping):
         _create_roles_and_schedule_groups(session_or_clients, template, prefix, refs, attributes, resolver)
+        _create_queues(session_or_clients, template, prefix, refs, attributes, resolver)
     for logical_id, properties in resources_of_type(template, SECRET):
         value = _secret_value(secretsmanager, properties, resolver, logical_id)
         arn = _create_secret(secretsmanager, f"{prefix}{logical_id}", value)
@@ -174,6 +177,70 @@ def _create_roles_and_schedule_groups(
             arn = scheduler.create_schedule_group(Name=name)["ScheduleGroupArn"]
         refs[logical_id] = name
         attributes[(logical_id, "Arn")] = arn
+
+
+# A queue's properties as SQS attributes (the ones the local copy honours; any other is refused, not ignored).
+_QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+    "SqsManagedSseEnabled",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
+_QUEUE_PROPERTIES = (*_QUEUE_ATTRIBUTES, "RedrivePolicy", "QueueName", "Tags")
+
+
+def _queue_attributes(properties: Mapping[str, Any], resolver: Resolver, where: str) -> dict[str, str]:
+    unknown = sorted(set(properties) - set(_QUEUE_PROPERTIES))
+    if unknown:
+        raise TemplateError(f"{where}: {', '.join(unknown)} cannot be created locally (local/cfn/provision.py).")
+    attributes = {
+        key: scalar_text(resolver.resolve(properties[key], f"{where}.{key}"))
+        for key in _QUEUE_ATTRIBUTES
+        if key in properties
+    }
+    if "RedrivePolicy" in properties:
+        policy = resolver.resolve(properties["RedrivePolicy"], f"{where}.RedrivePolicy")
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": policy["deadLetterTargetArn"], "maxReceiveCount": int(policy["maxReceiveCount"])}
+        )
+    return attributes
+
+
+def _create_queues(
+    session: _SessionLike,
+    template: Mapping[str, Any],
+    prefix: str,
+    refs: dict[str, str],
+    attributes: dict[tuple[str, str], str],
+    resolver: Resolver,
+) -> None:
+    """SQS queues, each after the queues it names (a redrive policy's dead-letter queue). !Ref is the queue's URL."""
+    sqs = session.client("sqs")
+    names = local_queue_names(template, prefix)
+    waiting = dict(resources_of_type(template, QUEUE))
+    while waiting:
+        created = []
+        for logical_id, properties in waiting.items():
+            try:
+                wanted = _queue_attributes(properties, resolver, logical_id)
+            except TemplateError:
+                continue  # names a queue not created yet
+            url = sqs.create_queue(QueueName=names[logical_id], Attributes=wanted)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            refs[logical_id] = url
+            attributes[(logical_id, "Arn")] = arn
+            attributes[(logical_id, "QueueName")] = names[logical_id]
+            attributes[(logical_id, "QueueUrl")] = url
+            created.append(logical_id)
+        if not created:
+            _queue_attributes(next(iter(waiting.values())), resolver, next(iter(waiting)))  # raises the cause
+            raise TemplateError(f"Queues {sorted(waiting)} name each other.")
+        for logical_id in created:
+            del waiting[logical_id]
 
 
 def _placeholder_zip() -> bytes:

@@ -1,5 +1,5 @@
-"""What the template declares, as the local stack needs it: DynamoDB tables, functions and their API routes, and
-state-machine definitions."""
+"""What the template declares, as the local stack needs it: DynamoDB tables, functions, their API routes and SQS
+event sources, and state-machine definitions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     FUNCTION,
     PROJECT_ROOT,
+    QUEUE,
     TABLE,
     TemplateError,
     literal,
@@ -155,6 +156,56 @@ def api_routes(template: Mapping[str, Any]) -> set[tuple[str, str]]:
         for event in spec.events.values()
         if event.type == "Api"
     }
+
+
+@dataclass(frozen=True)
+class QueueEventSource:
+    """A function's SQS event (the event source mapping SAM makes of it). `maximum_concurrency` is the template's
+    value, unresolved (it may name a parameter)."""
+
+    function: str
+    queue: str
+    batch_size: int
+    maximum_concurrency: Any
+    report_batch_item_failures: bool
+    enabled: bool
+
+
+def _queue_of(value: Any, where: str) -> str:
+    """The logical id of the queue an SQS event names (!GetAtt Queue.Arn)."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        resource, attribute = target if isinstance(target, list) else str(target).split(".", 1)
+        if attribute == "Arn":
+            return str(resource)
+    raise TemplateError(f"{where}: Queue must be !GetAtt <a queue of this template>.Arn for local runs.")
+
+
+def sqs_event_sources(template: Mapping[str, Any]) -> list[QueueEventSource]:
+    """Every function's SQS events, with Lambda's defaults (10 messages a batch)."""
+    queues = {logical_id for logical_id, _ in resources_of_type(template, QUEUE)}
+    sources: list[QueueEventSource] = []
+    for logical_id, spec in functions(template).items():
+        for name, event in spec.events.items():
+            if event.type != "SQS":
+                continue
+            where = f"{logical_id}.Events.{name}"
+            queue = _queue_of(event.properties.get("Queue"), where)
+            if queue not in queues:
+                raise TemplateError(f"{where}: {queue} is not a queue of this template.")
+            scaling = event.properties.get("ScalingConfig") or {}
+            sources.append(
+                QueueEventSource(
+                    function=logical_id,
+                    queue=queue,
+                    batch_size=int(event.properties.get("BatchSize", 10)),
+                    maximum_concurrency=scaling.get("MaximumConcurrency"),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (event.properties.get("FunctionResponseTypes") or []),
+                    enabled=truthy(event.properties.get("Enabled", True)),
+                )
+            )
+    return sources
 
 
 # --- State machines -----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ STATE_MACHINE = "AWS::Serverless::StateMachine"
 API = "AWS::Serverless::Api"
 ROLE = "AWS::IAM::Role"
 SCHEDULE_GROUP = "AWS::Scheduler::ScheduleGroup"
+QUEUE = "AWS::SQS::Queue"
 
 
 class TemplateError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,9 @@ from moto import mock_aws
 from hod import wiring
 from local.cfn import create_local_resources, load_template
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
+from local.queues import QueueConsumers, consume_queues
 from local.scheduler import run_schedules
+from local.ses import bulk_email
 
 SENDER = "offers@help-on-demand.example"
 PARAMETERS = {
@@ -29,7 +32,7 @@ PARAMETERS = {
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A fresh local copy of the stack's tables and secret in moto; the process environment points at it.
     Referrals are stored but their workflow is not started (see `workflow` for that)."""
-    with mock_aws():
+    with mock_aws(), bulk_email():
         env = create_local_resources(boto3.session.Session(), load_template(), parameters=PARAMETERS)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -43,6 +46,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 class Workflow:
     env: dict[str, str]
     invocations: Invocations
+    consumers: QueueConsumers | None = None
 
     def executions(self) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")
@@ -65,21 +69,23 @@ class Workflow:
 WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetRounds": "2", "FollowUpSeconds": "2"}
 
 
-@pytest.fixture
-def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
-    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
-    offer and safety-net windows of 3 seconds."""
+@contextmanager
+def running_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str]) -> Iterator[Workflow]:
+    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process) and
+    the send queue consumed by the send function, created with the template `parameters`."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         template = load_template()
         session = boto3.session.Session()
-        env = create_local_resources(session, template, parameters={**PARAMETERS, **WINDOWS})
+        env = create_local_resources(session, template, parameters=parameters)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
         wiring.reset()
-        with atomic_dynamodb(), route_lambdas_in_process(template) as invocations:
+        with atomic_dynamodb(), bulk_email(), route_lambdas_in_process(template) as invocations:
             harness = Workflow(env, invocations)
-            with run_schedules():  # EventBridge Scheduler's one-off schedules (the reminders), fired when due
+            # EventBridge Scheduler's one-off schedules (the reminders), fired when due; the send queue's consumers
+            with run_schedules(), consume_queues(template, parameters) as consumers:
+                harness.consumers = consumers
                 yield harness
             # Stop what is still running, and let in-flight handlers finish while the embedded AWS is still here
             sfn = session.client("stepfunctions")
@@ -88,3 +94,10 @@ def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
                     sfn.stop_execution(executionArn=execution["executionArn"])
             invocations.close()
         wiring.reset()
+
+
+@pytest.fixture
+def workflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Workflow]:
+    """The running stack with offer and safety-net windows of 3 seconds."""
+    with running_stack(monkeypatch, {**PARAMETERS, **WINDOWS}) as harness:
+        yield harness
