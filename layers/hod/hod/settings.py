@@ -44,6 +44,9 @@ class Settings(BaseModel):
     reminder_function_arn: str = ""  # R12 reminders: the function EventBridge Scheduler invokes
     reminder_role_arn: str = ""  # the role Scheduler assumes to invoke it
     reminder_group: str = ""  # the schedule group reminders are created in
+    send_queue_url: str = ""  # the send queue: safety-net calls, and messages held while a channel was throttling
+    ses_send_rate: Annotated[float, Field(gt=0)] = 14.0  # recipients a second the safety net may e-mail
+    safety_net_senders: Positive = 2  # send functions side by side (the send queue's maximum concurrency)
 
     @property
     def is_local(self) -> bool:
