@@ -168,6 +168,7 @@ class Sender:
                 break
             if agents is None:
                 agents = self._agents.agents([call.npn for call in pending])
+                pending = deque(sorted(pending, key=lambda call: _language(agents.get(call.npn))))  # full SES calls
             size = calls_per_send(policy.rate, policy.senders)
             chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
             done = self._send(batch, chunk, agents, pacer)
@@ -206,8 +207,7 @@ class Sender:
             if agent is None or agent.suspended or not agent.record.email:
                 unreachable.append((batch.group, call_key(call.npn)))
             else:
-                language = agent.languages[0] if agent.languages else "en"
-                by_language.setdefault(language, []).append((call, agent.record.email))
+                by_language.setdefault(_language(agent), []).append((call, agent.record.email))
         if unreachable:
             self._ledger.record(unreachable, "unreachable")
             done.unreachable = len(unreachable)
@@ -297,3 +297,8 @@ class Sender:
 
     def _event(self, action: str, **detail: object) -> AuditEvent:
         return AuditEvent(at=self._timer.now(), actor="system", action=action, detail=detail)
+
+
+def _language(agent: Agent | None) -> str:
+    """The language an agent's call is written in (their first; English when none, or no such agent)."""
+    return agent.languages[0] if agent is not None and agent.languages else "en"
