@@ -174,7 +174,7 @@ def test_every_function_environment_resolves_to_real_local_tables_and_the_secret
     environments = cfn.function_environments(template, resources, {"SenderEmail": SENDER})
 
     # Then every function gets names of tables and a secret that exist in moto
-    assert set(environments) == {"IntakeFunction", "MatchFunction", "NotifyFunction", "ExpireFunction"}
+    assert set(environments) == {"IntakeFunction", "MatchFunction", "NotifyFunction", "ExpireFunction", "SendFunction"}
     dynamodb, secrets = session.client("dynamodb"), session.client("secretsmanager")
     tables = set(dynamodb.list_tables()["TableNames"])
     for function_id, environment in environments.items():
@@ -454,7 +454,7 @@ def test_every_function_code_uri_and_handler_module_exist(template: dict[str, An
 
     # Then each CodeUri is a directory holding the handler's module, and module names are unique
     # (the local stack imports every handler into one process)
-    assert len(specs) == 4
+    assert len(specs) == 5
     for spec in specs.values():
         assert (ROOT / spec.code_uri).is_dir(), spec.code_uri
         assert spec.handler_file().is_file(), spec.handler
