@@ -1,7 +1,9 @@
 """`make bench`: every national-scale figure in one process, printed as a table and written as JSON.
 
     python -m benchmarks [--sizes 1000,10000,100000] [--matches 300] [--repeats 3] [--cold-repeats 5]
-                         [--only matching,referrals,coldstart] [--out benchmarks/results/latest.json]
+                         [--only matching,referrals,coldstart,scale] [--out benchmarks/results/latest.json]
+
+`--only` also takes one figure of the scale section (`scale.safety_net`).
 
 docs/benchmarks.md explains what each figure measures and how.
 """
@@ -30,6 +32,7 @@ TARGETS = {
     "happy_path_calls": 15,
     "cold_start_ratio": 1.5,
     "cost_per_1000_usd": 0.50,
+    "safety_net_time_ratio": 1.2,
 }
 
 
@@ -172,6 +175,23 @@ def _table(results: dict[str, Any]) -> str:
             f"Cost per 1,000 referrals (accept path, list prices of {results['prices_as_of']}): "
             f"${results['cost_per_1000_referrals_usd']}"
         )
+    net = results.get("scale", {}).get("safety_net")
+    if net:
+        rows.append("")
+        rows.append(
+            f"Safety net to a {net['recipients']:,}-agent Texas roster at {net['ses_send_rate']:g} e-mails/s "
+            f"({net['senders']} senders), SES throttling above that rate (simulated time)"
+        )
+        row("recipients", "e-mailed once", "dropped", "duplicates", "completion s", "ideal s", "time ratio")
+        row(
+            net["recipients"],
+            net["emailed_once"],
+            net["dropped"],
+            net["duplicates"],
+            net["completion_s"],
+            net["ideal_s"],
+            net["time_ratio"],
+        )
     return "\n".join(rows)
 
 
@@ -197,6 +217,10 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
         }
     if "cost_per_1000_referrals_usd" in results:
         verdicts["cost<=0.50_per_1000"] = results["cost_per_1000_referrals_usd"] <= TARGETS["cost_per_1000_usd"]
+    net = results.get("scale", {}).get("safety_net")
+    if net:
+        verdicts["safety_net_everyone_once"] = net["emailed_once"] == net["recipients"] and not net["duplicates"]
+        verdicts["safety_net_time_ratio<=1.2"] = net["time_ratio"] <= TARGETS["safety_net_time_ratio"]
     return verdicts
 
 
@@ -206,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matches", type=int, default=300, help="consumers matched per size and scenario")
     parser.add_argument("--repeats", type=int, default=3, help="referrals per path for the call counts")
     parser.add_argument("--cold-repeats", type=int, default=5, help="fresh interpreters per function")
-    parser.add_argument("--only", default="matching,referrals,coldstart", help="parts to run")
+    parser.add_argument("--only", default="matching,referrals,coldstart,scale", help="parts to run (or scale.<figure>)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON results")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
@@ -219,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from benchmarks import coldstart, cost, matching, referrals
+    from benchmarks import coldstart, cost, matching, referrals, scale
     from benchmarks.counting import CallLog
+
+    figures = {part.split(".", 1)[1] for part in parts if part.startswith("scale.")}
 
     started = time.perf_counter()
     say = _progress(started)
@@ -242,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         if "matching" in parts:
             sizes = [int(s) for s in args.sizes.split(",")]
             results["match"] = _match_section(matching.run(sizes, args.matches, log, say))
+        if "scale" in parts or figures:
+            results["scale"] = scale.run(log, say, None if "scale" in parts else figures)
     if "coldstart" in parts:
         results["cold_start"] = coldstart.run(say, repeats=args.cold_repeats)
         built = coldstart.sizes()

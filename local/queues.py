@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from local.cfn import DEFAULT_PREFIX, QueueEventSource, local_function_names, local_queue_names, sqs_event_sources
@@ -40,11 +40,19 @@ class QueueConsumers:
     """The running event sources. `invocations` counts the batches handed to functions, `idle()` says whether every
     queue is empty with no batch in flight."""
 
-    def __init__(self, sources: list[_Source], wait_seconds: float) -> None:
+    def __init__(
+        self,
+        sources: list[_Source],
+        wait_seconds: float,
+        pause: Callable[[float], None] | None = None,
+        thread_context: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
         import boto3
 
         self._sources = sources
         self._wait = wait_seconds
+        self._pause = pause
+        self._thread_context = thread_context
         self._sqs = boto3.client("sqs")
         self._lambda = boto3.client("lambda")
         self._stop = threading.Event()
@@ -86,6 +94,16 @@ class QueueConsumers:
         return True
 
     def _poll(self, source: _Source) -> None:
+        with self._thread_context():
+            self._poll_until_stopped(source)
+
+    def _rest(self) -> None:
+        if self._pause is None:
+            self._stop.wait(self._wait)
+        else:
+            self._pause(self._wait)
+
+    def _poll_until_stopped(self, source: _Source) -> None:
         while not self._stop.is_set():
             with self._receiving:
                 messages = self._sqs.receive_message(
@@ -98,7 +116,7 @@ class QueueConsumers:
                     with self._lock:
                         self._busy += 1
             if not messages:
-                self._stop.wait(self._wait)
+                self._rest()
                 continue
             try:
                 self._invoke(source, messages)
@@ -149,10 +167,13 @@ def consume_queues(
     parameters: Mapping[str, Any] | None = None,
     prefix: str = DEFAULT_PREFIX,
     wait_seconds: float = 0.02,
+    pause: Callable[[float], None] | None = None,
+    thread_context: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> Iterator[QueueConsumers]:
     """Run the template's SQS event sources while the block runs (inside mock_aws, the resources created by
     local.cfn with the same `parameters`, and the in-process routing of Lambda invocations). `wait_seconds`: how
-    long a poller rests after finding its queue empty."""
+    long a poller rests after finding its queue empty, by `pause` (default: the wall clock); each poller thread runs
+    inside `thread_context()` (a benchmark's simulated clock counts its threads this way)."""
     import boto3
 
     sqs = boto3.client("sqs")
@@ -173,7 +194,7 @@ def consume_queues(
         where = f"{spec.function}.ScalingConfig.MaximumConcurrency"
         concurrency = int(resolver.resolve(raw, where)) if raw is not None else DEFAULT_CONCURRENCY
         sources.append(_Source(spec, url, arn, names[spec.function], concurrency))
-    consumers = QueueConsumers(sources, wait_seconds)
+    consumers = QueueConsumers(sources, wait_seconds, pause, thread_context)
     consumers.start()
     try:
         yield consumers

@@ -8,16 +8,19 @@ substitution: values are inserted unescaped), stored as moto stores SendEmail's 
 value is refused (BadRequestException) rather than sent blank, so a template mistake shows.
 
 `throttle(rate, clock)`: SES's maximum send rate, enforced — a token bucket of `rate` recipients a second, one
-second deep, on `clock` (its `rate` can be changed while it runs). A SendEmail or SendBulkEmail call that finds no token is refused with
-TooManyRequestsException (HTTP 429); a bulk call that finds fewer tokens than destinations sends as many as there
-are tokens and answers ACCOUNT_THROTTLED for the rest. This is the fault the safety net's fan-out must survive.
+second deep (at least one recipient), on `clock`; its `rate` can be changed while it runs (0 refuses everything).
+A SendEmail or SendBulkEmail call that finds no token is refused with TooManyRequestsException (HTTP 429); a bulk
+call that finds fewer tokens than destinations sends as many as there are tokens and answers ACCOUNT_THROTTLED for
+the rest. This is the fault the safety net's fan-out must survive.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -155,3 +158,16 @@ def throttle(rate: float, clock: _Clock) -> Iterator[SendingQuota]:
             yield quota
     finally:
         _quota.clear()
+
+
+def received(marker: str = "") -> Counter[str]:
+    """The e-mails moto holds as sent (SendEmail and the emulated SendBulkEmail alike) whose body contains `marker`,
+    counted by recipient address."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    counts: Counter[str] = Counter()
+    for message in ses_backends[DEFAULT_ACCOUNT_ID][os.environ.get("AWS_REGION", "us-east-1")].sent_messages:
+        if marker in getattr(message, "body", ""):
+            counts.update(message.destinations.get("ToAddresses", []))
+    return counts
