@@ -144,3 +144,24 @@ def test_a_claimed_send_is_recorded_only_once_it_succeeded_so_a_retry_can_make_i
     assert (first, second, third) == ({"email": "failed"}, {"email": "sent"}, {"email": "duplicate"})
     assert email.sent == ["agent101@example.com"]
     assert ledger.statuses() == {"sent"}
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "retryable"),
+    [
+        ("TooManyRequestsException", 429, True),
+        ("Throttling", 400, True),
+        ("ProvisionedThroughputExceededException", 400, True),
+        ("InternalFailure", 500, True),
+        ("MessageRejected", 400, False),
+        ("AccessDeniedException", 403, False),
+    ],
+)
+def test_an_sdk_failure_says_whether_the_same_call_may_succeed_later(code: str, status: int, retryable: bool) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from hod.adapters.aws import sdk_failure
+
+    error = ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail")
+    assert sdk_failure("sesv2", "SendEmail", error).retryable is retryable
+    assert sdk_failure("sesv2", "SendEmail", EndpointConnectionError(endpoint_url="https://x")).retryable
