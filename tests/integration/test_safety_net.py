@@ -164,11 +164,8 @@ def test_an_offer_its_channel_refused_when_due_is_held_and_sent_within_its_windo
 ) -> None:
     flow, quota = shut_ses
     # Given an available agent, and SES refusing every message (still refusing after the SDK's retries)
-    add_available("101")
     # When a consumer asks for help, the offer's e-mail is held on the send queue instead of failing
-    rid = submit(client)
-    notified = flow.wait_for(lambda: offer_outcomes(rid, "offer.notified"), what="the offer to be notified")
-    assert notified[0]["email"] == "held"
+    rid = offer_held(flow, client)
     # When SES takes messages again, within the offer's window
     quota.rate = 50
     # Then the send function sends it, once, and the trail says so
@@ -180,10 +177,8 @@ def test_an_offer_held_until_its_window_closed_is_not_sent_late(
     shut_ses: tuple[Workflow, SendingQuota], client: Client
 ) -> None:
     flow, quota = shut_ses
-    # Given an available agent, and SES refusing every message
-    add_available("101")
-    rid = submit(client)
-    flow.wait_for(lambda: offer_outcomes(rid, "offer.notified"), what="the offer to be notified")
+    # Given an available agent, SES refusing every message, and an offer to the agent held on the send queue
+    rid = offer_held(flow, client)
     # When SES takes messages again only after the offer's window closed
     flow.wait_for(
         lambda: wiring.workflow_store().offer(rid, "101")[0].status.value == "missed",
@@ -194,6 +189,16 @@ def test_an_offer_held_until_its_window_closed_is_not_sent_late(
     # Then the held offer is dropped as late, never sent
     assert held_offer_outcomes(flow, rid) == ["late"]
     assert calls_received()["agent101@example.com"] == 0
+
+
+def offer_held(flow: Workflow, client: Client) -> str:
+    """Agent 101 available, a consumer asking for help while SES refuses everything: the offer is held. The
+    referral's id."""
+    add_available("101")
+    rid = submit(client)
+    notified = flow.wait_for(lambda: offer_outcomes(rid, "offer.notified"), what="the offer to be notified")
+    assert notified[0]["email"] == "held"
+    return rid
 
 
 def held_offer_outcomes(flow: Workflow, referral_id: str) -> list[str]:
