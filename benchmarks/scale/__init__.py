@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.counting import CallLog
-from benchmarks.scale import partitions, sweep
+from benchmarks.scale import partitions, safety_net, sweep
 
 Figure = Callable[[CallLog, Callable[[str], None]], dict[str, Any]]
 FIGURES: dict[str, Figure] = {
     "partitions": partitions.run,
     "sweep": sweep.run,
+    "safety_net": safety_net.run,
 }
 
 
