@@ -127,7 +127,7 @@ def _store_roster(agents: list[dict[str, Any]], env: dict[str, str]) -> None:
             remove=(),
             add=[
                 Placement(
-                    roster_area("TX"),
+                    roster_area("TX", a["record"]["npn"]),
                     a["record"]["npn"],
                     a["record"]["npn"],
                     a["location"]["lat"],
