@@ -40,6 +40,7 @@ TARGETS = {
     "partition_read_units_s": 3_000,
     "sweep_peak_minute_changes": 40_000,
     "sweep_lag_s": 60,
+    "safety_net_time_ratio": 1.2,
 }
 PARTS = ("matching", "referrals", "coldstart", "scale")
 # Sections of the JSON merged key by key with the file's (the others are replaced whole by a run that makes them).
@@ -240,6 +241,23 @@ def _table(results: dict[str, Any]) -> str:
                 minute["lag_s_at_10ms_per_call"],
                 f"{minute['hottest_partition']} ({minute['hottest_partition_writes']:,} writes)",
             )
+    net = results.get("scale", {}).get("safety_net")
+    if net:
+        rows.append("")
+        rows.append(
+            f"Safety net to a {net['recipients']:,}-agent Texas roster at {net['ses_send_rate']:g} e-mails/s "
+            f"({net['senders']} senders), SES throttling above that rate (simulated time)"
+        )
+        row("recipients", "e-mailed once", "dropped", "duplicates", "completion s", "ideal s", "time ratio")
+        row(
+            net["recipients"],
+            net["emailed_once"],
+            net["dropped"],
+            net["duplicates"],
+            net["completion_s"],
+            net["ideal_s"],
+            net["time_ratio"],
+        )
     return "\n".join(rows)
 
 
@@ -279,6 +297,10 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
             sweep["peak_minute_changes"] >= TARGETS["sweep_peak_minute_changes"]
         )
         verdicts["sweep_lag<=60s"] = sweep["lag_s_max"] <= TARGETS["sweep_lag_s"]
+    net = results.get("scale", {}).get("safety_net")
+    if net:
+        verdicts["safety_net_everyone_once"] = net["emailed_once"] == net["recipients"] and not net["duplicates"]
+        verdicts["safety_net_time_ratio<=1.2"] = net["time_ratio"] <= TARGETS["safety_net_time_ratio"]
     return verdicts
 
 

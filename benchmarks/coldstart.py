@@ -3,9 +3,9 @@
 Each measurement is a fresh interpreter (`benchmarks/_probe.py`) that imports the handler module and invokes it
 once, against moto running as a server in this process (so the probe imports nothing of moto, and its calls cross
 a real socket). The probe runs with the function's Lambda environment from template.yaml and Lambda's markers set,
-as deployed (Tracing: Active; the X-Ray SDK only with `TraceAwsCalls`, see hod/tracing.py). Bytecode caches are warm (.venv has __pycache__);
-`compile_s` says what compiling the loaded non-standard-library modules from source costs, which is what every
-cold start pays when the package ships without .pyc files (as `sam build` builds it).
+as deployed (Tracing: Active; the X-Ray SDK only with `TraceAwsCalls`, see hod/tracing.py). Bytecode caches are
+warm (.venv has __pycache__); `compile_s` says what compiling the loaded non-standard-library modules from source
+costs, which is what every cold start pays when the package ships without .pyc files (as `sam build` builds it).
 
 The data each probe needs (agents, a referral to match, a pending offer to notify, one to expire) is seeded by a
 separate interpreter (`python -m benchmarks.coldstart seed`) through the same server.

@@ -33,7 +33,9 @@ from benchmarks.counting import Call, CallLog
 from benchmarks.tables import global_indexes, table_shapes
 from local.cfn import create_local_resources, functions, load_template
 from local.inproc import atomic_dynamodb, load_function_module, route_lambdas_in_process
+from local.queues import QueueWorkers
 from local.scheduler import run_schedules
+from local.ses import bulk_email
 
 SENDER = "offers@help-on-demand.example"
 BASE_URL = "http://hod.bench"
@@ -419,9 +421,11 @@ def stack(log: CallLog, *, every_table: bool = False) -> Iterator[Harness]:
         try:
             with (
                 atomic_dynamodb(),
+                bulk_email(),
                 route_lambdas_in_process(template),
                 _scoped_handlers(log, template, invocations),
                 run_schedules(),
+                QueueWorkers(template, parameters=parameters).running(),
             ):
                 intake = load_function_module("functions/intake", "app.app")
                 with Client(intake.app) as client:

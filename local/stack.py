@@ -68,8 +68,8 @@ def parameters_from_environment(base_url: str) -> dict[str, str]:
 
 @contextmanager
 def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
-    """moto in-process with the template's resources, its state machine executing for real, the functions' handlers
-    running in this process (queue consumers included); the process environment points at it all."""
+    """moto in-process with the template's resources, its state machine executing for real, its queues' event
+    sources polled and the functions' handlers running in this process; the process environment points at it all."""
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
     import boto3
@@ -82,6 +82,7 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
     from local.outbox import record_push
     from local.queues import QueueWorkers
     from local.scheduler import run_schedules
+    from local.ses import bulk_email
 
     # moto logs each caught task timeout at ERROR; here that is an unanswered offer moving on, not a failure.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -96,9 +97,10 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
         with (
             atomic_dynamodb(),
             record_push(),
+            bulk_email(),
             route_lambdas_in_process(template),
             run_schedules(),
-            QueueWorkers(template).running(),
+            QueueWorkers(template, parameters=parameters).running(),
         ):
             yield env
 

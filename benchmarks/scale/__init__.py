@@ -11,13 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.counting import CallLog
-from benchmarks.scale import burst, partitions, sweep
+from benchmarks.scale import burst, partitions, safety_net, sweep
 
 Figure = Callable[[CallLog, Callable[[str], None]], dict[str, Any]]
 FIGURES: dict[str, Figure] = {
     "burst": lambda _log, progress: burst.run(progress),
     "partitions": partitions.run,
     "sweep": sweep.run,
+    "safety_net": safety_net.run,
 }
 
 

@@ -1,6 +1,7 @@
 """Notify tasks: the safety net (for the workflow) and the follow-up reminders (for EventBridge Scheduler).
 
-  {"task": "safety_net", "referral_id", "task_token"}  every participating agent in the state, e-mail only; the
+  {"task": "safety_net", "referral_id", "task_token"}  queues the call to every participating agent in the state
+                                                       (once; the send function e-mails them at the SES rate); the
                                                        workflow waits on the token until one accepts or the round ends
   {"task": "reminder", "referral_id", "after_minutes"}  the accepting agent, when no progress is recorded (R12); run
                                                        by a one-off schedule created at acceptance
@@ -74,9 +75,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         result = {"reminded": True, "outcomes": dict(step.outcomes)} if step.agent_npn else {"reminded": False}
     else:
         step = tasks.open_safety_net(task.referral_id, task.task_token)
-        tally = step.tally
-        result = {"sent": 0} if tally is None else {"sent": tally.get("sent", 0), "failed": tally.get("failed", 0)}
-        metrics.add_metric(name="SafetyNetEmails", unit=MetricUnit.Count, value=result["sent"])
+        result = {"queued": (step.tally or {}).get("queued", 0)}
+        metrics.add_metric(name="SafetyNetCallsQueued", unit=MetricUnit.Count, value=result["queued"])
     for outcome in step.outcomes.values():
         metrics.add_metric(name=f"Send_{outcome}", unit=MetricUnit.Count, value=1)
     logger.info("notified", extra={"result": result})

@@ -5,7 +5,7 @@ DynamoDB tables, the functions, their API routes and SQS event sources, and the 
 (`schema`), resolves
 intrinsic functions against the resources created locally (`intrinsics`), and creates a local copy of the stack's
 resources (in moto or any endpoint boto3 points at) with every function's environment resolved against them
-(`provision`).
+(`provision`). Functions' SQS event sources are run by local/queues.py.
 """
 
 from local.cfn.intrinsics import LocalResources, function_environments, local_function_names, local_queue_names

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.cfn.schema import SUB_VARIABLE, functions
-from local.cfn.template import DEFAULT_PREFIX, LOCAL_ACCOUNT_ID, QUEUE, TemplateError, resources_of_type
+from local.cfn.template import DEFAULT_PREFIX, LOCAL_ACCOUNT_ID, QUEUE, TemplateError, resources_of_type, truthy
 
 
 @dataclass(frozen=True)
@@ -224,16 +224,17 @@ def local_function_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREF
 
 def local_queue_names(template: Mapping[str, Any], prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
     """Queue logical id → the queue's name in the local copy: its QueueName when the template sets one (resolved
-    with the local stack name), else <prefix><LogicalId>, as `provision` creates it."""
+    with the local stack name), else <prefix><LogicalId> (".fifo" added for a FIFO queue, as SQS requires), as
+    `provision` creates it."""
     resolver = _names_resolver(template, prefix)
-    return {
-        logical_id: (
-            scalar_text(resolver.resolve(properties["QueueName"], f"{logical_id}.QueueName"))
-            if "QueueName" in properties
-            else f"{prefix}{logical_id}"
-        )
-        for logical_id, properties in resources_of_type(template, QUEUE)
-    }
+    names: dict[str, str] = {}
+    for logical_id, properties in resources_of_type(template, QUEUE):
+        if "QueueName" in properties:
+            names[logical_id] = scalar_text(resolver.resolve(properties["QueueName"], f"{logical_id}.QueueName"))
+        else:
+            fifo = truthy(properties.get("FifoQueue", False))
+            names[logical_id] = f"{prefix}{logical_id}" + (".fifo" if fifo else "")
+    return names
 
 
 def _names_resolver(template: Mapping[str, Any], prefix: str) -> Resolver:

@@ -16,6 +16,7 @@ from local.cfn.intrinsics import (
     Resolver,
     function_environments,
     local_function_names,
+    local_queue_names,
     local_stack_name,
     scalar_text,
 )
@@ -153,7 +154,8 @@ def _sqs(session_or_clients: Session | Mapping[str, Any]) -> Any:
     return session_or_clients.client("sqs")
 
 
-# Queue properties that are SQS attributes of the same name (RedrivePolicy is written as JSON).
+# A queue's properties as SQS attributes of the same name (the ones the local copy honours; any other property is
+# refused, not ignored). RedrivePolicy is written as JSON.
 _QUEUE_ATTRIBUTES = (
     "ContentBasedDeduplication",
     "DelaySeconds",
@@ -161,10 +163,27 @@ _QUEUE_ATTRIBUTES = (
     "MaximumMessageSize",
     "MessageRetentionPeriod",
     "ReceiveMessageWaitTimeSeconds",
-    "RedrivePolicy",
     "SqsManagedSseEnabled",
     "VisibilityTimeout",
 )
+_QUEUE_PROPERTIES = (*_QUEUE_ATTRIBUTES, "RedrivePolicy", "QueueName", "Tags")
+
+
+def _queue_attributes(properties: Mapping[str, Any], resolver: Resolver, where: str) -> dict[str, str]:
+    unknown = sorted(set(properties) - set(_QUEUE_PROPERTIES))
+    if unknown:
+        raise TemplateError(f"{where}: {', '.join(unknown)} cannot be created locally (local/cfn/provision.py).")
+    attributes = {
+        key: scalar_text(resolver.resolve(properties[key], f"{where}.{key}"))
+        for key in _QUEUE_ATTRIBUTES
+        if key in properties
+    }
+    if "RedrivePolicy" in properties:
+        policy = resolver.resolve(properties["RedrivePolicy"], f"{where}.RedrivePolicy")
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": policy["deadLetterTargetArn"], "maxReceiveCount": int(policy["maxReceiveCount"])}
+        )
+    return attributes
 
 
 def _create_queues(
@@ -175,8 +194,9 @@ def _create_queues(
     attributes: dict[tuple[str, str], str],
     resolver: Resolver,
 ) -> None:
-    """SQS queues, named by their QueueName or <prefix><LogicalId>. A queue whose properties name another queue (a
-    dead-letter queue in its RedrivePolicy) is created after it. !Ref gives the URL, as in CloudFormation."""
+    """SQS queues, named as `local_queue_names` says. A queue whose properties name another queue (a dead-letter
+    queue in its RedrivePolicy) is created after it. !Ref gives the URL, as in CloudFormation."""
+    names = local_queue_names(template, prefix)
     waiting = dict(resources_of_type(template, QUEUE))
     while waiting:
         ready = {
@@ -188,14 +208,10 @@ def _create_queues(
             raise TemplateError(f"Queues name each other in a cycle: {', '.join(sorted(waiting))}.")
         for logical_id, properties in ready.items():
             del waiting[logical_id]
-            resolved = resolver.resolve(properties, logical_id)
-            name = scalar_text(resolved.get("QueueName") or f"{prefix}{logical_id}")
-            queue_attributes = {
-                key: json.dumps(resolved[key]) if key == "RedrivePolicy" else scalar_text(resolved[key])
-                for key in _QUEUE_ATTRIBUTES
-                if key in resolved
-            }
-            url = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
+            name = names[logical_id]
+            url = sqs.create_queue(QueueName=name, Attributes=_queue_attributes(properties, resolver, logical_id))[
+                "QueueUrl"
+            ]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             refs[logical_id] = url
             attributes.update(

@@ -1,5 +1,5 @@
-"""What the template declares, as the local stack needs it: DynamoDB tables, functions and their API routes, and
-state-machine definitions."""
+"""What the template declares, as the local stack needs it: DynamoDB tables, functions, their API routes and SQS
+event sources, and state-machine definitions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from local.cfn.template import (
     DEFAULT_PREFIX,
     FUNCTION,
     PROJECT_ROOT,
+    QUEUE,
     TABLE,
     TemplateError,
     literal,
@@ -159,35 +160,50 @@ def api_routes(template: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class QueueSource:
-    """A function's SQS event (an event source mapping): which of the template's queues it consumes, and how."""
+    """A function's SQS event (the event source mapping SAM makes of it): which of the template's queues it consumes,
+    and how. `maximum_concurrency` is the template's value, unresolved (it may name a parameter; None: not capped)."""
 
     function: str  # the function's logical id
     event: str
     queue: str  # the queue's logical id
     batch_size: int
     report_failures: bool  # FunctionResponseTypes has ReportBatchItemFailures
-    maximum_concurrency: Any  # ScalingConfig.MaximumConcurrency, unresolved (None: not capped)
+    maximum_concurrency: Any  # ScalingConfig.MaximumConcurrency
+    enabled: bool = True
+
+
+def _queue_of(value: Any, where: str) -> str:
+    """The logical id of the queue an SQS event names (!GetAtt Queue.Arn)."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        resource, attribute = target if isinstance(target, list) else str(target).split(".", 1)
+        if attribute == "Arn":
+            return str(resource)
+    raise TemplateError(f"{where}: Queue must be !GetAtt <a queue of the template>.Arn.")
 
 
 def queue_sources(template: Mapping[str, Any]) -> list[QueueSource]:
-    """Every SQS event of every function. The queue must be one of the template's (`!GetAtt <Queue>.Arn`)."""
+    """Every SQS event of every function, with Lambda's defaults (10 messages a batch). The queue must be one of the
+    template's (`!GetAtt <Queue>.Arn`)."""
+    queues = {logical_id for logical_id, _ in resources_of_type(template, QUEUE)}
     sources: list[QueueSource] = []
     for logical_id, spec in functions(template).items():
         for name, event in spec.events.items():
             if event.type != "SQS":
                 continue
-            queue = event.properties.get("Queue")
-            target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
-            if not (isinstance(target, list) and len(target) == 2 and target[1] == "Arn"):
-                raise TemplateError(f"{logical_id}.Events.{name}: Queue must be !GetAtt <a queue of the template>.Arn.")
+            where = f"{logical_id}.Events.{name}"
+            queue = _queue_of(event.properties.get("Queue"), where)
+            if queue not in queues:
+                raise TemplateError(f"{where}: {queue} is not a queue of the template.")
             sources.append(
                 QueueSource(
                     function=logical_id,
                     event=name,
-                    queue=target[0],
+                    queue=queue,
                     batch_size=int(event.properties.get("BatchSize", 10)),
                     report_failures="ReportBatchItemFailures" in (event.properties.get("FunctionResponseTypes") or []),
                     maximum_concurrency=(event.properties.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+                    enabled=truthy(event.properties.get("Enabled", True)),
                 )
             )
     return sources

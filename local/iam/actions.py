@@ -10,11 +10,14 @@ functions make are mapped. An operation with no entry is an error, never a silen
 - Step Functions: StartExecution on the state machine; the task-token callbacks have no resource ("*").
 - EventBridge Scheduler: CreateSchedule on schedule/<group>/<name>, and iam:PassRole of the target's role, passed to
   scheduler.amazonaws.com.
-- SES v2: ses:SendEmail on the sending identity (the From address's identity).
+- SES v2: ses:SendEmail or ses:SendBulkEmail on the sending identity (the From address's identity), and on the
+  configuration set or stored template the call names.
 - SNS: Publish on the topic, or on "*" when it goes straight to a phone number (SMS has no ARN).
 - Pinpoint: mobiletargeting:SendMessages on apps/<app id>/messages.
 - Secrets Manager: GetSecretValue on the secret.
 - Lambda: lambda:InvokeFunction on the function (a qualifier is part of the ARN).
+- SQS: SendMessage(Batch) as sqs:SendMessage, ChangeMessageVisibility(Batch) as sqs:ChangeMessageVisibility, on the
+  queue.
 """
 
 from __future__ import annotations
@@ -126,13 +129,22 @@ def _create_schedule(params: Mapping[str, Any], where: Where) -> Iterator[Reques
         yield Request("iam:PassRole", str(role), {"iam:PassedToService": "scheduler.amazonaws.com"})
 
 
-def _send_email(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
-    _, address = parseaddr(str(params.get("FromEmailAddress") or ""))
-    if not address:
-        raise UnmappedCall("sesv2.SendEmail without FromEmailAddress: the identity it sends from is unknown.")
-    yield Request("ses:SendEmail", where.arn("ses", f"identity/{address}"))
-    if params.get("ConfigurationSetName"):
-        yield Request("ses:SendEmail", where.arn("ses", f"configuration-set/{params['ConfigurationSetName']}"))
+def _sending(action: str, operation: str) -> Mapper:
+    """SES v2 sending (SendEmail, SendBulkEmail): the action on the From address's identity, its configuration set
+    if one is named, and for bulk sending a stored template if one is named (inline template content has no ARN)."""
+
+    def requests(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
+        _, address = parseaddr(str(params.get("FromEmailAddress") or ""))
+        if not address:
+            raise UnmappedCall(f"sesv2.{operation} without FromEmailAddress: the identity it sends from is unknown.")
+        yield Request(action, where.arn("ses", f"identity/{address}"))
+        if params.get("ConfigurationSetName"):
+            yield Request(action, where.arn("ses", f"configuration-set/{params['ConfigurationSetName']}"))
+        template = ((params.get("DefaultContent") or {}).get("Template") or {}).get("TemplateName")
+        if template:
+            yield Request(action, where.arn("ses", f"template/{template}"))
+
+    return requests
 
 
 def _publish(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
@@ -171,11 +183,16 @@ def _invoke(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
     yield Request("lambda:InvokeFunction", arn)
 
 
-def _send_to_queue(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
-    """SendMessage and SendMessageBatch are both authorised as sqs:SendMessage on the queue (its URL ends with the
-    account and the queue's name)."""
-    account, name = str(params["QueueUrl"]).rstrip("/").rsplit("/", 2)[-2:]
-    yield Request("sqs:SendMessage", f"arn:{where.partition}:sqs:{where.region}:{account}:{name}")
+def _queue(action: str) -> Mapper:
+    """An operation on one queue, authorised as `action` on it (its URL ends with the account and the queue's name):
+    SendMessage and SendMessageBatch as sqs:SendMessage, ChangeMessageVisibility(Batch) as
+    sqs:ChangeMessageVisibility."""
+
+    def requests(params: Mapping[str, Any], where: Where) -> Iterator[Request]:
+        account, name = str(params["QueueUrl"]).rstrip("/").rsplit("/", 2)[-2:]
+        yield Request(action, f"arn:{where.partition}:sqs:{where.region}:{account}:{name}")
+
+    return requests
 
 
 # botocore service name → operation → the requests it is authorised by.
@@ -196,12 +213,20 @@ MAPPERS: dict[str, dict[str, Mapper]] = {
         "SendTaskHeartbeat": _no_resource("states:SendTaskHeartbeat"),
     },
     "scheduler": {"CreateSchedule": _create_schedule},
-    "sesv2": {"SendEmail": _send_email},
+    "sesv2": {
+        "SendEmail": _sending("ses:SendEmail", "SendEmail"),
+        "SendBulkEmail": _sending("ses:SendBulkEmail", "SendBulkEmail"),
+    },
     "sns": {"Publish": _publish},
     "pinpoint": {"SendMessages": _send_messages},
     "secretsmanager": {"GetSecretValue": _get_secret_value},
     "lambda": {"Invoke": _invoke},
-    "sqs": {"SendMessage": _send_to_queue, "SendMessageBatch": _send_to_queue},
+    "sqs": {
+        "SendMessage": _queue("sqs:SendMessage"),
+        "SendMessageBatch": _queue("sqs:SendMessage"),
+        "ChangeMessageVisibility": _queue("sqs:ChangeMessageVisibility"),
+        "ChangeMessageVisibilityBatch": _queue("sqs:ChangeMessageVisibility"),
+    },
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from local.iam.recorder import stack_created
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.queues import QueueWorkers
 from local.scheduler import run_schedules
+from local.ses import bulk_email
 from tests.integration.api_contract import check_answer
 from tests.integration.faults import Faults, injected_faults
 
@@ -47,7 +49,7 @@ def answers_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A fresh local copy of the stack's tables and secret in moto; the process environment points at it.
     Referrals are stored but their workflow is not started (see `workflow` for that)."""
-    with mock_aws():
+    with mock_aws(), bulk_email():
         session, template = boto3.session.Session(), load_template()
         env = create_local_resources(session, template, parameters=PARAMETERS)
         stack_created(session, template, PARAMETERS)
@@ -78,6 +80,7 @@ def invocations(stack: dict[str, str]) -> Iterator[Invocations]:
 class Workflow:
     env: dict[str, str]
     invocations: Invocations
+    consumers: QueueWorkers | None = None
 
     def executions(self) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")
@@ -101,6 +104,35 @@ class Workflow:
 WINDOWS = {"OfferWindowSeconds": "3", "SafetyNetWindowSeconds": "3", "SafetyNetRounds": "2", "FollowUpSeconds": "2"}
 
 
+@contextmanager
+def running_stack(monkeypatch: pytest.MonkeyPatch, parameters: dict[str, str]) -> Iterator[Workflow]:
+    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process) and
+    the template's queues consumed by their functions (the send queue, the refresh queue), created with the template
+    `parameters`."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        template = load_template()
+        session = boto3.session.Session()
+        env = create_local_resources(session, template, parameters=parameters)
+        stack_created(session, template, parameters)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+        wiring.reset()
+        with atomic_dynamodb(), bulk_email(), route_lambdas_in_process(template) as invocations:
+            harness = Workflow(env, invocations)
+            # EventBridge Scheduler's one-off schedules (the reminders), fired when due; the queues' event sources
+            with run_schedules(), QueueWorkers(template, parameters=parameters).running() as consumers:
+                harness.consumers = consumers
+                yield harness
+            # Stop what is still running, and let in-flight handlers finish while the embedded AWS is still here
+            sfn = session.client("stepfunctions")
+            for execution in harness.executions():
+                if execution["status"] == "RUNNING":
+                    sfn.stop_execution(executionArn=execution["executionArn"])
+            invocations.close()
+        wiring.reset()
+
+
 @pytest.fixture
 def windows(request: pytest.FixtureRequest) -> dict[str, str]:
     """The workflow's windows (template parameters): 3 seconds, or what the test's `windows(Name="value")` marker
@@ -111,28 +143,9 @@ def windows(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.fixture
 def workflow(monkeypatch: pytest.MonkeyPatch, windows: dict[str, str]) -> Iterator[Workflow]:
-    """The whole stack with the template's state machine executing in moto (real ASL, real handlers in-process),
-    offer and safety-net windows of 3 seconds (unless `windows` says otherwise)."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        template = load_template()
-        session = boto3.session.Session()
-        env = create_local_resources(session, template, parameters={**PARAMETERS, **windows})
-        stack_created(session, template, {**PARAMETERS, **windows})
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        session.client("sesv2").create_email_identity(EmailIdentity=SENDER)
-        wiring.reset()
-        with atomic_dynamodb(), route_lambdas_in_process(template) as invocations:
-            harness = Workflow(env, invocations)
-            with run_schedules():  # EventBridge Scheduler's one-off schedules (the reminders), fired when due
-                yield harness
-            # Stop what is still running, and let in-flight handlers finish while the embedded AWS is still here
-            sfn = session.client("stepfunctions")
-            for execution in harness.executions():
-                if execution["status"] == "RUNNING":
-                    sfn.stop_execution(executionArn=execution["executionArn"])
-            invocations.close()
-        wiring.reset()
+    """The running stack with offer and safety-net windows of 3 seconds (unless `windows` says otherwise)."""
+    with running_stack(monkeypatch, {**PARAMETERS, **windows}) as harness:
+        yield harness
 
 
 @pytest.fixture

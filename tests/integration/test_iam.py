@@ -14,14 +14,26 @@ import boto3
 import pytest
 from chalice.test import Client
 
+from hod import wiring
+from hod.domain.availability import WeeklySchedule
 from local.cfn import LocalResources, load_template
 from local.iam.check import check
 from local.iam.policies import Resolver, expand, principals
 from local.iam.recorder import Run, active, code_principals
-from local.queues import QueueWorkers
 from tests.integration.conftest import Workflow
 from tests.integration.test_api import ALWAYS
-from tests.integration.test_workflow import FORM, add_agents, emails_to, link_of, submit, succeeded, token_of
+from tests.integration.test_workflow import (
+    FORM,
+    NEVER,
+    add_agents,
+    emails_to,
+    link_of,
+    offer_emails_to,
+    submit,
+    submit_new,
+    succeeded,
+    token_of,
+)
 
 TEMPLATE = load_template()
 # Everything in the template that is given policies: the functions, the state machine, the Scheduler's role
@@ -33,13 +45,14 @@ _RECORDED: list[Run] = []
 
 def _a_referrals_whole_life(flow: Workflow) -> None:
     """Intake takes the referral, Match offers it, Expire lapses the unanswered offer, Match offers the next agent,
-    Intake takes the acceptance, the Scheduler's role invokes Notify for the reminder, Expire's sweep invites, and a
-    refresh worker applies an agent's availability change."""
+    Intake takes the acceptance, the Scheduler's role invokes Notify for the reminder, Expire's sweep invites, a
+    refresh worker applies an agent's availability change, and a second referral nobody can take goes to the safety
+    net: Notify queues its calls and the send function e-mails them."""
     import app as intake_app
     import expire_handler
     from local.inproc import LocalContext
 
-    add_agents(("201", "78701", ALWAYS), ("202", "78205", ALWAYS))
+    add_agents(("201", "78701", ALWAYS), ("202", "78205", ALWAYS), ("203", "79901", NEVER))
     with Client(intake_app.app) as client:
         rid = submit(client)
         # (the nearest agent, 201, lets the offer lapse: the second offer goes to 202)
@@ -49,12 +62,22 @@ def _a_referrals_whole_life(flow: Workflow) -> None:
     flow.wait_for(
         lambda: [m for m in emails_to("202") if m.subject.startswith("Reminder")], timeout=30, what="a reminder"
     )
-    assert expire_handler.handler({}, LocalContext("ExpireFunction"))["invitations"]["sent"] == 2
-    # The refresh workers apply an agent's availability change that falls due now
+    assert expire_handler.handler({}, LocalContext("ExpireFunction"))["invitations"]["sent"] == 3
+    # The refresh workers (the stack's queue event sources) apply an agent's availability change that falls due now
+    workers = flow.consumers
+    assert workers is not None
+    before = workers.handed_over
     sqs = boto3.client("sqs")
     body = json.dumps({"due_at": int(time.time()), "npns": ["201"]})
     sqs.send_message(QueueUrl=flow.env["HOD_REFRESH_QUEUE_URL"], MessageBody=body)
-    assert QueueWorkers(TEMPLATE).drain() == 1
+    flow.wait_for(lambda: workers.handed_over > before and workers.idle(), what="the refresh workers")
+    assert workers.failed == 0
+    # Nobody is available for the next referral: the safety net calls the state's agents through the send queue
+    for npn in ("201", "202"):
+        wiring.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(NEVER))
+    with Client(intake_app.app) as client:
+        submit_new(client)
+    flow.wait_for(lambda: offer_emails_to("203"), what="the safety net's call to agent 203")
 
 
 @pytest.fixture

@@ -164,7 +164,11 @@ def test_queues_are_created_with_their_dead_letter_queue_and_consumed_as_the_tem
     # Then each queue exists with its template attributes, the refresh queue redriving to its dead-letter queue
     sqs = session.client("sqs")
     names = cfn.local_queue_names(template, PREFIX)
-    assert set(names) == set(declared) == {"RefreshQueue", "RefreshDeadLetterQueue", "DeadLetterQueue"}
+    assert (
+        set(names)
+        == set(declared)
+        == {"RefreshQueue", "RefreshDeadLetterQueue", "DeadLetterQueue", "SendQueue", "SendDeadLetterQueue"}
+    )
     url = sqs.get_queue_url(QueueName=names["RefreshQueue"])["QueueUrl"]
     assert environment["HOD_REFRESH_QUEUE_URL"] == url
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -173,7 +177,7 @@ def test_queues_are_created_with_their_dead_letter_queue_and_consumed_as_the_tem
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead_arn, "maxReceiveCount": 5}
     # And the refresh function consumes the refresh queue, reporting failed batches, at most AvailabilityWorkers at once
-    (source,) = cfn.queue_sources(template)
+    (source,) = [source for source in cfn.queue_sources(template) if source.queue == "RefreshQueue"]
     assert (source.function, source.queue, source.report_failures) == ("RefreshFunction", "RefreshQueue", True)
     assert source.maximum_concurrency == {"Ref": "AvailabilityWorkers"}
 
@@ -220,6 +224,7 @@ def test_every_function_environment_resolves_to_real_local_tables_and_the_secret
         "NotifyFunction",
         "ExpireFunction",
         "RefreshFunction",
+        "SendFunction",
     }
     dynamodb, secrets = session.client("dynamodb"), session.client("secretsmanager")
     tables = set(dynamodb.list_tables()["TableNames"])
@@ -502,7 +507,7 @@ def test_every_function_code_uri_and_handler_module_exist(template: dict[str, An
 
     # Then each CodeUri is a directory holding the handler's module, and module names are unique
     # (the local stack imports every handler into one process)
-    assert len(specs) == 5
+    assert len(specs) == 6
     for spec in specs.values():
         assert (ROOT / spec.code_uri).is_dir(), spec.code_uri
         assert spec.handler_file().is_file(), spec.handler

@@ -32,8 +32,12 @@ class FailingText:
 
 
 class OpenLedger:
-    def claim(self, scope: str, key: str) -> bool:
+    def claim(self, *send: Any) -> bool:
         return True
+
+    def record(self, sends: Any, outcome: str = "sent") -> None: ...
+
+    def release(self, *send: Any) -> None: ...
 
 
 def function_logger(monkeypatch: pytest.MonkeyPatch, level: str) -> io.StringIO:

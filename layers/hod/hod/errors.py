@@ -60,9 +60,11 @@ class ConfigurationError(HodError):
 
 
 class DependencyFailed(HodError):
-    """An AWS call failed; the adapter wrapped the SDK error in this."""
+    """An AWS call failed; the adapter wrapped the SDK error in this. `retryable`: the service was throttling or
+    briefly unavailable (after the SDK's own retries), so the same call may succeed later."""
 
-    def __init__(self, service: str, operation: str, detail: str) -> None:
+    def __init__(self, service: str, operation: str, detail: str, *, retryable: bool = False) -> None:
         super().__init__(f"{service}.{operation} failed: {detail}")
         self.service = service
         self.operation = operation
+        self.retryable = retryable

@@ -79,3 +79,32 @@ def language_name(code: str, in_language: str) -> str:
     """A language's name for a message written in `in_language` (its own name in Spanish messages, else English)."""
     english, own = LANGUAGES.get(code, (code, code))
     return own if in_language != "en" else english
+
+
+def bulk_template(kind: str, language: str, values: Mapping[str, str], personal: tuple[str, ...]) -> Message:
+    """The message `kind` for SES bulk sending: `values` filled in, and each name in `personal` (a value that differs
+    per recipient) left as an SES placeholder — `{{name}}` in the subject and text, `{{name_html}}` in the HTML, as
+    SES inserts values unescaped. Each recipient's values then come from `bulk_data`."""
+    marks = {name: f"\x00{name}\x00" for name in personal}
+    message = render(kind, language, {**values, **marks})
+    parts = (message.subject, message.text, message.html)
+    if any("{{" in part for part in parts):
+        raise ValueError(f"message {kind} contains '{{{{', which SES would read as a placeholder")
+
+    def place(part: str, suffix: str) -> str:
+        for name, mark in marks.items():
+            part = part.replace(mark, "{{" + name + suffix + "}}")
+        return part
+
+    return Message(
+        kind=kind,
+        language=message.language,
+        subject=place(message.subject, ""),
+        text=place(message.text, ""),
+        html=place(message.html, "_html"),
+    )
+
+
+def bulk_data(values: Mapping[str, str]) -> dict[str, str]:
+    """One recipient's values for a `bulk_template`: each as given, and escaped for the HTML part."""
+    return {**values, **{f"{name}_html": html.escape(value) for name, value in values.items()}}

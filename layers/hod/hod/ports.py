@@ -13,6 +13,7 @@ from hod.domain.metrics import OfferFact, ReferralFact
 from hod.domain.nearest import IndexEntry
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus, WorkflowStart
+from hod.domain.sending import HeldMessage, SafetyNetCalls
 from hod.signing import KeyRing
 
 
@@ -343,6 +344,19 @@ class Callbacks(Protocol):
 class Reminders(Protocol):
     def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
         """Remind the accepting agent at `at` unless progress is recorded by then (R12). Raises DependencyFailed."""
+        ...
+
+
+class Timer(Clock, Protocol):
+    """A clock that can also be waited on (the senders' pacing and back-off)."""
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SendQueue(Protocol):
+    def put(self, messages: Sequence[SafetyNetCalls | HeldMessage]) -> None:
+        """Queue messages for the send function, each in its message group. Raises DependencyFailed (retryable when
+        the queue was throttling)."""
         ...
 
 

@@ -55,6 +55,9 @@ class Settings(BaseModel):
     reminder_dead_letter_arn: str = ""  # the queue undeliverable reminders go to (empty: dropped)
     refresh_queue_url: str = ""  # where availability changes wait until they fall due (hod.services.sweep)
     sign_in_function_arn: str = ""  # the function that e-mails sign-in links, invoked asynchronously (the intake's)
+    send_queue_url: str = ""  # the send queue: safety-net calls, and messages held while a channel was throttling
+    ses_send_rate: Annotated[float, Field(gt=0)] = 14.0  # recipients a second the safety net may e-mail
+    safety_net_senders: Positive = 2  # send functions side by side (the send queue's maximum concurrency)
 
     @property
     def is_local(self) -> bool:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from hod.settings import get_settings
 
 if TYPE_CHECKING:
     from hod.adapters.agent_loads import DynamoAgentLoads
-    from hod.adapters.aws import SecretsManagerKeys
+    from hod.adapters.aws import SecretsManagerKeys, SqsSendQueue
     from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+    from hod.adapters.sending import DynamoSendLedger
     from hod.adapters.sweep import SqsRefreshQueue
     from hod.adapters.workflow_store import DynamoWorkflowStore
-    from hod.ports import AgentStore, Clock, Reminders, Workflow
+    from hod.ports import AgentStore, Clock, Reminders, Timer, Workflow
     from hod.services.access import AccessService
     from hod.services.agents import AgentService
     from hod.services.auth import AuthService
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from hod.services.offer_links import LinkAnswers, LinkPages
     from hod.services.referral_views import ReferralViews
     from hod.services.reports import ReportService
+    from hod.services.sender import Sender
     from hod.services.submissions import Submissions
     from hod.services.sweep import AvailabilitySweep
     from hod.services.workflow.answers import Answers
@@ -69,6 +71,17 @@ def clock() -> Clock:
 
 def use_clock(replacement: Clock) -> None:
     _clock[:] = [replacement]
+
+
+def timer() -> Timer:
+    """The process's clock when it can also be waited on (the system's, or a test's or benchmark's `Timer`), else
+    the system's: the senders pace and back off on it."""
+    current = clock()
+    if callable(getattr(current, "sleep", None)):
+        return cast("Timer", current)
+    from hod.adapters.aws import SystemClock
+
+    return SystemClock()
 
 
 # ----- adapters --------------------------------------------------------------------------------------------------
@@ -150,9 +163,21 @@ def reminders() -> Reminders:
 
 
 @_factory
+def send_ledger() -> DynamoSendLedger:
+    from hod.adapters.sending import DynamoSendLedger
+
+    return DynamoSendLedger(get_settings().referrals_table)
+
+
+def send_queue() -> SqsSendQueue:
+    from hod.adapters.aws import SqsSendQueue
+
+    return SqsSendQueue(get_settings().send_queue_url)
+
+
+@_factory
 def notifier() -> Notifier:
     from hod.adapters.aws import PinpointPush, SesEmail, SnsText
-    from hod.adapters.dynamo import DynamoSendLedger
     from hod.services.notifier import Notifier
 
     settings = get_settings()
@@ -160,7 +185,9 @@ def notifier() -> Notifier:
         SesEmail(settings.sender_email),
         SnsText(),
         PinpointPush(settings.pinpoint_app_id),
-        DynamoSendLedger(settings.referrals_table),
+        send_ledger(),
+        send_queue() if settings.send_queue_url else None,
+        clock(),
     )
 
 
@@ -319,7 +346,8 @@ def notices() -> Notices:
     from hod.services.workflow.notices import Notices
 
     links = _LinksOnFirstUse()
-    return Notices(notifier(), links, links)
+    queue = send_queue() if get_settings().send_queue_url else None
+    return Notices(notifier(), links, links, queue, send_ledger())
 
 
 @_factory
@@ -370,6 +398,31 @@ def link_answers() -> LinkAnswers:
     from hod.services.offer_links import LinkAnswers
 
     return LinkAnswers(auth(), answers(), clock())
+
+
+# ----- the send function ---------------------------------------------------------------------------------------------
+@_factory
+def sender() -> Sender:
+    """The send function's service: the safety net's calls at the account's SES rate, and held messages."""
+    from hod.adapters.aws import PinpointPush, SesBulkEmail, SesEmail, SnsText
+    from hod.adapters.sending import DynamoAgentDirectory
+    from hod.services.notifier import Channels
+    from hod.services.sender import Sender, SendPolicy
+
+    settings = get_settings()
+    return Sender(
+        workflow_store(),
+        DynamoAgentDirectory(settings.agents_table),
+        send_ledger(),
+        SesBulkEmail(settings.sender_email),
+        Channels(SesEmail(settings.sender_email), SnsText(), PinpointPush(settings.pinpoint_app_id)),
+        timer(),
+        SendPolicy(
+            rate=settings.ses_send_rate,
+            senders=settings.safety_net_senders,
+            offer_window_seconds=settings.offer_window_seconds,
+        ),
+    )
 
 
 # ----- ports whose service is built on first use -----------------------------------------------------------------

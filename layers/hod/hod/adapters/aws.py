@@ -1,19 +1,25 @@
 """Small AWS adapters: the signing keys from Secrets Manager, the referral workflow on Step Functions, reminders on
-EventBridge Scheduler, e-mail, text and push, the clock."""
+EventBridge Scheduler, e-mail (one message, or SES bulk sending), text and push, the send queue on SQS (FIFO), the
+clock."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import threading
+import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 from hod.adapters.telemetry import count_channel_failure
 from hod.domain.referral import WorkflowStart
+from hod.domain.sending import SQS_BATCH_LIMIT, SQS_MESSAGE_BYTES, SQS_VISIBILITY_LIMIT, HeldMessage, SafetyNetCalls
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.signing import KeyRing, SigningKey
 
@@ -22,8 +28,45 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
 
 _clients_lock = threading.Lock()
+
+# Every client retries throttling and transient errors in botocore's "standard" mode (exponential back-off with full
+# jitter, a retry quota per client), up to these attempts in all, the first included. The sending channels get few:
+# a message a channel still refuses after them is held on the send queue (docs/notifications.md) rather than
+# keeping a function waiting. DynamoDB's attempts are set on its pynamodb connection (adapters/dynamo.py).
+ATTEMPTS: Mapping[str, int] = {
+    "sesv2": 3,
+    "sns": 3,
+    "pinpoint": 3,
+    "stepfunctions": 6,
+    "sqs": 6,
+    "scheduler": 5,
+    "secretsmanager": 5,
+    "dynamodb": 8,
+}
+DEFAULT_ATTEMPTS = 5
+
+# What botocore's standard mode counts as throttling (besides any 5xx answer and a lost connection).
+_THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
 
 
 @functools.cache
@@ -32,16 +75,28 @@ def _session() -> boto3.session.Session:
 
 
 @functools.cache
-def _client(service: str) -> Any:
+def _client(service: str, attempts: int) -> Any:
     # One session for every client: each botocore session loads its own copy of the endpoint and retry data.
-    return _session().client(service)  # type: ignore[call-overload]
+    config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
+    return _session().client(service, config=config)  # type: ignore[call-overload]
 
 
-def client(service: str) -> Any:
-    """One boto3 client per service per process, created on first use (not at import). Creating clients is not
-    thread-safe in botocore, so creation is serialised; using them is safe."""
+def client(service: str, attempts: int | None = None) -> Any:
+    """One boto3 client per service (and number of attempts) per process, created on first use (not at import).
+    Creating clients is not thread-safe in botocore, so creation is serialised; using them is safe."""
     with _clients_lock:
-        return _client(service)
+        return _client(service, attempts or ATTEMPTS.get(service, DEFAULT_ATTEMPTS))
+
+
+def sdk_failure(service: str, operation: str, exc: ClientError | BotoCoreError) -> DependencyFailed:
+    """The SDK's error as the project's own, marked retryable when the service was throttling or failing briefly."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        retryable = code in _THROTTLING or status >= 500
+    else:
+        retryable = isinstance(exc, ConnectionError | HTTPClientError)
+    return DependencyFailed(service, operation, str(exc), retryable=retryable)
 
 
 def forget_clients() -> None:
@@ -82,9 +137,9 @@ class SecretsManagerKeys:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException" and stage != "AWSCURRENT":
                 return None
-            raise DependencyFailed("secretsmanager", "GetSecretValue", str(exc)) from exc
+            raise sdk_failure("secretsmanager", "GetSecretValue", exc) from exc
         except BotoCoreError as exc:
-            raise DependencyFailed("secretsmanager", "GetSecretValue", str(exc)) from exc
+            raise sdk_failure("secretsmanager", "GetSecretValue", exc) from exc
         secret = value.get("SecretString") or ""
         if len(secret) < 32:
             raise ConfigurationError(f"Signing secret {self._secret_id} must be at least 32 characters.")
@@ -112,9 +167,9 @@ class StepFunctionsWorkflow:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
                 return f"{self._arn.replace(':stateMachine:', ':execution:')}:{self.name(start)}"
-            raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
+            raise sdk_failure("stepfunctions", "StartExecution", exc) from exc
         except BotoCoreError as exc:
-            raise DependencyFailed("stepfunctions", "StartExecution", str(exc)) from exc
+            raise sdk_failure("stepfunctions", "StartExecution", exc) from exc
         return str(response["executionArn"])
 
 
@@ -147,9 +202,9 @@ class StepFunctionsCallbacks:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in self._GONE:
                 return False
-            raise DependencyFailed("stepfunctions", operation, str(exc)) from exc
+            raise sdk_failure("stepfunctions", operation, exc) from exc
         except BotoCoreError as exc:
-            raise DependencyFailed("stepfunctions", operation, str(exc)) from exc
+            raise sdk_failure("stepfunctions", operation, exc) from exc
         return True
 
 
@@ -200,9 +255,9 @@ class SchedulerReminders:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConflictException":
                 return  # already scheduled
-            raise DependencyFailed("scheduler", "CreateSchedule", str(exc)) from exc
+            raise sdk_failure("scheduler", "CreateSchedule", exc) from exc
         except BotoCoreError as exc:
-            raise DependencyFailed("scheduler", "CreateSchedule", str(exc)) from exc
+            raise sdk_failure("scheduler", "CreateSchedule", exc) from exc
 
 
 class SesEmail:
@@ -230,7 +285,7 @@ class SesEmail:
             )
         except (ClientError, BotoCoreError) as exc:
             count_channel_failure("email")
-            raise DependencyFailed("sesv2", "SendEmail", str(exc)) from exc
+            raise sdk_failure("sesv2", "SendEmail", exc) from exc
         return str(response.get("MessageId", ""))
 
 
@@ -246,7 +301,7 @@ class SnsText:
             )
         except (ClientError, BotoCoreError) as exc:
             count_channel_failure("text")
-            raise DependencyFailed("sns", "Publish", str(exc)) from exc
+            raise sdk_failure("sns", "Publish", exc) from exc
         return str(response.get("MessageId", ""))
 
 
@@ -273,7 +328,7 @@ class PinpointPush:
             )
         except (ClientError, BotoCoreError) as exc:
             count_channel_failure("app")
-            raise DependencyFailed("pinpoint", "SendMessages", str(exc)) from exc
+            raise sdk_failure("pinpoint", "SendMessages", exc) from exc
         result = response["MessageResponse"]["Result"].get(token, {})
         if result.get("DeliveryStatus") not in (None, "SUCCESSFUL"):
             count_channel_failure("app")
@@ -296,3 +351,98 @@ class LambdaSignIns:
             client("lambda").invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(payload))
         except (BotoCoreError, ClientError) as exc:
             raise DependencyFailed("lambda", "Invoke", str(exc)) from exc
+
+
+class SesBulkEmail:
+    """SES v2 bulk sending: one message with inline template content, `{{name}}` placeholders filled per
+    destination from its own data (SES's simple substitution, which does not escape: values for the HTML part come
+    escaped already). At most 50 destinations a call. One outcome per destination, in order: SES's status
+    ("SUCCESS", "ACCOUNT_THROTTLED", ...).
+
+    Made once, not retried by the SDK: the send function paces these calls and backs off itself, knowing how long
+    its invocation has left."""
+
+    def __init__(self, sender: str) -> None:
+        self._sender = sender
+
+    def send(self, subject: str, text: str, html: str, entries: Sequence[tuple[str, Mapping[str, str]]]) -> list[str]:
+        if not self._sender:
+            raise ConfigurationError("HOD_SENDER_EMAIL is not set: no e-mail can be sent.")
+        try:
+            response = client("sesv2", attempts=1).send_bulk_email(
+                FromEmailAddress=self._sender,
+                DefaultContent={
+                    "Template": {
+                        "TemplateContent": {"Subject": subject, "Text": text, "Html": html},
+                        "TemplateData": "{}",
+                    }
+                },
+                BulkEmailEntries=[
+                    {
+                        "Destination": {"ToAddresses": [address]},
+                        "ReplacementEmailContent": {"ReplacementTemplate": {"ReplacementTemplateData": data_json}},
+                    }
+                    for address, data_json in ((address, json.dumps(data)) for address, data in entries)
+                ],
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise sdk_failure("sesv2", "SendBulkEmail", exc) from exc
+        return [str(result.get("Status", "FAILED")) for result in response.get("BulkEmailEntryResults", [])]
+
+
+class SqsSendQueue:
+    """The send queue (SQS, FIFO): messages for the send function, put in batches of ten (and at most 256 KiB a
+    batch), each in its message group, de-duplicated by its content for five minutes (a retried put adds nothing).
+    Entries SQS refuses in a batch are put again; still refused, the whole put fails as retryable."""
+
+    _TRIES = 3
+
+    def __init__(self, queue_url: str) -> None:
+        self._url = queue_url
+
+    def put(self, messages: Sequence[SafetyNetCalls | HeldMessage]) -> None:
+        if not self._url:
+            raise ConfigurationError("HOD_SEND_QUEUE_URL is not set: nothing can be queued for sending.")
+        batch: list[tuple[str, str]] = []
+        size = 0
+        for message in messages:
+            body = message.model_dump_json()
+            if batch and (len(batch) == SQS_BATCH_LIMIT or size + len(body) > SQS_MESSAGE_BYTES):
+                self._put_batch(batch)
+                batch, size = [], 0
+            batch.append((message.message_group, body))
+            size += len(body)
+        if batch:
+            self._put_batch(batch)
+
+    def _put_batch(self, bodies: list[tuple[str, str]]) -> None:
+        waiting = dict(enumerate(bodies))
+        for _ in range(self._TRIES):
+            entries = [
+                {
+                    "Id": str(index),
+                    "MessageBody": body,
+                    "MessageGroupId": group,
+                    "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
+                }
+                for index, (group, body) in waiting.items()
+            ]
+            try:
+                response = client("sqs").send_message_batch(QueueUrl=self._url, Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                raise sdk_failure("sqs", "SendMessageBatch", exc) from exc
+            waiting = {int(failed["Id"]): waiting[int(failed["Id"])] for failed in response.get("Failed", [])}
+            if not waiting:
+                return
+        raise DependencyFailed("sqs", "SendMessageBatch", f"{len(waiting)} message(s) refused", retryable=True)
+
+    def postpone(self, receipt_handle: str, seconds: int) -> None:
+        """Leave a received message on the queue, out of sight for `seconds` (a FIFO queue's way to delay it)."""
+        try:
+            client("sqs").change_message_visibility(
+                QueueUrl=self._url,
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=max(0, min(SQS_VISIBILITY_LIMIT, seconds)),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise sdk_failure("sqs", "ChangeMessageVisibility", exc) from exc

@@ -52,11 +52,16 @@ def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
+# Throttling (a hot partition, an index that cannot keep up) and transient errors are retried by botocore's standard
+# mode, with exponential back-off and full jitter, up to this many attempts in all (pynamodb's default is 4).
+DYNAMODB_ATTEMPTS = 8
+
+
 @functools.cache
 def _transactions(region: str) -> Connection:
     """The process's DynamoDB connection, for the models and the transactions alike: each new pynamodb Connection
     creates its own botocore session and client, loading DynamoDB's service model again (tens of milliseconds)."""
-    return Connection(region=region)
+    return Connection(region=region, retry_configuration={"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS})
 
 
 def transactions() -> Connection:
@@ -563,28 +568,6 @@ def referral_from_item(item: ReferralItem) -> Referral:
     changes["not_good_reason"] = item.not_good_reason
     changes["outcome"] = item.outcome
     return referral.model_copy(update=changes)
-
-
-class DynamoSendLedger:
-    """Which messages went out: one item per (referral, message, channel), claimed before sending, so a retried
-    Lambda never sends the same e-mail or text twice. The outcome goes to the audit trail, not here. Used only for
-    messages no decision write already claims (the safety net's calls, missed and suspension notices)."""
-
-    def __init__(self, table_name: str) -> None:
-        self._table = table_name
-
-    def claim(self, scope: str, key: str) -> bool:
-        bind(ReferralItem, self._table)
-        with _sdk("PutItem"):
-            try:
-                ReferralItem(scope, f"SEND#{key}", doc="{}", status="claimed").save(
-                    condition=ReferralItem.sk.does_not_exist()
-                )
-            except PutError as exc:
-                if _conditional_failed(exc):
-                    return False
-                raise
-        return True
 
 
 def forget_connections() -> None:

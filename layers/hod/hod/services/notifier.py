@@ -2,25 +2,46 @@
 their preferred contact method includes them. A channel failing never stops the others; every outcome is returned
 for the audit trail and metrics. Nothing here logs a name, a phone number or an e-mail address.
 
-Each send happens at most once: either the caller's own conditional write already decided that this invocation,
-and no other, sends it (the referral's creation for the receipt, the offer's for the offer, the acceptance for the
-acceptance messages, the reminder's claim), or the send is first claimed in a ledger (`claim=True`)."""
+Each send happens once: either the caller's own conditional write already decided that this invocation, and no
+other, sends it (the referral's creation for the receipt, the offer's for the offer, the acceptance for the
+acceptance messages, the reminder's claim), or the send is claimed in the ledger first (`claim=True`): held by
+this invocation for a few minutes, recorded only once the channel accepted it, given back when it failed.
+
+A channel that is still throttling after the SDK's retries (or briefly unavailable) does not lose the message: it is
+held on the send queue, rendered, and the send function sends it later with back-off — unless its moment has passed
+by then (`not_after`: an offer's deadline, a sign-in link's expiry)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from hod.domain.sending import HeldMessage
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.logs import get_logger
 from hod.messages import Message, render
+from hod.ports import Clock, SendQueue
 
 logger = get_logger(__name__)
 
 Channel = Literal["email", "text", "app"]
-Outcome = Literal["sent", "failed", "suppressed", "duplicate"]
+Outcome = Literal["sent", "failed", "suppressed", "duplicate", "held"]
 CHANNELS: tuple[Channel, ...] = ("email", "text", "app")
+
+# A claim keeps other invocations off a send this long; a holder that died lets it lapse, and a retry sends.
+CLAIM_HOLD = timedelta(minutes=5)
+# How long a held message is still worth sending, by kind, when the caller gives no moment of its own.
+LATE_AFTER: Mapping[str, timedelta] = {
+    "sign_in": timedelta(minutes=20),  # the link's life
+    "reminder": timedelta(minutes=15),  # the next reminder is due by then
+    "missed": timedelta(days=1),
+    "suspended": timedelta(days=1),
+    "activation": timedelta(days=1),
+}
+DEFAULT_LATE_AFTER = timedelta(hours=1)
 
 
 class EmailChannel(Protocol):
@@ -36,8 +57,16 @@ class PushChannel(Protocol):
 
 
 class SendLedger(Protocol):
-    def claim(self, scope: str, key: str) -> bool:
-        """True the first time (scope, key) is claimed, False ever after."""
+    def claim(self, scope: str, key: str, holder: str, now: datetime, hold: timedelta) -> bool:
+        """Hold (scope, key) for `holder` until now + hold: True unless it was sent, or someone else holds it."""
+        ...
+
+    def record(self, sends: list[tuple[str, str]], outcome: str = "sent") -> None:
+        """These (scope, key) sends are done for good."""
+        ...
+
+    def release(self, scope: str, key: str, holder: str) -> None:
+        """Give `holder`'s claim back: the send failed and may be made again."""
         ...
 
 
@@ -54,12 +83,56 @@ class Recipient:
     devices: tuple[tuple[str, str], ...] = field(default=())  # (platform, token)
 
 
-class Notifier:
-    def __init__(self, email: EmailChannel, text: TextChannel, push: PushChannel, ledger: SendLedger) -> None:
+class Channels:
+    """The three channels, to send one rendered message on one of them."""
+
+    def __init__(self, email: EmailChannel, text: TextChannel, push: PushChannel) -> None:
         self._email = email
         self._text = text
         self._push = push
+
+    def deliver(self, channel: str, to: tuple[str, ...], subject: str, text: str, html: str) -> None:
+        """E-mail `to[0]`; text `to[0]` (`text` is the SMS); push to each "platform:token" in `to` (`subject` is the
+        title, `text` the body). Raises DependencyFailed or ConfigurationError."""
+        if channel == "email":
+            self._email.send(to[0], subject, text, html)
+        elif channel == "text":
+            self._text.send(to[0], text)
+        else:
+            for device in to:
+                platform, _, token = device.partition(":")
+                self._push.send(platform, token, subject, text)
+
+
+def addressed(message: Message, recipient: Recipient, channel: str) -> tuple[tuple[str, ...], str, str, str]:
+    """Where and what to send on `channel`: (to, subject, text, html) as `Channels.deliver` takes them."""
+    if channel == "email":
+        return (recipient.email or "",), message.subject, message.text, message.html
+    if channel == "text":
+        return (recipient.phone or "",), "", message.sms or "", ""
+    devices = tuple(f"{platform}:{token}" for platform, token in recipient.devices)
+    return devices, message.push_title or "", message.push_body or "", ""
+
+
+class _SystemTime:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Notifier:
+    def __init__(
+        self,
+        email: EmailChannel,
+        text: TextChannel,
+        push: PushChannel,
+        ledger: SendLedger,
+        queue: SendQueue | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._channels = Channels(email, text, push)
         self._ledger = ledger
+        self._queue = queue
+        self._clock = clock or _SystemTime()
 
     def send(
         self,
@@ -70,10 +143,14 @@ class Notifier:
         values: Mapping[str, str],
         *,
         claim: bool = True,
+        not_after: datetime | None = None,
+        trail: str | None = None,
     ) -> dict[str, Outcome]:
         """Send message `kind` to `recipient`; `scope` + `message_key` identify this send for de-duplication
         (e.g. the referral and "offer:101"). `claim=False` when the caller's conditional write already guarantees
-        that only this invocation sends it. Returns the outcome per channel tried."""
+        that only this invocation sends it. A channel still throttling is held for later until `not_after` (by
+        default LATE_AFTER of the kind), its outcome then going to `trail`'s audit trail. Returns the outcome
+        per channel tried."""
         message = render(kind, recipient.language, values)
         outcomes: dict[str, Outcome] = {}
         for channel in CHANNELS:
@@ -82,12 +159,23 @@ class Notifier:
             if not self._address(recipient, channel):
                 outcomes[channel] = "suppressed"
                 continue
-            if claim and not self._ledger.claim(scope, f"{message_key}#{channel}"):
-                outcomes[channel] = "duplicate"
-                continue
-            outcomes[channel] = self._deliver(message, recipient, channel)
+            send = _Send(scope, f"{message_key}#{channel}", kind, channel, recipient.label, not_after, trail)
+            outcomes[channel] = self._send(send, message, recipient, claim)
         logger.info("notified", extra={"scope": scope, "message_key": message_key, "kind": kind, "outcomes": outcomes})
         return outcomes
+
+    def _send(self, send: _Send, message: Message, recipient: Recipient, claim: bool) -> Outcome:
+        holder = uuid.uuid4().hex
+        if claim and not self._ledger.claim(send.scope, send.key, holder, self._clock.now(), CLAIM_HOLD):
+            return "duplicate"
+        to, subject, text, html = addressed(message, recipient, send.channel)
+        outcome = self._deliver(send, to, subject, text, html)
+        if claim:
+            if outcome == "sent":
+                self._ledger.record([(send.scope, send.key)])
+            else:
+                self._ledger.release(send.scope, send.key, holder)
+        return outcome
 
     @staticmethod
     def _has_content(message: Message, channel: str) -> bool:
@@ -101,28 +189,63 @@ class Notifier:
     def _address(recipient: Recipient, channel: str) -> bool:
         return bool({"email": recipient.email, "text": recipient.phone, "app": recipient.devices}[channel])
 
-    def _deliver(self, message: Message, recipient: Recipient, channel: str) -> Outcome:
+    def _deliver(self, send: _Send, to: tuple[str, ...], subject: str, text: str, html: str) -> Outcome:
         try:
             # (addresses and content were checked by the caller: _address and _has_content)
-            if channel == "email":
-                self._email.send(recipient.email or "", message.subject, message.text, message.html)
-            elif channel == "text":
-                self._text.send(recipient.phone or "", message.sms or "")
-            else:
-                for platform, token in recipient.devices:
-                    self._push.send(platform, token, message.push_title or "", message.push_body or "")
+            self._channels.deliver(send.channel, to, subject, text, html)
         except ConfigurationError as exc:
-            logger.warning("channel not configured", extra={"channel": channel, "reason": str(exc)})
+            logger.warning("channel not configured", extra={"channel": send.channel, "reason": str(exc)})
             return "suppressed"
         except DependencyFailed as exc:
+            if exc.retryable and self._hold(send, to, subject, text, html):
+                return "held"
             logger.error(
                 "channel failed",
                 extra={
-                    "channel": channel,
-                    "recipient": recipient.label,
+                    "channel": send.channel,
+                    "recipient": send.label,
                     "aws_service": exc.service,
                     "op": exc.operation,
                 },
             )
             return "failed"
         return "sent"
+
+    def _hold(self, send: _Send, to: tuple[str, ...], subject: str, text: str, html: str) -> bool:
+        """Put the message on the send queue to be sent later; False when there is no queue or it failed too."""
+        if self._queue is None:
+            return False
+        not_after = send.not_after or self._clock.now() + LATE_AFTER.get(send.kind, DEFAULT_LATE_AFTER)
+        held = HeldMessage(
+            scope=send.scope,
+            key=send.key,
+            label=send.label,
+            channel=send.channel,
+            to=to,
+            subject=subject,
+            text=text,
+            html=html,
+            not_after=not_after,
+            trail=send.trail,
+        )
+        try:
+            self._queue.put([held])
+        except (DependencyFailed, ConfigurationError) as exc:
+            where = {"channel": send.channel, "recipient": send.label, "error": str(exc)}
+            logger.error("message not held", extra=where)
+            return False
+        logger.warning("channel throttled: message held", extra={"channel": send.channel, "recipient": send.label})
+        return True
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One message on one channel: its ledger entry (scope, key) and what holding it needs."""
+
+    scope: str
+    key: str
+    kind: str
+    channel: str
+    label: str
+    not_after: datetime | None
+    trail: str | None

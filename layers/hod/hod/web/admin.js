@@ -303,6 +303,9 @@
     "offer.missed": (d) => "Missed by agent " + d.agent_npn + " (not answered in time)",
     "safety_net.opened": (d) => "Safety net opened (round " + d.round + ")",
     "safety_net.notified": (d) => "Safety-net e-mail to " + d.recipients + " agent(s)",
+    "safety_net.queued": (d) => "Safety-net call queued for " + d.recipients + " agent(s)",
+    "safety_net.sent": (d) => "Safety-net e-mails sent: " + (d.sent || 0),
+    "notification.resent": (d) => "Held message " + d.message + ": " + d.outcome,
     "safety_net.lapsed": (d) => "Safety-net round " + d.round + " ended unanswered",
     "safety_net.accepted": () => "Taken from the safety net",
     "accepted.notified": (d) => "Agent " + d.agent_npn + " sent the consumer's details",
@@ -311,7 +314,16 @@
     "referral.status": (d) => "Status set to " + (STATUS_NAMES[d.status] || d.status),
     "referral.unserved": () => "Closed as unserved: no agent accepted",
   };
-  const SHOWN_IN_TITLE = new Set(["agent_npn", "round", "recipients", "after_minutes", "status", "message"]);
+  const SHOWN_IN_TITLE = new Set([
+    "agent_npn",
+    "round",
+    "recipients",
+    "after_minutes",
+    "status",
+    "message",
+    "sent",
+    "outcome",
+  ]);
 
   function actorName(actor) {
     if (actor.startsWith("agent:")) return "agent " + actor.slice(6);

@@ -5,39 +5,54 @@ audit trail is the caller's, in the write that follows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from hod.domain.agent import Agent
 from hod.domain.offer import AgentContact, Offer
 from hod.domain.referral import Referral
-from hod.messages import language_name
-from hod.ports import LinkShortener, LinkSigner
-from hod.services.notifier import Notifier, Outcome, Recipient
+from hod.domain.sending import CALLS_PER_MESSAGE, Call, SafetyNetCalls, ledger_scope
+from hod.errors import ConfigurationError
+from hod.messages import Message, bulk_template, language_name
+from hod.ports import LinkShortener, LinkSigner, SendQueue
+from hod.services.notifier import CLAIM_HOLD, Notifier, Outcome, Recipient, SendLedger
 
 # The purposes of the signed links an agent answers through.
 OFFER_LINK = "offer"
 SAFETY_NET_LINK = "safety-net"
 # How long a link keeps showing its referral (acceptance itself is limited by the offer's deadline).
 LINK_VIEWABLE = timedelta(days=1)
+# The send ledger's entry (in the referral's scope) that says its safety-net calls are all on the send queue.
+SAFETY_NET_QUEUED = "safety_net:queued"
 _EMAIL = frozenset({"email"})
 _EMAIL_AND_TEXT = frozenset({"email", "text"})
 
 
 class Notices:
-    def __init__(self, notifier: Notifier, links: LinkSigner, short_links: LinkShortener) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        links: LinkSigner,
+        short_links: LinkShortener,
+        queue: SendQueue | None = None,
+        ledger: SendLedger | None = None,
+    ) -> None:
         self._notifier = notifier
         self._links = links
         self._short_links = short_links
+        self._queue = queue
+        self._ledger = ledger
 
     # ----- to the consumer -----------------------------------------------------------------------------------------
     def receipt(self, referral: Referral) -> dict[str, str]:
         """Tell the consumer, in their language, that the request arrived (sent once: by the call that stored it)."""
         consumer = referral.consumer
         values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
+        rid = referral.referral_id
         outcomes = self._notifier.send(
-            referral.referral_id, "received", consumer_recipient(referral), "consumer_received", values, claim=False
+            rid, "received", consumer_recipient(referral), "consumer_received", values, claim=False, trail=rid
         )
         return dict(outcomes)
 
@@ -50,7 +65,8 @@ class Notices:
 
     def offer(self, offer: Offer, contact: AgentContact, link: str) -> dict[str, Outcome]:
         """The offer, to the agent it was made to, with its signed link (`offer_link`). The offer's recording is
-        the claim: only its writer sends."""
+        the claim: only its writer sends. Held for a throttled channel only until its deadline: an offer whose window
+        closed is not sent late."""
         recipient = contact_recipient(contact)
         expires = offer.deadline + LINK_VIEWABLE
         texted = "text" in recipient.channels and recipient.phone
@@ -64,27 +80,64 @@ class Notices:
             "text_link": self._short_links.shorten(link, expires) if texted else link,
             "language_name": language_name(offer.language, recipient.language),
         }
+        rid = offer.referral_id
         return self._notifier.send(
-            offer.referral_id, f"offer:{offer.agent_npn}", recipient, "offer", values, claim=False
+            rid,
+            f"offer:{offer.agent_npn}",
+            recipient,
+            "offer",
+            values,
+            claim=False,
+            not_after=offer.deadline,
+            trail=rid,
         )
 
-    def safety_net_call(self, referral: Referral, agents: Iterable[Agent], expires: datetime) -> dict[str, int]:
-        """The safety net's call to each agent, e-mail only whatever their preferred method (R10), each with their
-        own signed link; each send is claimed in the ledger. How many messages ended in each outcome."""
-        place = referral.place
-        tally: dict[str, int] = {}
-        for agent in agents:
-            values = {
-                "city": place.city,
-                "county": place.county,
-                "state": place.state,
-                "link": self._links.signed_link(SAFETY_NET_LINK, referral.referral_id, agent.npn, expires),
-            }
-            recipient = agent_recipient(agent, channels=_EMAIL)
-            sent = self._notifier.send(referral.referral_id, f"safety_net:{agent.npn}", recipient, "safety_net", values)
-            for outcome in sent.values():
-                tally[outcome] = tally.get(outcome, 0) + 1
-        return tally
+    def safety_net_call(
+        self, referral: Referral, recipients: Callable[[], Sequence[str]], expires: datetime, now: datetime
+    ) -> int | None:
+        """The safety net's call (R10), once per referral: each agent among `recipients()` with their own signed
+        link, put on the send queue in messages of up to CALLS_PER_MESSAGE agents of one message group (the agent's
+        ledger shard) for the send function, which e-mails them (e-mail only, whatever their preferred method) at the
+        account's SES rate. How many calls were queued; None
+        when they were queued before (or are being queued right now). Queuing them is claimed in the send ledger
+        and recorded once all are on the queue: a call that failed part-way is made again in full by a later
+        round, and the ledger keeps any agent from being e-mailed twice."""
+        if self._queue is None or self._ledger is None:
+            raise ConfigurationError("No send queue is configured (HOD_SEND_QUEUE_URL): the safety net cannot call.")
+        rid, place = referral.referral_id, referral.place
+        holder = uuid.uuid4().hex
+        if not self._ledger.claim(rid, SAFETY_NET_QUEUED, holder, now, CLAIM_HOLD):
+            return None
+        try:
+            groups: dict[str, list[Call]] = {}
+            for npn in recipients():
+                link = self._links.signed_link(SAFETY_NET_LINK, rid, npn, expires)
+                groups.setdefault(ledger_scope(rid, npn), []).append(Call(npn=npn, link=link))
+            self._queue.put(
+                [
+                    SafetyNetCalls(
+                        referral_id=rid,
+                        group=group,
+                        city=place.city,
+                        county=place.county,
+                        state=place.state,
+                        calls=tuple(calls[start : start + CALLS_PER_MESSAGE]),
+                    )
+                    for group, calls in sorted(groups.items())
+                    for start in range(0, len(calls), CALLS_PER_MESSAGE)
+                ]
+            )
+        except BaseException:
+            self._ledger.release(rid, SAFETY_NET_QUEUED, holder)
+            raise
+        self._ledger.record([(rid, SAFETY_NET_QUEUED)])
+        return sum(len(calls) for calls in groups.values())
+
+    @staticmethod
+    def safety_net_message(calls: SafetyNetCalls, language: str) -> Message:
+        """The safety-net e-mail in `language` for SES bulk sending: each agent's link is their own (`{{link}}`)."""
+        values = {"city": calls.city, "county": calls.county, "state": calls.state}
+        return bulk_template("safety_net", language, values, personal=("link",))
 
     # ----- once an agent has the referral ------------------------------------------------------------------------
     def accepted(self, referral: Referral, contact: AgentContact) -> tuple[dict[str, Outcome], dict[str, Outcome]]:
@@ -102,14 +155,22 @@ class Notices:
             "language_name": language_name(referral.language, recipient.language),
         }
         rid = referral.referral_id
-        to_agent = self._notifier.send(rid, f"accepted:{contact.npn}", recipient, "accepted", agent_values, claim=False)
+        to_agent = self._notifier.send(
+            rid, f"accepted:{contact.npn}", recipient, "accepted", agent_values, claim=False, trail=rid
+        )
         consumer_values = {
             "first_name": consumer.first_name,
             "agent_name": f"{contact.first_name} {contact.last_name}",
             "agent_phone": contact.phone,
         }
         to_consumer = self._notifier.send(
-            rid, "agent_assigned", consumer_recipient(referral), "consumer_agent_assigned", consumer_values, claim=False
+            rid,
+            "agent_assigned",
+            consumer_recipient(referral),
+            "consumer_agent_assigned",
+            consumer_values,
+            claim=False,
+            trail=rid,
         )
         return to_agent, to_consumer
 
@@ -122,8 +183,9 @@ class Notices:
             "consumer_phone": consumer.phone,
             "after_minutes": str(after_minutes),
         }
+        rid = referral.referral_id
         return self._notifier.send(
-            referral.referral_id, f"reminder:{after_minutes}", recipient, "reminder", values, claim=False
+            rid, f"reminder:{after_minutes}", recipient, "reminder", values, claim=False, trail=rid
         )
 
     # ----- missed offers (R9) ----------------------------------------------------------------------------------------
@@ -131,7 +193,8 @@ class Notices:
         """Tell the agent, by e-mail, that they missed this offer and how many in the last 7 days."""
         values = {"city": offer.city, "state": offer.state, "missed_count": str(missed)}
         recipient = agent_recipient(agent, channels=_EMAIL)
-        return self._notifier.send(offer.referral_id, f"missed:{agent.npn}", recipient, "missed", values)
+        rid = offer.referral_id
+        return self._notifier.send(rid, f"missed:{agent.npn}", recipient, "missed", values, trail=rid)
 
     def suspended(self, agent: Agent, missed: int, day: date) -> dict[str, Outcome]:
         """Tell the agent, by e-mail and at most once a day, that they are suspended for missed offers."""

@@ -6,12 +6,11 @@ moves the execution is said through `TaskTokens`, by name (`hand_over_to_safety_
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from hod.domain.agent import Agent
 from hod.domain.offer import AgentContact, Offer, OfferKind, OfferStatus
 from hod.domain.referral import AuditEvent, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import Conflict, DependencyFailed, NotFound
@@ -70,7 +69,7 @@ class Step:
                fires; the sweep restarts the referral).
     agent_npn  the agent this task made the offer to, or reminded.
     outcomes   the outcome, per channel, of the one message this task sent that agent.
-    tally      the safety net's call: how many of its messages ended in each outcome (None: no call this round).
+    tally      the safety net's call: how many agents' calls it queued (None: none this round).
     """
 
     next: Next
@@ -281,8 +280,9 @@ class WorkflowTasks:
 
     # ----- SafetyNet (notify function) -----------------------------------------------------------------------------
     def open_safety_net(self, referral_id: str, task_token: str) -> Step:
-        """SafetyNet task: keep the token on the referral and, in the first round, e-mail every participating
-        agent licensed in the consumer's state (e-mail only), except agents who already passed on it."""
+        """SafetyNet task: keep the token on the referral and, unless an earlier round did, queue the call to every
+        participating agent licensed in the consumer's state (e-mail only), except agents who already passed on
+        it. The send function e-mails them at the account's SES rate while the referral waits in the safety net."""
         if not self._store.attach_token(referral_id, None, task_token):
             referral = self._ports.referral(referral_id)
             if referral.status in ACCEPTED_STATES:
@@ -292,27 +292,23 @@ class WorkflowTasks:
             return Step("done")
         state = self._ports.state(referral_id)
         referral = state.referral
-        if referral.safety_net_round != 1:
-            return Step("safety_net")
         passed = {record.offer.agent_npn for record in state.offers}
-        recipients = [npn for npn in self._agents.roster(referral.place.state) if npn not in passed]
+
+        def recipients() -> list[str]:
+            return [npn for npn in self._agents.roster(referral.place.state) if npn not in passed]
+
         # Viewable for at least a day, like offer links: whether it can still be accepted is the referral's state.
         policy = self._ports.policy
         rounds = timedelta(seconds=policy.safety_net_window_seconds * policy.safety_net_rounds)
-        expires = self._ports.clock.now() + max(rounds, LINK_VIEWABLE)
-        tally = self._notices.safety_net_call(referral, self._agents_among(recipients), expires)
+        now = self._ports.clock.now()
+        queued = self._notices.safety_net_call(referral, recipients, now + max(rounds, LINK_VIEWABLE), now)
+        if queued is None:
+            return Step("safety_net")
         self._store.append_events(
-            referral_id, [self._ports.event("system", "safety_net.notified", recipients=len(recipients), **tally)]
+            referral_id,
+            [self._ports.event("system", "safety_net.queued", recipients=queued, round=referral.safety_net_round)],
         )
-        return Step("safety_net", tally=tally)
-
-    def _agents_among(self, npns: list[str]) -> Iterator[Agent]:
-        """Each agent as it is read (one at a time, between sends), skipping agents removed meanwhile."""
-        for npn in npns:
-            try:
-                yield self._agents.view(npn).agent
-            except NotFound:
-                continue
+        return Step("safety_net", tally={"queued": queued})
 
     # ----- OfferLapsed and SafetyNetLapsed (expire function) -------------------------------------------------------
     def offer_lapsed(self, referral_id: str, error: str = TIMEOUT) -> Step:
