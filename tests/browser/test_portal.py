@@ -147,12 +147,15 @@ def test_switching_todays_availability_off_stops_offers(stack: Stack, agents: di
     assert "You are not receiving referrals now." in page.locator("#av-now").inner_text()
 
     mark = stack.mark()
-    submit_consumer(page, stack, "Minh", "Pham", "405-555-0160")
+    referral_id = submit_consumer(page, stack, "Minh", "Pham", "405-555-0160")
     deadline = time.monotonic() + OFFER_WAIT_S
     while not offers_to(stack, BEN["email"], mark) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert offers_to(stack, BEN["email"], mark), "the next nearest agent is offered the referral"
     assert not offers_to(stack, OLIVIA["email"], mark), "an agent who switched today off gets no offer"
+    # Ben passes on it: holding one pending offer (capacity 1), he would be passed over by the next tests' referrals
+    status, _ = stack.call("POST", f"/agent/referrals/{referral_id}/reject", token=agents[BEN["npn"]])
+    assert status == 200
 
     # Back to standard hours: she is offered referrals again
     page.goto(f"{stack.base}/portal#availability")

@@ -185,6 +185,9 @@ def test_an_offer_held_until_its_window_closed_is_not_sent_late(
         timeout=60,
         what="the offer to lapse",
     )
+    # (the state machine's timer may close the window a moment before the deadline the offer stored: wait past it)
+    deadline = wiring.workflow_store().offer(rid, "101")[0].deadline
+    flow.wait_for(lambda: SystemClock().now() > deadline, timeout=10, what="the offer's deadline to pass")
     quota.rate = 50
     # Then the held offer is dropped as late, never sent
     assert held_offer_outcomes(flow, rid) == ["late"]
