@@ -103,6 +103,11 @@ def _sweep(context: LambdaContext) -> dict[str, Any]:
         "queued_through": sweep.through,
         "complete": sweep.complete,
         "workflows_started": started,
-        "invitations": {"sent": invites.sent, "failed": invites.failed, "dropped": invites.dropped},
+        "invitations": {
+            "sent": invites.sent,
+            "failed": invites.failed,
+            "dropped": invites.dropped,
+            "held": invites.held,
+        },
         "reminders_rescheduled": reminders,
     }

@@ -62,6 +62,7 @@ SERVICES: dict[str, Service] = {
     "scheduler": Service("rest-json", ("ThrottlingException", 429), ("InternalServerException", 500)),
     "pinpoint": Service("rest-json", ("TooManyRequestsException", 429), ("InternalServerErrorException", 500)),
     "lambda": Service("rest-json", ("TooManyRequestsException", 429), ("ServiceException", 500)),
+    "sqs": Service("json", ("RequestThrottled", 400), ("InternalFailure", 500), "com.amazonaws.sqs#"),
 }
 
 # What DynamoDB says, per item, when it cancels a transaction for want of capacity.

@@ -154,7 +154,7 @@ def test_newly_eligible_agents_are_invited_by_the_sweep_once(client: Client, clo
     import_agents(client, agent("8800005"), not_yet)
     before = len(sent())
     result = sweep()
-    assert result["invitations"] == {"sent": 1, "failed": 0, "dropped": 0}
+    assert result["invitations"] == {"sent": 1, "failed": 0, "dropped": 0, "held": 0}
     invitation = sent()[before]
     assert invitation.destinations["ToAddresses"] == ["agent8800005@example.com"]
     assert invitation.subject == "Your Help On Demand account is ready"
@@ -182,7 +182,7 @@ def test_a_failed_invitation_is_retried_later_not_lost(
 
     with monkeypatch.context() as patch:
         patch.setattr(SesEmail, "send", failing)
-        assert sweep()["invitations"] == {"sent": 0, "failed": 1, "dropped": 0}
+        assert sweep()["invitations"] == {"sent": 0, "failed": 1, "dropped": 0, "held": 0}
     assert sweep()["invitations"]["sent"] == 0  # backing off
     clock.advance(minutes=2)
     before = len(sent())

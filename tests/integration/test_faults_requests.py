@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from hod import wiring
+from hod.adapters.aws import ATTEMPTS
 from hod.domain.offer import OfferStatus
 from hod.domain.referral import ReferralStatus
 from tests.integration.conftest import WINDOWS, Workflow
@@ -123,7 +125,7 @@ def test_an_idempotency_record_that_cannot_be_written_is_answered_503_and_a_retr
     # When a consumer submits, they are asked to try again shortly, and nothing is stored
     refused = post_referral(client, key="form-2")
     assert refused.status_code == 503, refused.body
-    assert throttled.faulted == 4  # DynamoDB's client: four attempts
+    assert throttled.faulted == ATTEMPTS["dynamodb"]  # every attempt of the idempotency layer's client
     assert wiring.referral_store().never_started(10) == []
     # When the fault clears, the same request stores the referral and its workflow runs
     throttled.clear()
@@ -195,17 +197,34 @@ def test_a_throttled_receipt_is_retried_and_sent_by_email_and_text(
     assert event_detail(rid, "consumer.notified") == {"email": "sent", "text": "sent"}
 
 
-def test_a_receipt_that_stays_throttled_is_recorded_as_failed_and_the_referral_still_offered(
+def emails_to_consumer() -> list[Any]:
+    messages = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    return [m for m in messages if consumer()["email"] in m.destinations.get("ToAddresses", [])]
+
+
+def test_a_receipt_that_stays_throttled_is_held_and_sent_later_and_the_referral_still_offered(
     workflow: Workflow, faults: Faults, client: Client
 ) -> None:
-    # Given SES throttling every e-mail the intake sends, beyond the client's retries
+    # Given SES throttling every e-mail the intake sends, and every e-mail the send function sends until it clears
     add_agents(("101", "78701", ALWAYS))
-    faults.throttle("sesv2", "SendEmail", times=None, by="IntakeFunction")
+    intake = faults.throttle("sesv2", "SendEmail", times=None, by="IntakeFunction")
+    sending = faults.throttle("sesv2", "SendEmail", times=None, by="SendFunction")
     # When a consumer submits
     rid = submit_new(client)
-    # Then the referral is stored and offered; the e-mail's failure is on the audit trail, the text went
+    # Then the referral is stored and offered; the e-mail, refused in every attempt of the client, is held on the
+    # send queue; the text went
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
-    assert event_detail(rid, "consumer.notified") == {"email": "failed", "text": "sent"}
+    assert event_detail(rid, "consumer.notified") == {"email": "held", "text": "sent"}
+    assert intake.faulted == ATTEMPTS["sesv2"]
+    # And the send function, throttled in turn, puts it off: nothing is sent yet
+    workflow.wait_for(lambda: sending.faulted >= ATTEMPTS["sesv2"], what="the held receipt to be throttled")
+    assert emails_to_consumer() == []
+    # When SES takes the send function's e-mail again, the receipt goes, once, and the audit trail says so
+    sending.clear()
+    resent = workflow.wait_for(lambda: details(rid, "notification.resent"), what="the held receipt to be sent")
+    assert [(event["message"], event["outcome"]) for event in resent] == [("received#email", "sent")]
+    assert resent[0]["attempt"] >= 1
+    assert len(emails_to_consumer()) == 1
 
 
 # ----- accept and reject -----------------------------------------------------------------------------------------
@@ -261,7 +280,7 @@ def test_an_accept_whose_wake_up_call_stays_throttled_stands_and_the_execution_e
     # Then the acceptance stands: 101 sees the consumer, the consumer and 101 are told, the reminder is scheduled
     assert answer.status_code == 200, answer.body
     assert "Rosa Martínez" in answer.body.decode()
-    assert throttled.faulted == 3  # Step Functions' client: three attempts
+    assert throttled.faulted == ATTEMPTS["stepfunctions"]  # every attempt of Step Functions' client
     trail = actions(client, rid)
     assert trail.index("offer.accepted") < trail.index("accepted.notified")
     assert "reminder.not_scheduled" not in trail

@@ -22,10 +22,13 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from hod import wiring
+from hod.adapters.aws import ATTEMPTS
+from hod.adapters.dynamo import DYNAMODB_ATTEMPTS
 from hod.domain.agent import PushDevice
 from hod.domain.offer import OfferStatus
 from hod.domain.referral import ReferralStatus
 from hod.errors import DependencyFailed
+from hod.services.sender import SendPolicy
 from local.cfn import load_template
 from local.iam.recorder import stack_created
 from local.inproc import LocalContext
@@ -105,15 +108,15 @@ def test_a_throttled_read_of_the_available_now_index_is_retried_and_the_offer_ma
 def test_an_offer_round_whose_write_stays_unavailable_is_retried_by_the_state_machine(
     workflow: Workflow, faults: Faults, client: Client
 ) -> None:
-    # Given DynamoDB answering 500 to the offer's transaction six times: more than the client's four attempts
+    # Given DynamoDB answering 500 to the offer's transaction two times more than the client's attempts
     add_agents(("101", "78701", ALWAYS))
-    failing = faults.unavailable("dynamodb", "TransactWriteItems", times=6, by="MatchFunction")
+    failing = faults.unavailable("dynamodb", "TransactWriteItems", times=DYNAMODB_ATTEMPTS + 2, by="MatchFunction")
     # When a consumer submits
     rid = submit_new(client)
     # Then the round failed once (DependencyFailed), the state machine retried it after 2 seconds, and the retry
-    # made the offer: one offer, sent once, the audit trail opened once
+    # made the offer (its client absorbing the last two): one offer, sent once, the audit trail opened once
     workflow.wait_for(lambda: offer_emails_to("101"), what="the offer e-mail to 101")
-    assert failing.faulted == 6
+    assert (failing.faulted, failing.passed) == (DYNAMODB_ATTEMPTS + 2, 1)
     assert faults.waited("states") == [2.0]
     trail = actions(client, rid)
     assert (trail.count("workflow.started"), trail.count("offer.made"), len(offer_emails_to("101"))) == (1, 1, 1)
@@ -183,7 +186,9 @@ def test_an_offer_whose_link_cannot_be_signed_is_not_recorded_until_it_can_be_se
     add_agents(("101", "78701", ALWAYS))
     outage = faults.throttle("secrets-manager", "GetSecretValue", times=None, by="MatchFunction")
     rid = submit_new(client)
-    workflow.wait_for(lambda: outage.faulted >= 3, what="a round to fail on the signing key")
+    workflow.wait_for(
+        lambda: outage.faulted >= ATTEMPTS["secretsmanager"], what="a round to fail on the signing key (every attempt)"
+    )
     # When the fault clears
     outage.clear()
     # Then the retried round records the offer and sends it: the agent is told of every offer they can miss
@@ -198,16 +203,19 @@ def test_a_hand_over_to_the_safety_net_that_stays_throttled_is_retried_by_the_st
     workflow: Workflow, faults: Faults, client: Client
 ) -> None:
     # Given nobody available but an agent on the state's roster, and Step Functions throttling the match
-    # function's callback (which hands the execution over to the safety net) past the client's retries
+    # function's callback (which hands the execution over to the safety net) once more than the client's attempts
     add_agents(("104", "79901", NEVER))
-    throttled = faults.throttle("sfn", "SendTaskFailure", times=4, by="MatchFunction")
+    throttled = faults.throttle("sfn", "SendTaskFailure", times=ATTEMPTS["stepfunctions"] + 1, by="MatchFunction")
     # When a consumer submits
     rid = submit_new(client)
-    # Then the retried round hands the execution over, and the safety net e-mails the state's agent once
+    # Then the retried round hands the execution over, and the safety net's call, queued once, reaches the state's
+    # agent once
     workflow.wait_for(lambda: offer_emails_to("104"), what="the safety-net e-mail to 104")
-    assert throttled.faulted == 4
+    assert throttled.faulted == ATTEMPTS["stepfunctions"] + 1
     assert faults.waited("states") == [2.0]
-    assert actions(client, rid).count("safety_net.opened") == 1
+    trail = actions(client, rid)
+    assert (trail.count("safety_net.opened"), trail.count("safety_net.queued")) == (1, 1)
+    assert len(offer_emails_to("104")) == 1
 
 
 def test_a_hand_over_to_the_safety_net_that_keeps_failing_still_takes_the_referral_to_the_safety_net(
@@ -259,13 +267,14 @@ def test_a_throttled_lapse_is_retried_and_the_referral_moves_to_the_next_agent(
 def test_a_lapse_whose_reads_stay_unavailable_is_retried_by_the_state_machine(
     workflow: Workflow, faults: Faults, client: Client
 ) -> None:
-    # Given an offer to 101 nobody answers, and DynamoDB failing the lapse's read six times (past the client)
+    # Given an offer to 101 nobody answers, and DynamoDB failing the lapse's read two times more than the client's
+    # attempts
     add_agents(("101", "78701", ALWAYS), ("102", "78205", ALWAYS))
     rid = submit_new(client)
-    failing = faults.unavailable("dynamodb", "Query", times=6, by="ExpireFunction", containing=rid)
+    failing = faults.unavailable("dynamodb", "Query", times=DYNAMODB_ATTEMPTS + 2, by="ExpireFunction", containing=rid)
     # When the window closes, the lapse fails once, is retried by the state machine, and moves the referral on
     workflow.wait_for(lambda: offer_status(rid, "102") is OfferStatus.PENDING, timeout=10, what="the offer to 102")
-    assert failing.faulted == 6
+    assert failing.faulted == DYNAMODB_ATTEMPTS + 2
     assert faults.waited("states") == [2.0]
     assert actions(client, rid).count("offer.missed") == 1
 
@@ -311,39 +320,81 @@ def test_a_safety_net_lapse_that_keeps_failing_flags_the_referral_and_the_sweep_
     assert len(offer_emails_to("104")) == 1  # the call went out once
 
 
-# ----- the safety net (notify function) --------------------------------------------------------------------------
-def test_a_throttled_safety_net_call_is_retried_and_sent(workflow: Workflow, faults: Faults, client: Client) -> None:
-    # Given nobody available, an agent on the state's roster, and SES throttling the safety net's e-mail once
+# ----- the safety net (notify function queues the call, the send function e-mails it) ----------------------------
+def safety_net_sent(flow: Workflow, referral_id: str, deliveries: int) -> list[dict[str, Any]]:
+    """What the send function's deliveries of the referral's safety-net calls came to, once there are `deliveries`
+    of them and the send queue is empty."""
+    flow.wait_for(lambda: len(details(referral_id, "safety_net.sent")) >= deliveries, what="the calls' deliveries")
+    assert flow.consumers is not None
+    flow.wait_for(flow.consumers.idle, what="the send queue to empty")
+    return details(referral_id, "safety_net.sent")
+
+
+def test_a_throttled_safety_net_call_is_retried_by_the_send_function_and_sent_once(
+    workflow: Workflow, faults: Faults, client: Client
+) -> None:
+    # Given nobody available, an agent on the state's roster, and SES throttling the send function's bulk call once
+    # (SendBulkEmail is made once by the SDK: the send function backs off itself)
     add_agents(("104", "79901", NEVER))
-    throttled = faults.throttle("sesv2", "SendEmail", times=1, by="NotifyFunction")
-    # When a consumer submits, the safety net's call reaches the agent
+    throttled = faults.throttle("sesv2", "SendBulkEmail", times=1, by="SendFunction")
+    # When a consumer submits, the SafetyNet task queues the call and the send function e-mails it
     rid = submit_new(client)
     workflow.wait_for(lambda: offer_emails_to("104"), what="the safety-net e-mail to 104")
+    # Then the throttled call was tried again after a back-off within the same delivery, and sent once
     assert (throttled.faulted, throttled.passed) == (1, 1)
-    workflow.wait_for(lambda: details(rid, "safety_net.notified"), what="the call on the audit trail")
-    assert details(rid, "safety_net.notified") == [{"recipients": 1, "sent": 1}]
+    assert [detail["recipients"] for detail in details(rid, "safety_net.queued")] == [1]
+    assert safety_net_sent(workflow, rid, deliveries=1) == [{"attempt": 0, "throttled": 1, "sent": 1}]
+    assert len(offer_emails_to("104")) == 1
+
+
+@pytest.mark.windows(SafetyNetWindowSeconds="60")
+def test_a_safety_net_call_throttled_past_the_send_functions_back_offs_is_put_off_and_sent_when_it_comes_back(
+    workflow: Workflow, faults: Faults, client: Client
+) -> None:
+    # Given nobody available, an agent on the state's roster (a safety-net round of a minute), and SES throttling
+    # the send function's bulk call once more than it backs off within one delivery
+    add_agents(("104", "79901", NEVER))
+    times = SendPolicy().retries_in_place + 1
+    throttled = faults.throttle("sesv2", "SendBulkEmail", times=times, by="SendFunction")
+    # When a consumer submits and the call is queued
+    rid = submit_new(client)
+    # Then the first delivery gives up for now: the message is put off (left on the queue, out of sight), not
+    # deleted; when it comes back, the call is sent, once
+    workflow.wait_for(lambda: offer_emails_to("104"), what="the safety-net e-mail to 104")
+    assert (throttled.faulted, throttled.passed) == (times, 1)
+    assert safety_net_sent(workflow, rid, deliveries=2) == [
+        {"attempt": 0, "throttled": times, "put_off": 1},
+        {"attempt": 1, "sent": 1},
+    ]
+    assert len(offer_emails_to("104")) == 1
 
 
 @pytest.mark.parametrize(
     ("service", "operation", "containing", "times"),
-    [("dynamodb", "Query", "ROSTER#", 5), ("secrets-manager", "GetSecretValue", None, 3)],
-    ids=["roster-read", "signing-key"],
+    [
+        ("dynamodb", "Query", "ROSTER#", DYNAMODB_ATTEMPTS),
+        ("secrets-manager", "GetSecretValue", None, ATTEMPTS["secretsmanager"]),
+        ("sqs", "SendMessageBatch", None, ATTEMPTS["sqs"]),
+    ],
+    ids=["roster-read", "signing-key", "queue-put"],
 )
 def test_a_safety_net_call_that_fails_past_the_client_is_retried_by_the_state_machine(
     workflow: Workflow, faults: Faults, client: Client, service: str, operation: str, containing: str, times: int
 ) -> None:
-    # Given nobody available, an agent on the state's roster, and the notify function's call failing past its
-    # client's retries once (the roster's read, or the signing key for the agents' links)
+    # Given nobody available, an agent on the state's roster, and the SafetyNet task's call failing in every
+    # attempt its client makes, once (the roster's read, the signing key for the agents' links, or the put on the
+    # send queue)
     add_agents(("104", "79901", NEVER))
     failing = faults.throttle(service, operation, times=times, by="NotifyFunction", containing=containing)
     # When a consumer submits
     rid = submit_new(client)
-    # Then the state machine retried the SafetyNet task and its first round's call went out, once
+    # Then the state machine retried the SafetyNet task, which queued the call once; it went out, once
     workflow.wait_for(lambda: offer_emails_to("104"), what="the safety-net e-mail to 104")
     assert failing.faulted == times
     assert faults.waited("states")[:1] == [2.0]
+    assert [detail["recipients"] for detail in details(rid, "safety_net.queued")] == [1]
+    assert safety_net_sent(workflow, rid, deliveries=1) == [{"attempt": 0, "sent": 1}]
     assert len(offer_emails_to("104")) == 1
-    assert actions(client, rid).count("safety_net.notified") == 1
 
 
 # ----- the reminders (notify function, run by EventBridge Scheduler) ---------------------------------------------
@@ -373,7 +424,9 @@ def test_a_reminder_whose_claim_stays_unavailable_is_sent_once_when_delivered_ag
     rid = accepted_by_101(workflow, client)
     outage = faults.unavailable("dynamodb", "UpdateItem", times=None, by="NotifyFunction", containing=rid)
     # When the first reminder's delivery fails (nothing was claimed, nothing sent)
-    workflow.wait_for(lambda: outage.faulted >= 4, timeout=10, what="the reminder's delivery to fail")
+    workflow.wait_for(
+        lambda: outage.faulted >= DYNAMODB_ATTEMPTS, timeout=10, what="the reminder's delivery to fail (every attempt)"
+    )
     assert reminders_to("101") == []
     outage.clear()
     # Then delivered again (Lambda retries a failed asynchronous invocation), it is sent, once
@@ -469,24 +522,52 @@ def test_a_restart_that_cannot_start_is_flagged_again_and_the_next_sweep_restart
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
 
 
-@pytest.mark.parametrize(
-    ("service", "operation"), [("sesv2", "SendEmail"), ("secrets-manager", "GetSecretValue")], ids=["email", "key"]
-)
-def test_an_invitation_that_cannot_be_sent_stays_queued_and_a_later_sweep_sends_it(
-    stack: dict[str, str], service: str, operation: str
+def invitations_to(npn: str) -> list[Any]:
+    """The account invitations ("Your … account is ready") e-mailed to the agent."""
+    return [message for message in emails_to(npn) if message.subject.endswith("ready")]
+
+
+def test_an_invitation_whose_link_cannot_be_signed_stays_queued_and_a_later_sweep_sends_it(
+    stack: dict[str, str],
 ) -> None:
-    # Given a newly eligible agent (an account invitation queued), and the sweep's e-mail or signing key throttled
+    # Given a newly eligible agent (an account invitation queued), and Secrets Manager throttling the sweep's
+    # reads of the signing key, until it clears
     clock = FakeClock()
     wiring.use_clock(clock)
     boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
     wiring.agents().import_agents([agent("8800101")])
     with injected_faults() as faults:
-        outage = faults.throttle(service, operation, times=None, by="ExpireFunction")
-        # When the sweep runs during the outage, the invitation fails and stays queued
-        assert sweep()["invitations"] == {"sent": 0, "failed": 1, "dropped": 0}
+        outage = faults.throttle("secrets-manager", "GetSecretValue", times=None, by="ExpireFunction")
+        # When the sweep runs during the outage, the invitation fails (nothing was sent) and stays queued
+        assert sweep()["invitations"] == {"sent": 0, "failed": 1, "dropped": 0, "held": 0}
+        assert outage.faulted == ATTEMPTS["secretsmanager"]
         outage.clear()
         # When a sweep runs after its back-off, it sends it
         clock.advance(minutes=2)
-        assert sweep()["invitations"] == {"sent": 1, "failed": 0, "dropped": 0}
+        assert sweep()["invitations"] == {"sent": 1, "failed": 0, "dropped": 0, "held": 0}
     invited = [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages if m.subject.endswith("ready")]
     assert [m.destinations["ToAddresses"] for m in invited] == [["agent8800101@example.com"]]
+
+
+def test_an_invitation_whose_email_stays_throttled_is_held_and_the_send_function_sends_it_once(
+    workflow: Workflow, faults: Faults
+) -> None:
+    # Given a newly eligible agent (an account invitation queued), and SES throttling every e-mail the sweep sends
+    # and, until it clears, every e-mail the send function sends
+    wiring.agents().import_agents([agent("8800101")])
+    sweeping = faults.throttle("sesv2", "SendEmail", times=None, by="ExpireFunction")
+    sending = faults.throttle("sesv2", "SendEmail", times=None, by="SendFunction")
+    # When the sweep runs, SES refuses the invitation in every attempt of the client: it is held on the send queue
+    # (not failed, not dropped)
+    assert sweep()["invitations"] == {"sent": 0, "failed": 0, "dropped": 0, "held": 1}
+    assert sweeping.faulted == ATTEMPTS["sesv2"]
+    # And the send function, throttled in turn, puts it off (nothing sent)
+    workflow.wait_for(lambda: sending.faulted >= ATTEMPTS["sesv2"], what="the held invitation to be throttled")
+    assert invitations_to("8800101") == []
+    # When SES takes the send function's e-mail again, the invitation is sent, once; no later sweep sends another
+    sending.clear()
+    workflow.wait_for(lambda: invitations_to("8800101"), what="the invitation")
+    assert workflow.consumers is not None
+    workflow.wait_for(workflow.consumers.idle, what="the send queue to empty")
+    assert sweep()["invitations"] == {"sent": 0, "failed": 0, "dropped": 0, "held": 0}
+    assert len(invitations_to("8800101")) == 1

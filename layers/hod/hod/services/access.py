@@ -73,6 +73,7 @@ class InviteRun:
     sent: int = 0
     failed: int = 0
     dropped: int = 0
+    held: int = 0  # handed to the send queue (the channel was throttling): the send function sends it
 
 
 class AccessService:
@@ -167,7 +168,7 @@ class AccessService:
     def send_due_invites(self, limit: int = 100) -> InviteRun:
         """Send up to ``limit`` due invitations (called by the one-minute sweep)."""
         now = int(self._clock.now().timestamp())
-        sent = failed = dropped = 0
+        sent = failed = dropped = held = 0
         for npn, attempts in self._store.due_invites(now, limit):
             if attempts >= INVITE_ATTEMPTS:
                 logger.error("invitation given up", extra={"agent_npn": npn, "attempts": attempts})
@@ -187,8 +188,10 @@ class AccessService:
             self._store.drop_invite(npn)
             if outcome == "sent":
                 sent += 1
+            elif outcome == "held":
+                held += 1
             else:
                 dropped += 1
-        if sent or failed or dropped:
-            logger.info("invitations", extra={"sent": sent, "failed": failed, "dropped": dropped})
-        return InviteRun(sent, failed, dropped)
+        if sent or failed or dropped or held:
+            logger.info("invitations", extra={"sent": sent, "failed": failed, "dropped": dropped, "held": held})
+        return InviteRun(sent, failed, dropped, held)
