@@ -78,6 +78,7 @@ def key_designs() -> list[KeyDesign]:
     """Every partition key the service uses, with the shard counts in the code now."""
     from hod.adapters.access import INVITE_SHARDS
     from hod.adapters.dynamo import SWEEP_SHARDS
+    from hod.domain.sending import LEDGER_SHARDS
     from hod.shards import REFERRAL_SHARDS, ROSTER_SHARDS
 
     shard = r"(#\d\d)?"
@@ -87,6 +88,10 @@ def key_designs() -> list[KeyDesign]:
         KeyDesign(referral, "", "REF#<referral>", r"REF#[0-9a-f]{32}", "one"),
         KeyDesign(referral, "", "<referral> (send ledger)", r"[0-9a-f]{32}", "ledger"),
         KeyDesign(referral, "", "AGENT#<npn> (send ledger)", r"AGENT#\d+", "agent"),
+        KeyDesign(
+            referral, "", "<referral>#calls<shard> (safety-net call ledger)", r"[0-9a-f]{32}#calls\d+", "ledger",
+            LEDGER_SHARDS,
+        ),
         KeyDesign(referral, "by-agent", "<npn>", r"\d+", "agent"),
         KeyDesign(referral, "unstarted", "<flag>#<shard>", rf"(pending|1|retry){shard}", "shared", REFERRAL_SHARDS, 1),
         KeyDesign(referral, "by-day", "<UTC day>#<shard>", rf"\d{{4}}-\d\d-\d\d{shard}", "shared", REFERRAL_SHARDS, 1),
@@ -214,6 +219,7 @@ def heat(design: KeyDesign, loads: Sequence[tuple[Event, Load]], shares: Shares,
                 units = max(_hottest(direct, kind), fan_out)
             elif design.spread == "ledger":
                 claims = max((load.largest_write for _, load in safety_net), default=0.0) * SAFETY_NET_SENDS_PER_S
+                claims /= shards  # a ledger spread by agent over `shards` keys takes its share of the claims
                 units = max(_hottest(direct, kind), claims if kind == "write" else _hottest(safety_net, kind))
             elif design.spread == "shared":
                 units = _per_event(mine, kind) * rate / shards
