@@ -42,6 +42,7 @@ from local.inproc import LocalContext, resolve_handler
 logger = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 5  # pollers of an event source whose template sets no MaximumConcurrency
 MAX_LOCAL_CONCURRENCY = 10
+IDLE_REST_S = 1.0  # the longest an idle poller rests between receives (real time)
 
 
 class _Clock(Protocol):
@@ -151,25 +152,27 @@ class QueueWorkers:
     ) -> Iterator[QueueWorkers]:
         """Poll in background threads while the block runs (inside mock_aws, with the template's resources created
         with the same parameters), or until `stop()`. A poller that finds its queue empty rests `wait_seconds` by
-        `pause`."""
+        `pause` (simulated time); in real time its rest doubles while the queue stays empty, up to `IDLE_REST_S`, as
+        Lambda's pollers slow down on an idle queue, so an idle local stack does not spend a core on receives."""
         stop = self._stop = threading.Event()
 
-        def rest() -> None:
-            if pause is None:
-                stop.wait(wait_seconds)
-            else:
+        def rest(seconds: float) -> float:
+            if pause is not None:
                 pause(wait_seconds)
+                return wait_seconds
+            stop.wait(seconds)
+            return min(IDLE_REST_S, seconds * 2)
 
         def poll(mapping: _Mapping) -> None:
             with thread_context():
+                idle = wait_seconds
                 while not stop.is_set():
                     try:
                         handed = self._take(mapping)
                     except Exception:  # the event source keeps polling; the batch comes back after its timeout
                         logger.exception("local event source of %s failed", mapping.function.logical_id)
                         handed = 0
-                    if not handed:
-                        rest()
+                    idle = wait_seconds if handed else rest(idle)
 
         threads = [
             threading.Thread(target=poll, args=(mapping,), name=f"sqs-{mapping.function.logical_id}-{n}", daemon=True)
