@@ -217,6 +217,7 @@ def test_a_safety_net_nobody_answers_ends_unserved_not_lost(workflow: Workflow, 
     assert len(offer_emails_to("104")) == 1  # the call goes out once, not every round
 
 
+@pytest.mark.windows(SafetyNetWindowSeconds="60")  # the twenty calls all go out before the round could lapse
 def test_twenty_simultaneous_safety_net_accepts_have_one_winner(workflow: Workflow, client: Client) -> None:
     npns = [str(500 + i) for i in range(20)]
     add_agents(*[(npn, "78701", NEVER) for npn in npns])
