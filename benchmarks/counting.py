@@ -58,6 +58,9 @@ class Call:
     index_writes: Counter[str] = field(default_factory=Counter)
     partitions: list[PartitionUse] = field(default_factory=list)
     error: str | None = None
+    # Messages the call sent, as billed: e-mails (one per destination of a bulk send) and text-message parts.
+    emails: int = 0
+    text_parts: int = 0
 
     @property
     def index_write_units(self) -> float:
@@ -215,6 +218,35 @@ def _dynamodb_units(
         call.partitions += _read_partitions(operation, params, parsed, shapes)
 
 
+# GSM 03.38: the basic set costs one septet a character, the extension table two; anything else sends as UCS-2.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def text_parts(message: str) -> int:
+    """The parts (segments) a text message is billed as: 160 GSM-7 septets in one part or 153 a part when split;
+    70 UCS-2 code units in one part or 67 a part when split."""
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENDED for ch in message):
+        septets = sum(2 if ch in _GSM_EXTENDED else 1 for ch in message)
+        return 1 if septets <= 160 else -(-septets // 153)
+    units = len(message.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)
+
+
+def _messages(service: str, operation: str, params: Mapping[str, Any]) -> tuple[int, int]:
+    """(e-mails, text-message parts) a successful call sent."""
+    if service in ("sesv2", "ses") and operation in ("SendEmail", "SendRawEmail"):
+        return 1, 0
+    if service == "sesv2" and operation == "SendBulkEmail":
+        return len(params.get("BulkEmailEntries", [])), 0
+    if service == "sns" and operation == "Publish" and params.get("PhoneNumber"):
+        return 0, text_parts(str(params.get("Message", "")))
+    return 0, 0
+
+
 @dataclass
 class CallLog:
     calls: list[Call] = field(default_factory=list)
@@ -284,6 +316,8 @@ class CallLog:
         error = parsed.get("Error") if isinstance(parsed, Mapping) else None
         if error:
             call.error = str(error.get("Code"))
+        if not error:
+            call.emails, call.text_parts = _messages(service, model.name, context.get("bench_params") or {})
         if service == "dynamodb" and not error:
             region = str(context.get("client_region") or "us-east-1")
             shapes = self.indexes if self.partitions else None

@@ -388,6 +388,7 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "emails": sum(1 for c in calls if c.name in ("sesv2.SendEmail", "ses.SendEmail")),
         "secrets_calls": sum(1 for c in calls if c.service == "secretsmanager"),
         "texts": sum(1 for c in calls if c.name == "sns.Publish"),
+        "text_parts": sum(c.text_parts for c in calls),
         "errors": [c.name for c in calls if c.error],
         "execution_status": median_run["status"],
     }

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.counting import CallLog
-from benchmarks.scale import burst, partitions, safety_net, sweep
+from benchmarks.scale import burst, coverage, partitions, safety_net, sweep
 
 Figure = Callable[[CallLog, Callable[[str], None]], dict[str, Any]]
 FIGURES: dict[str, Figure] = {
@@ -19,6 +19,7 @@ FIGURES: dict[str, Figure] = {
     "partitions": partitions.run,
     "sweep": sweep.run,
     "safety_net": safety_net.run,
+    "coverage": coverage.run,
 }
 
 

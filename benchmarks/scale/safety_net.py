@@ -274,6 +274,17 @@ def run(log: CallLog, progress: Callable[[str], None], roster: int = TEXAS_ROSTE
         "send_invocations": consumers.invocations,
         "aws_calls": dict(sorted(by_operation.items())),
         "aws_calls_per_recipient": round(len(calls) / max(1, recipients), 2),
+        # What the fan-out is billed for (benchmarks/cost.py prices it per safety-net referral): DynamoDB units as
+        # counted per call; e-mails SES accepted; the senders' Lambda time, each busy until the last send (their
+        # duration is the SES rate's, on the simulated clock); Lambda's own queue polling, a receive and a delete
+        # per invocation, beside the functions' SQS calls.
+        "read_units": round(sum(c.read_units for c in calls), 1),
+        "write_units": round(sum(c.write_units for c in calls), 1),
+        "index_write_units": round(sum(c.index_write_units for c in calls), 1),
+        "emails_sent": sum(c.emails for c in calls),
+        "lambda_invocations": consumers.invocations + 1,
+        "lambda_seconds_billed": round(completion * senders, 1),
+        "sqs_requests": sum(1 for c in calls if c.service == "sqs") + 2 * consumers.invocations,
     }
     progress(
         f"safety net: {result['emailed_once']:,}/{recipients:,} e-mailed once, {result['dropped']} dropped, "

@@ -32,8 +32,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from benchmarks import population
-from benchmarks.counting import CallLog
+from benchmarks.counting import Call, CallLog
 from benchmarks.matching import _shared_availability_evaluation
+from benchmarks.tables import global_indexes
 from hod.domain.agent import Agent
 from hod.ports import Placement, StoredAgent
 
@@ -170,6 +171,7 @@ def _local_stack(log: CallLog, clock: _At) -> Iterator[dict[str, Any]]:
         )
         saved = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
+        log.indexes.update(global_indexes(template, PREFIX))  # the due-list index's writes are billed too
         wiring.reset()
         wiring.use_clock(clock)
         try:
@@ -181,6 +183,7 @@ def _local_stack(log: CallLog, clock: _At) -> Iterator[dict[str, Any]]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+            log.indexes.clear()
             wiring.reset()
 
 
@@ -253,6 +256,19 @@ def one_worker(log: CallLog, sample: Sequence[tuple[Agent, int]]) -> dict[str, A
         "agents_per_s": round(len(kept) / apply_s, 1) if apply_s else 0.0,
         "calls_per_agent": round(len(calls) / max(1, len(kept)), 2),
         "calls_by_operation": CallLog.by_name(calls),
+        "invocations": workers.invocations,
+        "refresh": _billed(calls),
+        "dispatch": _billed(dispatch_calls),
+    }
+
+
+def _billed(calls: Sequence[Call]) -> dict[str, float]:
+    """DynamoDB units and SQS requests of some calls, as billed."""
+    return {
+        "read_units": round(sum(c.read_units for c in calls), 1),
+        "write_units": round(sum(c.write_units for c in calls), 1),
+        "index_write_units": round(sum(c.index_write_units for c in calls), 1),
+        "sqs_requests": sum(1 for c in calls if c.service == "sqs"),
     }
 
 
@@ -328,6 +344,9 @@ def run(log: CallLog, progress: Callable[[str], None], size: int = SIZE, sample:
         )
         progress(f"scale.sweep: {minutes[-1]['minute']}: {changes:,} changes, lag {minutes[-1]['lag_s']} s")
     peak = minutes[0]
+    typical_minute, typical_changes = typical(per_minute)
+    typical_worker = one_worker(log, due_in(typical_minute, settings)[:sample])
+    progress(f"scale.sweep: the typical change's minute {typical_minute}: {typical_changes:,} changes measured")
     return {
         "agents": size,
         "day": START.isoformat(),
@@ -339,5 +358,22 @@ def run(log: CallLog, progress: Callable[[str], None], size: int = SIZE, sample:
         "workers": workers,
         "worker_agents_per_s": peak["one_worker"]["agents_per_s"],
         "minutes": minutes,
+        "typical_minute": {
+            "minute": datetime.fromtimestamp(typical_minute, UTC).isoformat(),
+            "changes": typical_changes,
+            "minutes_in_day_with_changes": len(per_minute),
+            "one_worker": typical_worker,
+        },
         "machine_cpus": os.cpu_count(),
     }
+
+
+def typical(per_minute: Counter[int]) -> tuple[int, int]:
+    """The minute in which the day's median change falls (minutes ordered by how many changes they hold): half the
+    day's changes are applied in minutes as busy or quieter. Its worker's calls per change price the day's."""
+    total, seen = sum(per_minute.values()), 0
+    for minute, changes in sorted(per_minute.items(), key=lambda pair: (pair[1], pair[0])):
+        seen += changes
+        if 2 * seen >= total:
+            return minute, changes
+    raise ValueError("no changes in the day")
