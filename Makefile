@@ -14,15 +14,18 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # The dev environment is installed from requirements-dev.txt, generated from uv.lock: every package pinned and
 # hash-checked, so every machine and CI get the same versions. The project itself is then installed editable.
 $(BIN)/.installed: pyproject.toml requirements-dev.txt
+	@echo "Installing the development environment into $(VENV) from the lock file (once; about a minute and a half)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+	@echo "Development environment ready."
 
 dev: $(BIN)/.installed
 
 ## Command 1: the service on an embedded AWS (moto) with demo agents, at http://127.0.0.1:$(PORT)
 run: dev
+	@echo "Starting the service on an embedded AWS (moto) and loading $(AGENTS) demo agents..."
 	$(BIN)/python -m local.stack --port $(PORT) --agents $(AGENTS)
 
 ## Command 2: the whole suite — lint, type-check, template, state-machine and lock checks, unit, integration and browser tests,

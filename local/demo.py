@@ -92,6 +92,13 @@ def _day(start: str, end: str, breaks: list[tuple[str, str]] | None = None, enab
     }
 
 
+AROUND_THE_CLOCK_EVERY = 10  # every tenth demo agent works around the clock: someone answers at any hour
+
+
+def _around_the_clock() -> dict[str, Any]:
+    return {"days": {d: _day("00:00", "24:00") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
 def _weekly(rng: random.Random) -> dict[str, Any] | None:
     pattern = rng.random()
     weekdays = ("mon", "tue", "wed", "thu", "fri")
@@ -107,8 +114,7 @@ def _weekly(rng: random.Random) -> dict[str, Any] | None:
         days = {d: _day("07:00", "15:30") for d in (*weekdays, "sat")}
         days |= {"sun": _day("09:00", "17:00", enabled=False)}
     else:
-        # A few night owls: every day, around the clock.
-        days = {d: _day("00:00", "24:00") for d in (*weekdays, "sat", "sun")}
+        return _around_the_clock()  # a few night owls besides
     return {"days": days}
 
 
@@ -163,4 +169,5 @@ def demo_agents(count: int, plan_year: int = 2026, seed: int = 7) -> Iterator[De
             "languages": languages,
             "contact_method": _weighted(rng, CONTACT_METHODS),
         }
-        yield DemoAgent(record=record, weekly=_weekly(rng))
+        weekly = _weekly(rng)
+        yield DemoAgent(record=record, weekly=_around_the_clock() if i % AROUND_THE_CLOCK_EVERY == 0 else weekly)

@@ -226,14 +226,41 @@ class Sweeper(threading.Thread):
         self._stop.set()
 
 
-def first_participating_agent(count: int) -> str | None:
+def agent_to_try(count: int) -> str | None:
+    """The first demo agent who takes referrals and is available now: the one the banner offers to sign in as."""
     from hod import wiring
 
     for i in range(min(count, 200)):
         view = wiring.agents().view(str(17_000_000 + i))
-        if view.offer_states:
+        address = view.agent.record.business_address
+        if view.available_now and address.state in view.offer_states:  # a consumer next door reaches them
             return view.agent.npn
     return None
+
+
+def _consumer_near(demo_npn: str | None) -> tuple[str, str]:
+    """(ZIP, language) of a consumer the demo agent would be offered: their office's ZIP, their first language."""
+    from hod import wiring
+
+    if demo_npn is None:
+        return "78702", "es"
+    agent = wiring.agents().view(demo_npn).agent
+    return agent.record.business_address.zip, agent.languages[0]
+
+
+def _agent_line(demo_npn: str | None) -> str:
+    from hod import wiring
+
+    if demo_npn is None:
+        return "(no demo agent is available now)"
+    view = wiring.agents().view(demo_npn)
+    record = view.agent.record
+    until = f"until {view.next_change:%H:%M} UTC" if view.next_change else "around the clock"
+    return (
+        f"{record.first_name} {record.last_name} (NPN {demo_npn}), available now {until}, takes referrals in "
+        f"{', '.join(sorted(view.offer_states))}, speaks {', '.join(view.agent.languages)}; sign in at /portal "
+        f"with {record.email} (the sign-in e-mail is printed here)"
+    )
 
 
 def banner(host: str, port: int, totals: dict[str, int], demo_npn: str | None) -> str:
@@ -242,7 +269,7 @@ def banner(host: str, port: int, totals: dict[str, int], demo_npn: str | None) -
     base = f"http://{host}:{port}"
     admin = wiring.auth().admin_token("local-admin")
     agent = wiring.auth().agent_session(demo_npn) if demo_npn else "(no demo agent)"
-    demo_email = wiring.agents().view(demo_npn).agent.record.email if demo_npn else "-"
+    zip_, lang = _consumer_near(demo_npn)
     return f"""
 Help On Demand is running locally on an embedded AWS (moto).
   API:           {base}
@@ -250,17 +277,18 @@ Help On Demand is running locally on an embedded AWS (moto).
   OpenAPI:       {base}/openapi.json
   Demo agents:   {totals.get("created", 0)} created, {totals.get("refused", 0)} refused by validation
   Admin token:   {admin}
-  Agent token:   {agent}   (agent {demo_npn}, valid 1 hour; the portal signs in by e-mailed link: {demo_email})
+  Demo agent:    {_agent_line(demo_npn)}
+  Agent token:   {agent}   (valid 1 hour, for the API)
 
 A referral runs the real workflow (Step Functions in moto): offer window {os.environ["HOD_OFFER_WINDOW_SECONDS"]} s
 (set HOD_OFFER_WINDOW_SECONDS=20 to watch a cascade). Every message sent is in the outbox,
 {base}/dev/outbox?format=html (JSON without ?format), and e-mails are printed below with their links.
 
-Try:
+Try (a consumer near the demo agent, in their language: the offer goes to them):
   curl -s -X POST {base}/referrals -H 'Content-Type: application/json' \\
-       -d '{{"first_name":"Rosa","last_name":"Martínez","phone":"512-555-0188","zip":"78702","language":"es"}}'
+       -d '{{"first_name":"Rosa","last_name":"Martínez","phone":"512-555-0188","zip":"{zip_}","language":"{lang}"}}'
   curl -s {base}/agent/profile -H 'Authorization: Bearer {agent}'
-  HOD_API_URL={base} HOD_ADMIN_TOKEN={admin} .venv/bin/hod-admin import agents.csv
+  HOD_API_URL={base} HOD_ADMIN_TOKEN={admin} .venv/bin/hod-admin import examples/agents.csv
 
 Stop with Ctrl-C.
 """
@@ -297,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         totals = load_demo_agents(args.agents) if args.agents else {}
         print(f"loaded demo agents in {time.monotonic() - started:.1f}s: {totals}")
-        demo_npn = first_participating_agent(args.agents)
+        demo_npn = agent_to_try(args.agents)
         server = LocalDevServer(
             intake.app,
             Config.create(chalice_stage="local"),

@@ -122,6 +122,11 @@ def local_stack(agents: int) -> Iterator[Running]:
 def test_local_stack_serves_the_api_and_stops_cleanly(tmp_path: Path) -> None:
     with local_stack(agents=40) as stack:
         assert "40 created" in stack.banner
+        # The banner names a demo agent who is available now (every tenth works around the clock) and how to sign in
+        demo = re.search(r"Demo agent:\s+(.+)", stack.banner)
+        assert demo is not None, stack.banner
+        assert "available now" in demo.group(1)
+        assert "sign in at /portal with agent17" in demo.group(1)
         base = stack.base
 
         # A consumer asks for help
@@ -167,6 +172,26 @@ def test_local_stack_serves_the_api_and_stops_cleanly(tmp_path: Path) -> None:
         assert cli.returncode == 2, cli.stderr  # one record refused
         assert json.loads(cli.stdout) == {"received": 2, "created": 1, "updated": 0, "unchanged": 0, "refused": 1}
         assert "row 2 (npn 5550002): refused — phone" in cli.stderr
+
+        # The README's command, with the sample file it names, imports every agent in it
+        def hod_admin_import(path: str, api: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "hod.cli", "import", path, "--api", api, "--token", stack.admin_token],
+                cwd=ROOT,
+                env=stack.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        sample = hod_admin_import("examples/agents.csv", base)
+        assert sample.returncode == 0, sample.stderr
+        assert json.loads(sample.stdout) == {"received": 5, "created": 5, "updated": 0, "unchanged": 0, "refused": 0}
+        # and an API that is not there is said so in one line, not a traceback
+        nowhere = hod_admin_import("examples/agents.csv", f"http://127.0.0.1:{free_port()}")
+        assert nowhere.returncode == 1
+        assert nowhere.stderr.startswith("cannot reach the API at http://127.0.0.1:")
+        assert "Traceback" not in nowhere.stderr
     assert stack.process.returncode == 0
     assert "stopped." in stack.rest
 

@@ -49,7 +49,10 @@ def _batches_of_csv(text: str, size: int) -> Iterator[tuple[bytes, str]]:
 
 
 def _batches_of_json(text: str, size: int) -> Iterator[tuple[bytes, str]]:
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
     records = data["agents"] if isinstance(data, dict) and "agents" in data else data
     if not isinstance(records, list):
         raise SystemExit('JSON import must be an array of agent records or {"agents": [...]}')
@@ -70,10 +73,18 @@ def _post(url: str, token: str, body: bytes, content_type: str) -> dict[str, Any
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")
         raise SystemExit(f"import refused ({exc.code}): {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SystemExit(f"cannot reach the API at {url}: {reason} (is the stack running? check --api)") from None
 
 
 def import_file(path: Path, api: str, token: str, batch: int = MAX_IMPORT_RECORDS) -> dict[str, int]:
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise SystemExit(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SystemExit(f"{path} is not UTF-8 text: save it as UTF-8 (CSV or JSON)") from None
     is_csv = path.suffix.lower() == ".csv"
     batches = _batches_of_csv(text, batch) if is_csv else _batches_of_json(text, batch)
     totals: dict[str, int] = {}
