@@ -25,7 +25,10 @@ def test_a_consumer_sees_field_errors_then_submits_and_is_told_what_happens_next
     page.get_by_label("ZIP code").fill("90210")
     page.get_by_role("button", name="Get contacted").click()
     page.locator("#zip-error").wait_for(state="visible")
-    assert "HealthCare.gov" in page.locator("#zip-error").inner_text()
+    # in the service's own words, with the state's own Marketplace as a link
+    assert page.locator("#zip-error").inner_text().startswith("California does not use HealthCare.gov")
+    marketplace = page.locator("#zip-error a")
+    assert marketplace.get_attribute("href") == "https://www.coveredca.com/"
     assert page.locator("#done").is_hidden()
 
     page.get_by_label("ZIP code").fill("78702")
@@ -48,6 +51,13 @@ def test_the_page_in_spanish_asks_and_answers_in_spanish(stack: Stack, page: Any
     page.get_by_role("textbox", name="Nombre", exact=True).fill("Luis")
     page.get_by_label("Apellido").fill("Pérez")
     page.get_by_label("Número de teléfono").fill("5125550123")
+    # A New York ZIP: the service says so in Spanish, and links to New York's own Marketplace
+    page.get_by_label("Código postal (ZIP)").fill("10001")
+    page.get_by_role("button", name="Quiero que me contacten").click()
+    page.locator("#zip-error").wait_for(state="visible")
+    assert page.locator("#zip-error").inner_text().startswith("Nueva York no usa CuidadoDeSalud.gov")
+    assert page.locator("#zip-error a").get_attribute("href") == "https://nystateofhealth.ny.gov/"
+    screenshot(page, "consumer-out-of-area-es")
     page.get_by_label("Código postal (ZIP)").fill("33125")
     screenshot(page, "consumer-form-es")
     page.get_by_role("button", name="Quiero que me contacten").click()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -161,6 +163,27 @@ def test_zip_must_be_a_real_place_in_a_healthcare_gov_state(client: Client, zip_
     response = post_json(client, "/referrals", consumer(zip=zip_code))
     assert response.status_code == 400
     assert message in response.json_body["fields"]["zip"]
+
+
+def test_a_zip_in_a_state_with_its_own_marketplace_names_it_in_the_callers_language(client: Client) -> None:
+    # Given a consumer in New York (10001), which runs its own Marketplace
+    request = consumer(zip="10001")
+    # When the form asks in English (no Accept-Language) and in Spanish
+    english = post_json(client, "/referrals", request)
+    spanish = client.http.post(
+        "/referrals",
+        body=json.dumps(request),
+        headers={"Content-Type": "application/json", "Accept-Language": "en;q=0.1, es;q=0.9"},
+    )
+    # Then both are refused, naming New York's Marketplace and its site, each in its language; nothing is stored
+    assert english.status_code == spanish.status_code == 400
+    assert english.json_body["fields"]["zip"] == (
+        "New York does not use HealthCare.gov: residents of New York apply, and find help, at NY State of Health: "
+        "https://nystateofhealth.ny.gov/"
+    )
+    assert spanish.json_body["fields"]["zip"].startswith("Nueva York no usa CuidadoDeSalud.gov")
+    assert spanish.json_body["fields"]["zip"].endswith("en NY State of Health: https://nystateofhealth.ny.gov/")
+    assert boto3.client("dynamodb").scan(TableName=os.environ["HOD_REFERRALS_TABLE"], Select="COUNT")["Count"] == 0
 
 
 def test_a_repeated_submission_creates_one_referral(client: Client) -> None:

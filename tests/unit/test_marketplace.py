@@ -10,6 +10,7 @@ from hod.domain.marketplace import (
     healthcare_gov_states,
     is_healthcare_gov_state,
     marketplace_kind,
+    own_marketplace,
 )
 
 # Plan year 2026 as published by CMS (SPEC.md R2), typed out independently of the data file.
@@ -124,3 +125,38 @@ def test_state_names_are_read_only() -> None:
     # Then it refuses
     with pytest.raises(TypeError):
         US_STATE_NAMES["XX"] = "Nowhere"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("plan_year", [2026, 2027])
+def test_every_state_off_healthcare_gov_has_its_own_marketplace_named_with_its_site(plan_year: int) -> None:
+    # Given the 50 states and DC
+    states = {code for code in US_STATE_NAMES if code not in NOT_STATES} | {"DC"}
+    # Then each state not on HealthCare.gov that plan year names its own Marketplace, with an https site and the
+    # state's name in Spanish, and no HealthCare.gov state has one
+    for state in sorted(states):
+        site = own_marketplace(state, plan_year)
+        if is_healthcare_gov_state(state, plan_year):
+            assert site is None, state
+        else:
+            assert site is not None, state
+            assert site.url.startswith("https://")
+            assert site.name
+            assert site.state_name == US_STATE_NAMES[state]
+            assert site.state_name_es
+
+
+def test_new_york_sends_its_residents_to_ny_state_of_health_and_oregon_joins_in_2027() -> None:
+    # Given plan years 2026 and 2027
+    new_york = own_marketplace("NY", 2026)
+    # Then New York's own Marketplace is NY State of Health, "Nueva York" in Spanish
+    assert new_york is not None
+    assert (new_york.name, new_york.url, new_york.state_name_es) == (
+        "NY State of Health",
+        "https://nystateofhealth.ny.gov/",
+        "Nueva York",
+    )
+    # And Oregon, on HealthCare.gov in 2026, has its own platform in 2027
+    assert own_marketplace("OR", 2026) is None
+    oregon = own_marketplace("or", 2027)
+    assert oregon is not None
+    assert oregon.state_name_es == "Oregón"

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from hod import wiring
 from hod.api import views
 from hod.api.models import ConsumerRequest, ReferralReceipt
 from hod.api.routing import Audience, logger, metrics
+from hod.domain.languages import preferred_language
 from hod.errors import ValidationFailed
+from hod.services.intake import ANSWER_LANGUAGES
 
 consumers = Audience("consumers", tag="consumers")
 MAX_IDEMPOTENCY_KEY = 128
+
+
+def _zip_problem_in(accept_language: str | None) -> Callable[[str], str | None]:
+    """The intake's ZIP check, answering in the language the caller prefers (Accept-Language), English by default."""
+    language = preferred_language(accept_language, ANSWER_LANGUAGES) or "en"
+    return functools.partial(wiring.intake().zip_problem, language=language)
 
 
 @consumers.route(
@@ -22,12 +33,13 @@ MAX_IDEMPOTENCY_KEY = 128
     response=ReferralReceipt,
     status=201,
     description="Referral received; an agent will be matched. A repeated identical submission (or the same "
-    "Idempotency-Key header) returns the same referral.",
-    headers=("Idempotency-Key",),
+    "Idempotency-Key header) returns the same referral. A ZIP code's refusal is in the language Accept-Language "
+    "prefers (English or Spanish) and, for a state with its own Marketplace, names it with its site.",
+    headers=("Idempotency-Key", "Accept-Language"),
     conflict=True,
     cors=True,
     refusals=(422,),
-    context=lambda: {"zip_problem": wiring.intake().zip_problem},
+    context=lambda: {"zip_problem": _zip_problem_in(consumers.request.headers.get("accept-language"))},
 )
 def create_referral(body: ConsumerRequest) -> ReferralReceipt:
     """Get Contacted: a consumer asks to be contacted by an agent (R1)."""

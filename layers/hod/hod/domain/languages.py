@@ -40,3 +40,23 @@ def normalise_language(value: str) -> str:
     if code not in LANGUAGES:
         raise ValueError(f"unsupported language {value!r}; use one of {', '.join(sorted(LANGUAGES))}")
     return code
+
+
+def preferred_language(accept_language: str | None, available: tuple[str, ...]) -> str | None:
+    """The language of `available` the browser prefers most (Accept-Language, q-values honoured: "en;q=0.1,
+    es;q=0.9" prefers Spanish; a q of 0 refuses a language), or None when it names none of them."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        code, *parameters = (piece.strip() for piece in part.split(";"))
+        code = code.lower().split("-")[0]
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if code in available and 0 < weight <= 1:
+            ranked.append((-weight, position, code))
+    return min(ranked)[2] if ranked else None

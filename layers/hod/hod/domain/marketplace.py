@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 from typing import Literal, cast
@@ -16,9 +17,11 @@ from typing import Literal, cast
 __all__ = [
     "US_STATE_NAMES",
     "MarketplaceKind",
+    "StateMarketplace",
     "healthcare_gov_states",
     "is_healthcare_gov_state",
     "marketplace_kind",
+    "own_marketplace",
 ]
 
 MarketplaceKind = Literal["FFM", "SBM-FP"]
@@ -106,6 +109,23 @@ def marketplace_kind(state: str, plan_year: int) -> MarketplaceKind | None:
     return _platforms(plan_year).get(state.strip().upper())
 
 
+@dataclass(frozen=True)
+class StateMarketplace:
+    """The Marketplace of a state that runs its own enrolment platform: where its residents apply instead."""
+
+    state: str
+    state_name: str
+    state_name_es: str
+    name: str
+    url: str
+
+
+def own_marketplace(state: str, plan_year: int) -> StateMarketplace | None:
+    """The state's own Marketplace in `plan_year` (None for a HealthCare.gov state, or one the data does not name)."""
+    _platforms(plan_year)  # an unknown plan year is refused the same way
+    return _own_platforms().get(plan_year, {}).get(state.strip().upper())
+
+
 def _platforms(plan_year: int) -> Mapping[str, MarketplaceKind]:
     years = _plan_years()
     try:
@@ -130,4 +150,18 @@ def _plan_years() -> Mapping[int, Mapping[str, MarketplaceKind]]:
                 raise ValueError(f"{_DATA_FILE}, plan year {year_text}: bad entry {state!r}: {kind!r}")
             states[state] = cast(MarketplaceKind, kind)
         years[int(year_text)] = MappingProxyType(states)
+    return MappingProxyType(years)
+
+
+@functools.cache
+def _own_platforms() -> Mapping[int, Mapping[str, StateMarketplace]]:
+    document = json.loads((resources.files("hod") / "data" / _DATA_FILE).read_text(encoding="utf-8"))
+    years: dict[int, Mapping[str, StateMarketplace]] = {}
+    for year_text, entry in document["plan_years"].items():
+        found: dict[str, StateMarketplace] = {}
+        for state, site in entry.get("own_platforms", {}).items():
+            if state not in US_STATE_NAMES or state in entry["states"] or not str(site["url"]).startswith("https://"):
+                raise ValueError(f"{_DATA_FILE}, plan year {year_text}: bad own platform {state!r}: {site!r}")
+            found[state] = StateMarketplace(state, US_STATE_NAMES[state], site["state_es"], site["name"], site["url"])
+        years[int(year_text)] = MappingProxyType(found)
     return MappingProxyType(years)

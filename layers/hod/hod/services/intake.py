@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from hod import zipdir
-from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states
+from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states, own_marketplace
 from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import DependencyFailed, ValidationFailed
 from hod.logs import get_logger
@@ -20,7 +20,21 @@ logger = get_logger(__name__)
 # A referral still flagged as never started this long after its creation had its start interrupted (the Lambda
 # stopped between storing it and starting its workflow): the sweep starts it.
 START_GRACE = timedelta(minutes=2)
-_UNKNOWN_ZIP = "We could not find this ZIP code. Please check it."
+_UNKNOWN_ZIP = {
+    "en": "We could not find this ZIP code. Please check it.",
+    "es": "No encontramos este código postal. Revíselo, por favor.",
+}
+# A ZIP code in a state with its own Marketplace: the consumer is sent there (its site is a link on the form)
+_OWN_MARKETPLACE = {
+    "en": "{state} does not use HealthCare.gov: residents of {state} apply, and find help, at {name}: {url}",
+    "es": "{state} no usa CuidadoDeSalud.gov: los residentes de {state} solicitan su seguro, y encuentran ayuda, "
+    "en {name}: {url}",
+}
+_NOT_SERVED = {
+    "en": "{state} does not use HealthCare.gov; please contact your state's Marketplace.",
+    "es": "{state} no usa CuidadoDeSalud.gov; comuníquese con el Mercado de seguros médicos de su estado.",
+}
+ANSWER_LANGUAGES = ("en", "es")
 
 
 class Receipt(Protocol):
@@ -52,14 +66,15 @@ class IntakeService:
         self._receipt = receipt
         self._windows = (offer_window_seconds, safety_net_window_seconds)
 
-    def zip_problem(self, zip_code: str) -> str | None:
-        """Why referrals from this ZIP code cannot be taken (unknown, or a state not on HealthCare.gov), or None."""
-        return self._lookup(zip_code)[1]
+    def zip_problem(self, zip_code: str, language: str = "en") -> str | None:
+        """Why referrals from this ZIP code cannot be taken, in `language` (English or Spanish), or None: unknown, or
+        in a state not on HealthCare.gov (then naming the state's own Marketplace and its site)."""
+        return self._lookup(zip_code, language)[1]
 
     def place_of(self, zip_code: str) -> Place:
-        found, problem = self._lookup(zip_code)
+        found, problem = self._lookup(zip_code, "en")
         if found is None or problem:
-            raise ValidationFailed({"zip": problem or _UNKNOWN_ZIP})
+            raise ValidationFailed({"zip": problem or _UNKNOWN_ZIP["en"]})
         return Place(
             zip=found.zip,
             city=found.city,
@@ -70,13 +85,17 @@ class IntakeService:
             time_zone=found.time_zone,
         )
 
-    def _lookup(self, zip_code: str) -> tuple[zipdir.ZipPlace | None, str | None]:
+    def _lookup(self, zip_code: str, language: str) -> tuple[zipdir.ZipPlace | None, str | None]:
+        language = language if language in ANSWER_LANGUAGES else "en"
         found = self._zip_lookup(zip_code)
         if found is None:
-            return None, _UNKNOWN_ZIP
+            return None, _UNKNOWN_ZIP[language]
         if found.state not in healthcare_gov_states(self._plan_year):
-            name = US_STATE_NAMES.get(found.state, found.state)
-            return found, f"{name} does not use HealthCare.gov; please contact your state's Marketplace."
+            site = own_marketplace(found.state, self._plan_year)
+            if site is None:  # a territory, or a state the data does not name
+                return found, _NOT_SERVED[language].format(state=US_STATE_NAMES.get(found.state, found.state))
+            state = site.state_name_es if language == "es" else site.state_name
+            return found, _OWN_MARKETPLACE[language].format(state=state, name=site.name, url=site.url)
         return found, None
 
     def submit(self, request: ConsumerRequest) -> Referral:

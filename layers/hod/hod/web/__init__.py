@@ -14,7 +14,7 @@ from html import escape
 from importlib import resources
 from string import Template
 
-from hod.domain.languages import LANGUAGES
+from hod.domain.languages import LANGUAGES, preferred_language
 
 CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 _ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\.(css|js)")
@@ -45,14 +45,11 @@ def _consumer_text() -> dict[str, dict[str, str]]:
 
 
 def page_language(requested: str | None, accept_language: str | None) -> str:
-    """The page's language: ``?lang=`` when it is one we have, else the browser's first one we have, else English."""
+    """The page's language: ``?lang=`` when it is one we have, else the one of ours the browser prefers most (its
+    q-values honoured), else English."""
     if requested and requested.strip().lower() in PAGE_LANGUAGES:
         return requested.strip().lower()
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower().split("-")[0]
-        if code in PAGE_LANGUAGES:
-            return code
-    return "en"
+    return preferred_language(accept_language, PAGE_LANGUAGES) or "en"
 
 
 @functools.cache

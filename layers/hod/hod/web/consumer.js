@@ -19,16 +19,37 @@
     }
   }
 
+  // The server's own words for the ZIP code (in the page's language: it is asked for with Accept-Language), with the
+  // site it names as a link; the page's words for the rest, and for what is checked here.
+  function ownWords(name, errors) {
+    return name === "zip" && errors.zip ? errors.zip : "";
+  }
+
+  function withLinks(element, message) {
+    const parts = message.split(/(https:\/\/\S+)/);
+    element.replaceChildren();
+    parts.forEach(function (part, i) {
+      if (i % 2 === 0) {
+        if (part) element.appendChild(document.createTextNode(part));
+        return;
+      }
+      const link = document.createElement("a");
+      link.href = part;
+      link.textContent = part.replace(/^https:\/\//, "").replace(/\/$/, "");
+      element.appendChild(link);
+    });
+  }
+
   function showFieldErrors(errors) {
     const list = document.createElement("ul");
     let first = null;
     for (const name of fields) {
       if (!(name in errors)) continue;
-      const message = text["error_" + name] || errors[name];
+      const message = ownWords(name, errors) || text["error_" + name] || errors[name];
       const input = document.getElementById(name);
       input.setAttribute("aria-invalid", "true");
       const el = document.getElementById(name + "-error");
-      el.textContent = message;
+      withLinks(el, message);
       el.classList.remove("hidden");
       const item = document.createElement("li");
       const link = document.createElement("a");
@@ -79,7 +100,11 @@
     try {
       const response = await fetch("referrals", {
         method: "POST",
-        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+        headers: {
+          "Content-Type": "application/json",
+          "Idempotency-Key": key,
+          "Accept-Language": document.documentElement.lang || "en",
+        },
         body: JSON.stringify(body),
       });
       const answer = await response.json().catch(() => ({}));
