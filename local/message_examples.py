@@ -3,9 +3,11 @@ translators can read them. Regenerate with `python -m local.message_examples`; a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from hod.messages import language_name, render, template_languages
+from hod.messages import language_name, local_time, render, template_languages
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "messages"
 
@@ -13,7 +15,7 @@ SAMPLE = {
     "city": "Austin",
     "county": "Travis County",
     "state": "TX",
-    "deadline": "3:45 PM CST",
+    "deadline": "3:45 PM CST",  # in each language's own form in the examples (local_time)
     "link": "https://hod.example.org/v1/offers/view?t=v1.example-token",
     "text_link": "https://hod.example.org/v1/l/Xq3v9KpT2aw",
     "consumer_name": "Rosa Martínez",
@@ -27,6 +29,10 @@ SAMPLE = {
     "expires_minutes": "20",
     "expires_days": "7",
 }
+DEADLINE = datetime(2026, 1, 13, 21, 45, tzinfo=UTC)  # 3:45 p.m. in Austin
+# A sign-in or activation link opens the portal, which exchanges the token in its fragment (services/access.py)
+PORTAL_LINK = "https://hod.example.org/v1/portal#t=v1.example-token"
+LINKS = {"sign_in": PORTAL_LINK, "activation": PORTAL_LINK}
 KINDS = (
     "offer",
     "safety_net",
@@ -45,7 +51,13 @@ def examples() -> dict[str, str]:
     files: dict[str, str] = {}
     for language in template_languages():
         for kind in KINDS:
-            message = render(kind, language, {**SAMPLE, "language_name": language_name("es", language)})
+            values = {
+                **SAMPLE,
+                "deadline": local_time(DEADLINE, ZoneInfo("America/Chicago"), language),
+                "link": LINKS.get(kind, SAMPLE["link"]),
+                "language_name": language_name("es", language),
+            }
+            message = render(kind, language, values)
             text = f"Subject: {message.subject}\n\n{message.text}\n"
             if message.sms:
                 text += f"\n--- text message ({len(message.sms)} characters) ---\n{message.sms}\n"

@@ -221,10 +221,10 @@ def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_conf
     to_consumer = [body for phone, body in texts() if phone == "+15125550188"]
     assert to_consumer[0].startswith("Help On Demand: recibimos su solicitud")
     assert "Ana García" in to_consumer[1]
-    assert "+15125550142" in to_consumer[1]
+    assert "(512) 555-0142" in to_consumer[1]  # the number as people write it
     confirmation = [m for m in emails() if m.destinations["ToAddresses"] == [f"agent{npn}@example.com"]][-1]
     assert "Rosa Díaz" in confirmation.body
-    assert "+15125550188" in confirmation.body
+    assert "(512) 555-0188" in confirmation.body
 
 
 def test_no_personal_data_reaches_the_logs(

@@ -43,3 +43,32 @@ def test_committed_examples_are_current() -> None:
         assert (OUT / name).read_text(encoding="utf-8") == content, (
             f"regenerate: python -m local.message_examples ({name})"
         )
+
+
+def test_times_phones_counties_and_languages_read_as_a_spanish_speaker_in_the_us_expects() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from hod.messages import language_name, local_time
+
+    # Given a deadline of 3:45 p.m. in Austin and 9:05 a.m. in Honolulu
+    chicago, honolulu = ZoneInfo("America/Chicago"), ZoneInfo("Pacific/Honolulu")
+    afternoon, morning = datetime(2026, 1, 13, 21, 45, tzinfo=UTC), datetime(2026, 7, 1, 19, 5, tzinfo=UTC)
+    # Then English reads "3:45 PM CST", Spanish "3:45 p. m. (hora del Centro)"; summer time is named the same way
+    assert local_time(afternoon, chicago) == "3:45 PM CST"
+    assert local_time(afternoon, chicago, "es") == "3:45 p. m. (hora del Centro)"
+    assert local_time(morning, honolulu, "es") == "9:05 a. m. (hora de Hawái)"
+    assert local_time(datetime(2026, 7, 1, 21, 45, tzinfo=UTC), chicago, "es") == "4:45 p. m. (hora del Centro)"
+    # And a phone number reads (512) 555-0188, a county "condado de Travis" / "parroquia de Orleans" in Spanish
+    values = {**SAMPLE, "language_name": "x", "consumer_phone": "+15125550188", "county": "Orleans Parish"}
+    spanish = render("accepted", "es", values)
+    assert "Teléfono: (512) 555-0188" in spanish.text
+    assert "condado" not in spanish.text
+    assert "parroquia de Orleans" in spanish.text
+    assert "Orleans Parish" in render("accepted", "en", values).text
+    # And a consumer's language is named in Spanish, in lower case, in a Spanish message
+    assert (language_name("zh", "es"), language_name("es", "es"), language_name("zh", "en")) == (
+        "chino",
+        "español",
+        "Chinese",
+    )

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import html
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from importlib import resources
 from string import Template
 
-from hod.domain.languages import LANGUAGES
+from hod.domain.languages import LANGUAGES, SPANISH_NAMES
 
 DEFAULT_LANGUAGE = "en"
 
@@ -52,12 +54,66 @@ def _fill(template: str, values: Mapping[str, str], kind: str, field: str) -> st
         raise ValueError(f"message {kind}.{field} needs a value for {missing}") from None
 
 
+_US_PHONE = re.compile(r"\+1(\d{3})(\d{3})(\d{4})")
+# A county's kind, as the ZIP directory names it, in Spanish: "Travis County" reads "condado de Travis"
+_COUNTY_KINDS_ES = {
+    "County": "condado",
+    "Parish": "parroquia",
+    "Borough": "distrito",
+    "City and Borough": "ciudad y distrito",
+    "Census Area": "área censal",
+    "Municipality": "municipio",
+}
+_COUNTY_ES = re.compile(r"(.+) (" + "|".join(sorted(_COUNTY_KINDS_ES, key=len, reverse=True)) + r")")
+# US time zones by abbreviation, as Spanish speakers in the US name them
+_ZONES_ES = {
+    "EST": "hora del Este",
+    "EDT": "hora del Este",
+    "CST": "hora del Centro",
+    "CDT": "hora del Centro",
+    "MST": "hora de la Montaña",
+    "MDT": "hora de la Montaña",
+    "PST": "hora del Pacífico",
+    "PDT": "hora del Pacífico",
+    "AKST": "hora de Alaska",
+    "AKDT": "hora de Alaska",
+    "HST": "hora de Hawái",
+    "AST": "hora del Atlántico",
+    "ChST": "hora de Chamorro",
+    "SST": "hora de Samoa",
+}
+
+
+def local_time(moment: datetime, zone: tzinfo, language: str = DEFAULT_LANGUAGE) -> str:
+    """A time read at a glance, in the reader's zone: "3:45 PM CST"; in Spanish "3:45 p. m. (hora del Centro)"."""
+    local = moment.astimezone(zone)
+    hour = local.strftime("%I").lstrip("0")
+    if language == "es":
+        abbreviation = local.tzname() or ""
+        period = "a. m." if local.hour < 12 else "p. m."
+        return f"{hour}:{local:%M} {period} ({_ZONES_ES.get(abbreviation, abbreviation)})"
+    return f"{hour}:{local:%M %p %Z}"
+
+
+def _for_display(values: Mapping[str, str], language: str) -> dict[str, str]:
+    """Values as a reader expects them: US phone numbers as (512) 555-0188; in Spanish, "condado de Travis"."""
+    shown = dict(values)
+    for name, value in values.items():
+        if name.endswith("_phone") and (phone := _US_PHONE.fullmatch(value)):
+            shown[name] = f"({phone[1]}) {phone[2]}-{phone[3]}"
+        elif name == "county" and language == "es" and (county := _COUNTY_ES.fullmatch(value)):
+            shown[name] = f"{_COUNTY_KINDS_ES[county[2]]} de {county[1]}"
+    return shown
+
+
 def render(kind: str, language: str, values: Mapping[str, str]) -> Message:
-    """The message `kind` in `language` (or English), with `values` filled in."""
+    """The message `kind` in `language` (or English), with `values` filled in as a reader expects them (phone
+    numbers, county names)."""
     chosen = language if kind in _templates(language) else DEFAULT_LANGUAGE
     entry = _templates(chosen).get(kind)
     if entry is None:
         raise ValueError(f"no template for message {kind!r}")
+    values = _for_display(values, chosen)
     escaped = {name: html.escape(value) for name, value in values.items()}
 
     def optional(field: str) -> str | None:
@@ -76,9 +132,10 @@ def render(kind: str, language: str, values: Mapping[str, str]) -> Message:
 
 
 def language_name(code: str, in_language: str) -> str:
-    """A language's name for a message written in `in_language` (its own name in Spanish messages, else English)."""
-    english, own = LANGUAGES.get(code, (code, code))
-    return own if in_language != "en" else english
+    """A language's name for a message written in `in_language`: its Spanish name in Spanish messages ("chino"),
+    its English name otherwise."""
+    english, _own = LANGUAGES.get(code, (code, code))
+    return SPANISH_NAMES.get(code, english) if in_language == "es" else english
 
 
 def bulk_template(kind: str, language: str, values: Mapping[str, str], personal: tuple[str, ...]) -> Message:

@@ -34,6 +34,35 @@ LANGUAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 
 
+# Each language's name in Spanish, as running Spanish text writes it (lower case): "idioma: español"
+SPANISH_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "en": "inglés",
+        "es": "español",
+        "zh": "chino",
+        "vi": "vietnamita",
+        "ko": "coreano",
+        "tl": "tagalo",
+        "ru": "ruso",
+        "ar": "árabe",
+        "ht": "criollo haitiano",
+        "fr": "francés",
+        "pt": "portugués",
+        "pl": "polaco",
+        "hi": "hindi",
+        "ja": "japonés",
+        "de": "alemán",
+        "it": "italiano",
+        "fa": "persa",
+        "gu": "guyaratí",
+        "ur": "urdu",
+        "bn": "bengalí",
+        "so": "somalí",
+        "hmn": "hmong",
+    }
+)
+
+
 def normalise_language(value: str) -> str:
     """Lower-cased code if supported, else ValueError naming the supported codes."""
     code = value.strip().lower()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hod.domain.agent import Agent
@@ -15,7 +15,7 @@ from hod.domain.offer import AgentContact, Offer
 from hod.domain.referral import Referral
 from hod.domain.sending import CALLS_PER_MESSAGE, Call, SafetyNetCalls, ledger_scope
 from hod.errors import ConfigurationError
-from hod.messages import Message, bulk_template, language_name
+from hod.messages import Message, bulk_template, language_name, local_time
 from hod.ports import LinkShortener, LinkSigner, SendQueue
 from hod.services.notifier import CLAIM_HOLD, Notifier, Outcome, Recipient, SendLedger
 
@@ -74,7 +74,7 @@ class Notices:
             "city": offer.city,
             "county": offer.county,
             "state": offer.state,
-            "deadline": local_time(offer.deadline, ZoneInfo(contact.time_zone)),
+            "deadline": local_time(offer.deadline, ZoneInfo(contact.time_zone), recipient.language),
             "link": link,
             # a text keeps to one or two SMS segments with a short link (one more write, only for texted offers)
             "text_link": self._short_links.shorten(link, expires) if texted else link,
@@ -236,8 +236,3 @@ def consumer_recipient(referral: Referral) -> Recipient:
         email=consumer.email,
         phone=consumer.phone,
     )
-
-
-def local_time(moment: datetime, zone: tzinfo) -> str:
-    """ "3:45 PM CST": a time the agent reads at a glance, in their own zone."""
-    return moment.astimezone(zone).strftime("%I:%M %p %Z").lstrip("0")
