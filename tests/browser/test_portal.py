@@ -127,7 +127,8 @@ def test_consumer_to_offer_to_accept_and_nobody_else_sees_the_consumer(
     page.get_by_text("Status saved: Completed.").wait_for()
     assert "Selected a Marketplace QHP" in page.locator(f'tr[data-referral="{referral_id}"]').inner_text()
 
-    # Search: by status and by last name
+    # Search: by status and by last name (on a phone the search is folded under one line)
+    page.get_by_text("Search and filter").click()
     page.get_by_label("Status").select_option("missed")
     assert "Hoa Nguyen" not in page.locator("#ref-table").inner_text()
     page.get_by_label("Status").select_option("")
@@ -297,3 +298,50 @@ def test_pending_offers_are_answered_from_the_portal_with_the_time_left(
     while not offers_to(stack, BEN["email"], mark) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert offers_to(stack, BEN["email"], mark), "the rejected referral went to the next agent"
+
+
+def test_a_new_offer_appears_in_manage_referrals_without_a_reload(
+    stack: Stack, agents: dict[str, str], page: Any
+) -> None:
+    # Given Olivia signed in to the portal, on Manage Referrals, and a sound chosen for new offers
+    sign_in_in_browser(page, stack, OLIVIA["email"])
+    page.get_by_label("Play a sound when a new offer arrives").check()
+    consumer_page = page.context.new_page()
+    # When a consumer near her asks for help (in another page: hers is not reloaded)
+    referral_id = submit_consumer(consumer_page, stack, "Mai", "Ho", "405-555-0181")
+    # Then the offer shows by itself (the portal looks every 15 seconds while it is on screen), on top, with the
+    # count of pending offers in the page's title and a notice that names where the consumer is
+    row = page.locator(f'tr[data-referral="{referral_id}"]')
+    row.wait_for(timeout=(OFFER_WAIT_S + 30) * 1000)
+    assert "Pending" in row.inner_text()
+    assert page.locator("#ref-table tbody tr").first.get_attribute("data-referral") == referral_id
+    assert page.title().startswith("(1) ")
+    assert "New referral offer in Oklahoma City, OK" in page.locator("#new-offer").inner_text()
+    screenshot(page, "portal-new-offer")
+    # And once she accepts and records the outcome, the title's count is gone (and her slot is free again)
+    row.get_by_role("button", name="Accept").click()
+    page.get_by_text("Accepted. Please call Mai Ho now").wait_for()
+    assert not page.title().startswith("(")
+    status, answer = stack.call(
+        "POST",
+        f"/agent/referrals/{referral_id}/status",
+        {"status": "completed", "outcome": "other"},
+        token=agents[OLIVIA["npn"]],
+    )
+    assert status == 200, answer
+
+
+def test_on_a_phone_the_filters_are_folded_and_the_referrals_come_first(
+    stack: Stack, agents: dict[str, str], browser: Any
+) -> None:
+    # Given a phone-sized screen
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        sign_in_in_browser(phone, stack, BEN["email"])
+        # Then the search and filters are folded under one line, and open on a tap
+        assert phone.locator("#filter-box").get_attribute("open") is None
+        assert not phone.get_by_label("First name").is_visible()
+        phone.get_by_text("Search and filter").click()
+        assert phone.get_by_label("First name").is_visible()
+    finally:
+        phone.close()

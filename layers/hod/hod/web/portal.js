@@ -152,9 +152,12 @@
   $("sign-out").addEventListener("click", () => signOut("You are signed out."));
 
   // ----- navigation ------------------------------------------------------------------------------------------
+  let currentTab = null;
+
   function showTab(name) {
     const known = ["referrals", "availability", "profile", "metrics"];
     if (!known.includes(name)) name = "referrals";
+    currentTab = name;
     for (const link of document.querySelectorAll("nav.tabs a")) {
       if (link.dataset.tab === name) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
@@ -198,17 +201,94 @@
   // Answers can arrive out of order (a slow load, then a quick change): only the latest request's answer is shown.
   const latest = { referrals: 0, availability: 0 };
 
-  async function loadReferrals() {
+  // Whether the last load worked (the live poll backs off when it did not).
+  async function loadReferrals(quietly) {
     const seq = ++latest.referrals;
     try {
       const answer = await api("GET", "agent/referrals?days=90");
-      if (seq !== latest.referrals) return;
+      if (seq !== latest.referrals) return true;
       rows = answer.referrals;
       renderReferrals();
+      announceNewOffers();
+      return true;
     } catch (error) {
-      if (error.status !== 401) notice(explain(error), "error");
+      if (error.status !== 401 && !quietly) notice(explain(error), "error");
+      return false;
     }
   }
+
+  // ----- live offers -----------------------------------------------------------------------------------------
+  // While the portal is on screen, Manage Referrals asks for the agent's referrals every POLL_S seconds, so a new
+  // offer shows without a reload; slower once the agent has not touched the page for IDLE_AFTER_MS, never while
+  // the page is hidden (a locked phone, another tab), and backing off after failures. Each look is one API
+  // request (docs/web.md counts what that costs). The page's title counts pending offers; a sound is optional.
+  const POLL_S = 15, IDLE_POLL_S = 60, POLL_MAX_S = 120, IDLE_AFTER_MS = 10 * 60 * 1000;
+  const SOUND_KEY = "hod.agent.sound";
+  const baseTitle = document.title;
+  let pollTimer = null;
+  let pollDelay = POLL_S;
+  let lastActive = Date.now();
+  let seenPending = null; // the pending offers already shown (null before the first load)
+
+  function schedulePoll(seconds) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, seconds * 1000);
+  }
+
+  async function poll() {
+    const watching = session && document.visibilityState === "visible" && currentTab === "referrals";
+    if (!watching) return schedulePoll(POLL_S);
+    const worked = await loadReferrals(true);
+    const idle = Date.now() - lastActive > IDLE_AFTER_MS;
+    pollDelay = worked ? (idle ? IDLE_POLL_S : POLL_S) : Math.min(2 * pollDelay, POLL_MAX_S);
+    schedulePoll(pollDelay);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && session) poll();
+  });
+  for (const kind of ["pointerdown", "keydown", "scroll", "focus"]) {
+    window.addEventListener(kind, () => { lastActive = Date.now(); }, { passive: true, capture: true });
+  }
+
+  function announceNewOffers() {
+    const pending = rows.filter((row) => row.status === "pending");
+    document.title = (pending.length ? "(" + pending.length + ") " : "") + baseTitle;
+    const fresh = seenPending ? pending.filter((row) => !seenPending.has(row.referral_id)) : [];
+    seenPending = new Set(pending.map((row) => row.referral_id));
+    if (!fresh.length) return;
+    const zone = $("f-zone").value || browserZone;
+    const row = fresh[0];
+    const by = row.expires_at ? " Answer by " + when(row.expires_at, zone) + "." : " The first agent to accept gets it.";
+    const box = $("new-offer");
+    box.textContent = (fresh.length > 1 ? fresh.length + " new referral offers. " : "New referral offer in " +
+      row.place.city + ", " + row.place.state + ".") + by;
+    box.classList.remove("hidden");
+    if ($("sound").checked) chime();
+  }
+
+  function chime() {
+    try {
+      const Audio = window.AudioContext || window.webkitAudioContext;
+      const context = new Audio();
+      const tone = context.createOscillator();
+      const volume = context.createGain();
+      tone.frequency.value = 880;
+      volume.gain.setValueAtTime(0.2, context.currentTime);
+      volume.gain.exponentialRampToValueAtTime(0.001, context.currentTime + 0.6);
+      tone.connect(volume).connect(context.destination);
+      tone.start();
+      tone.stop(context.currentTime + 0.6);
+    } catch (error) {
+      // no sound where the browser has none to give
+    }
+  }
+
+  $("sound").checked = localStorage.getItem(SOUND_KEY) === "on";
+  $("sound").addEventListener("change", () => {
+    localStorage.setItem(SOUND_KEY, $("sound").checked ? "on" : "off");
+    if ($("sound").checked) chime(); // so the agent hears what it sounds like
+  });
 
   function filtered() {
     const status = $("f-status").value;
@@ -296,7 +376,8 @@
 
   function renderReferrals() {
     const zone = $("f-zone").value || browserZone;
-    const shown = filtered();
+    // pending offers first (they wait for an answer), each group newest first as the API gives them
+    const shown = filtered().sort((a, b) => (b.status === "pending") - (a.status === "pending"));
     $("ref-count").textContent = shown.length + " of " + rows.length + " referrals (last 90 days)";
     const body = $("ref-table").querySelector("tbody");
     body.replaceChildren(...shown.map((row) => {
@@ -582,6 +663,7 @@
     $("signin").classList.add("hidden");
     $("app").classList.remove("hidden");
     $("sign-out").classList.remove("hidden");
+    $("filter-box").open = !window.matchMedia("(max-width: 40rem)").matches; // folded on a phone
     zoneOptions($("f-zone"), browserZone);
     try {
       await loadProfile();
@@ -592,6 +674,7 @@
     showTab(location.hash.slice(1) || "referrals");
     if (ticker) clearInterval(ticker);
     ticker = setInterval(tick, 1000);
+    schedulePoll(POLL_S);
   }
 
   start();
