@@ -6,7 +6,7 @@ per thread) and, for DynamoDB, the items it read and the capacity units DynamoDB
 
 - reads: a Query or Scan costs its items' total size rounded up to 4 KB (at least one unit), a GetItem its item's
   size rounded up to 4 KB (at least one), a BatchGetItem each item so; strongly consistent = 1 unit per 4 KB,
-  eventually consistent = 0.5;
+  eventually consistent = 0.5 (a BatchGetItem asks for consistency table by table);
 - writes: 1 unit per 1 KB of each item written (rounded up per item), twice that inside TransactWriteItems. The
   size of an updated item is read from moto after the call; a deleted item counts 1 unit.
 - index writes (`Call.index_write_units`), for the tables in `CallLog.indexes` (their global secondary indexes, read
@@ -239,10 +239,15 @@ def _dynamodb_units(call: Call, params: Mapping[str, Any], parsed: Mapping[str, 
         items = parsed.get("Items", [])
         call.items_read = int(parsed.get("ScannedCount", len(items)))
         call.read_units = _read_units(sum(item_size(i) for i in items), consistent)
-    elif operation == "BatchGetItem":
-        items = [i for table_items in parsed.get("Responses", {}).values() for i in table_items]
-        call.items_read = len(items)
-        call.read_units = sum(_read_units(item_size(i), consistent) for i in items)
+    elif operation == "BatchGetItem":  # consistency is asked per table
+        requested = params.get("RequestItems", {})
+        responses = parsed.get("Responses", {}).items()
+        call.items_read = sum(len(items) for _, items in responses)
+        call.read_units = sum(
+            _read_units(item_size(i), bool(requested.get(table, {}).get("ConsistentRead")))
+            for table, items in responses
+            for i in items
+        )
     elif operation == "PutItem":
         call.write_units = _write_units(item_size(params["Item"]))
     elif operation == "UpdateItem":

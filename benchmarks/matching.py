@@ -27,7 +27,7 @@ from benchmarks import population
 from benchmarks.counting import CallLog, item_size
 from benchmarks.fastquery import fast_queries
 from hod import zipdir
-from hod.adapters.dynamo import DynamoAvailableIndex
+from hod.adapters.available import DynamoAvailableIndex
 from hod.domain import availability as av
 from hod.domain.agent import Agent
 from hod.domain.nearest import IndexEntry

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 from hod.settings import get_settings
 
 if TYPE_CHECKING:
+    from hod.adapters.available import DynamoAvailableIndex
     from hod.adapters.aws import SecretsManagerKeys
-    from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+    from hod.adapters.dynamo import DynamoAgentStore, DynamoReferralStore
     from hod.adapters.workflow_store import DynamoWorkflowStore
     from hod.domain.referral import ConsumerRequest, Referral
     from hod.ports import Clock, Reminders, Workflow
@@ -73,7 +74,7 @@ def agent_store() -> DynamoAgentStore:
 
 @functools.cache
 def available_index() -> DynamoAvailableIndex:
-    from hod.adapters.dynamo import DynamoAvailableIndex
+    from hod.adapters.available import DynamoAvailableIndex
 
     return DynamoAvailableIndex(get_settings().available_table)
 
