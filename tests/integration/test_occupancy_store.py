@@ -3,6 +3,7 @@ the interleaving tests run), and the adapter's writes keep the summary and spend
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from benchmarks.counting import CallLog
+from hod import cli
 from hod.adapters.available import AvailableItem, DynamoAvailableIndex
 from hod.adapters.dynamo import bind
 from hod.domain import occupancy as occ
@@ -184,3 +186,16 @@ def test_completing_summaries_covers_entries_written_before_them(
     first, later = fresh.occupancy("WY#en"), fresh.occupancy("WY#en")
     assert (first.cells, first.queries) == (frozenset(), 2)
     assert (later.cells, later.queries) == (frozenset(), 1)
+
+
+def test_the_administrators_command_completes_the_summaries(
+    counted: tuple[CallLog, DynamoAvailableIndex], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an entry written before summaries were kept
+    _, index = counted
+    _store_raw(index, "TX#en", _placement("TX#en", "1", *AUSTIN).cell)
+    # When the administrator runs hod-admin complete-summaries on the table
+    assert cli.main(["complete-summaries", "--table", index._table]) == 0
+    # Then it reports the areas it completed, and the summary is in use
+    assert json.loads(capsys.readouterr().out) == {"areas_with_entries": 1}
+    assert index.occupancy("TX#en").cells == {encode(*AUSTIN, 5)}
