@@ -11,8 +11,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from benchmarks.counting import CallLog
 from hod import wiring
-from local.cfn import create_local_resources, load_template
+from local.cfn import create_local_resources, dynamodb_tables, load_template
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.scheduler import run_schedules
 
@@ -23,6 +24,17 @@ PARAMETERS = {
     "Stage": "test",
     "PublicBaseUrl": "http://hod.test",
 }
+
+
+@pytest.fixture
+def counted() -> Iterator[tuple[CallLog, str]]:
+    """An available-now table alone in moto, every call counted (benchmarks.counting); yields the log and the
+    table's name."""
+    log = CallLog()
+    with mock_aws(), log.install():
+        kwargs = dynamodb_tables(load_template(), "count-")["AvailableAgentsTable"]
+        boto3.client("dynamodb").create_table(**kwargs)
+        yield log, str(kwargs["TableName"])
 
 
 @pytest.fixture

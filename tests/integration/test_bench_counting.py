@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,15 +13,6 @@ from benchmarks.motoproxy import aws_url
 from hod.adapters.available import DynamoAvailableIndex
 from hod.ports import Placement
 from local.cfn import dynamodb_tables, load_template
-
-
-@pytest.fixture
-def counted() -> Iterator[tuple[CallLog, str]]:
-    log = CallLog()
-    with mock_aws(), log.install():
-        kwargs = dynamodb_tables(load_template(), "count-")["AvailableAgentsTable"]
-        boto3.client("dynamodb").create_table(**kwargs)
-        yield log, str(kwargs["TableName"])
 
 
 def test_item_sizes_follow_dynamodb_rules() -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from benchmarks.counting import CallLog
 from hod import cli
@@ -19,7 +16,6 @@ from hod.domain import occupancy as occ
 from hod.domain.nearest import find_nearest
 from hod.geo import encode
 from hod.ports import Placement
-from local.cfn import dynamodb_tables, load_template
 from tests.summary_store import MemoryIndexStore, centred
 
 AUSTIN = (30.2672, -97.7431)
@@ -27,12 +23,9 @@ MIAMI = (25.7617, -80.1918)
 
 
 @pytest.fixture
-def counted() -> Iterator[tuple[CallLog, DynamoAvailableIndex]]:
-    log = CallLog()
-    with mock_aws(), log.install():
-        kwargs = dynamodb_tables(load_template(), "summary-")["AvailableAgentsTable"]
-        boto3.client("dynamodb").create_table(**kwargs)
-        yield log, DynamoAvailableIndex(str(kwargs["TableName"]))
+def indexed(counted: tuple[CallLog, str]) -> tuple[CallLog, DynamoAvailableIndex]:
+    log, table = counted
+    return log, DynamoAvailableIndex(table)
 
 
 def _placement(area: str, npn: str, lat: float, lon: float) -> Placement:
@@ -59,9 +52,9 @@ def _view(summary: occ.AreaSummary | None, cells: frozenset[str]) -> tuple[bool,
     return summary.complete, {cell: (cell in summary.cells, summary.marks(cell)) for cell in cells}
 
 
-def test_every_step_answers_in_dynamodb_as_in_memory(counted: tuple[CallLog, DynamoAvailableIndex]) -> None:
+def test_every_step_answers_in_dynamodb_as_in_memory(indexed: tuple[CallLog, DynamoAvailableIndex]) -> None:
     # Given the adapter and the in-memory store, with entries in a few cells of two precision-2 regions
-    _, index = counted
+    _, index = indexed
     memory = MemoryIndexStore()
     rng = random.Random(2026)
     spots = [AUSTIN, (AUSTIN[0] + 0.03, AUSTIN[1]), (AUSTIN[0] + 0.003, AUSTIN[1]), MIAMI, (MIAMI[0] + 0.05, MIAMI[1])]
@@ -117,9 +110,9 @@ def test_every_step_answers_in_dynamodb_as_in_memory(counted: tuple[CallLog, Dyn
         assert _view(here.get(a), everything[a]) == _view(there.get(a), everything[a])
 
 
-def test_a_refresh_in_place_writes_nothing_to_the_summary(counted: tuple[CallLog, DynamoAvailableIndex]) -> None:
+def test_a_refresh_in_place_writes_nothing_to_the_summary(indexed: tuple[CallLog, DynamoAvailableIndex]) -> None:
     # Given an agent in the index, with the summary complete
-    log, index = counted
+    log, index = indexed
     index.complete_summaries()
     agent = _placement("TX#en", "1", *AUSTIN)
     index.replace((), [agent])
@@ -133,9 +126,9 @@ def test_a_refresh_in_place_writes_nothing_to_the_summary(counted: tuple[CallLog
     assert calls[1].read_units == 2.0  # the area's "complete" record and its precision-2 record
 
 
-def test_cells_leave_and_return_as_agents_go_and_come(counted: tuple[CallLog, DynamoAvailableIndex]) -> None:
+def test_cells_leave_and_return_as_agents_go_and_come(indexed: tuple[CallLog, DynamoAvailableIndex]) -> None:
     # Given two agents in one cell of Austin and one in Miami, in Texas's Spanish area
-    log, index = counted
+    log, index = indexed
     index.complete_summaries()
     first, second = _placement("TX#es", "1", *AUSTIN), _placement("TX#es", "2", AUSTIN[0] + 0.003, AUSTIN[1])
     miami = _placement("TX#es", "3", *MIAMI)
@@ -165,10 +158,10 @@ def test_cells_leave_and_return_as_agents_go_and_come(counted: tuple[CallLog, Dy
 
 
 def test_completing_summaries_covers_entries_written_before_them(
-    counted: tuple[CallLog, DynamoAvailableIndex],
+    indexed: tuple[CallLog, DynamoAvailableIndex],
 ) -> None:
     # Given entries in two areas written before summaries were kept, and a roster entry
-    _, index = counted
+    _, index = indexed
     old = [("TX#en", _placement("TX#en", "1", *AUSTIN).cell), ("FL#es", _placement("FL#es", "2", *MIAMI).cell)]
     for area, key in old:
         _store_raw(index, area, key)
@@ -189,10 +182,10 @@ def test_completing_summaries_covers_entries_written_before_them(
 
 
 def test_the_administrators_command_completes_the_summaries(
-    counted: tuple[CallLog, DynamoAvailableIndex], capsys: pytest.CaptureFixture[str]
+    indexed: tuple[CallLog, DynamoAvailableIndex], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given an entry written before summaries were kept
-    _, index = counted
+    _, index = indexed
     _store_raw(index, "TX#en", _placement("TX#en", "1", *AUSTIN).cell)
     # When the administrator runs hod-admin complete-summaries on the table
     assert cli.main(["complete-summaries", "--table", index._table]) == 0

@@ -132,15 +132,21 @@ def test_a_mark_left_by_a_writer_that_stopped_is_cleared_by_the_next_adder() -> 
 # --- the race the marks are for ---------------------------------------------------------------------------------
 
 
+def _last_entry_removed() -> tuple[MemoryIndexStore, occ.Upkeep, occ.Step, str]:
+    """A store whose only entry in Austin's cell was just deleted, that remover's upkeep at its first step, and the
+    key of another agent's entry in the same cell, not yet put."""
+    store = MemoryIndexStore()
+    a, b = _key("1", *AUSTIN), _key("2", AUSTIN[0] + 0.01, AUSTIN[1])
+    write(store, [], [a])
+    store.delete(AREA, a)
+    remover = occ.after_removing({AREA: frozenset({"9v6kp"})}, "r")
+    return store, remover, next(remover), b
+
+
 def test_an_adder_that_sees_a_mark_puts_the_cell_back_whichever_write_lands_first() -> None:
     for close_first in (True, False):
         # Given a remover that has emptied a cell, marked it and looked again (empty)
-        store = MemoryIndexStore()
-        a, b = _key("1", *AUSTIN), _key("2", AUSTIN[0] + 0.01, AUSTIN[1])
-        write(store, [], [a])
-        store.delete(AREA, a)
-        remover = occ.after_removing({AREA: frozenset({"9v6kp"})}, "r")
-        step = next(remover)
+        store, remover, step, b = _last_entry_removed()
         for _ in range(2):  # the first look, the mark
             step = remover.send(store.execute(step))
         step = remover.send(store.execute(step))  # the second look: empty
@@ -164,12 +170,7 @@ def test_an_adder_that_sees_a_mark_puts_the_cell_back_whichever_write_lands_firs
 
 def test_a_remover_that_finds_an_entry_on_its_second_look_leaves_the_cell_in() -> None:
     # Given a remover that emptied a cell and saw it empty
-    store = MemoryIndexStore()
-    a, b = _key("1", *AUSTIN), _key("2", AUSTIN[0] + 0.01, AUSTIN[1])
-    write(store, [], [a])
-    store.delete(AREA, a)
-    remover = occ.after_removing({AREA: frozenset({"9v6kp"})}, "r")
-    step = next(remover)
+    store, remover, step, b = _last_entry_removed()
     step = remover.send(store.execute(step))
     assert isinstance(step, occ.MarkClosing)
     # and an adder that put an entry there and read the summary before the mark (so it writes nothing)
