@@ -1,7 +1,11 @@
 """`make bench`: every national-scale figure in one process, printed as a table and written as JSON.
 
     python -m benchmarks [--sizes 1000,10000,100000] [--matches 300] [--repeats 3] [--cold-repeats 5]
-                         [--only matching,referrals,coldstart] [--out benchmarks/results/latest.json]
+                         [--only matching,referrals,coldstart,upkeep] [--upkeep-state OK]
+                         [--out benchmarks/results/latest.json]
+
+`upkeep` (a day of the availability sweep replayed for one state's agents) is not run unless asked for: it takes
+longer than the rest together. The results are merged into the --out file, part by part.
 
 docs/benchmarks.md explains what each figure measures and how.
 """
@@ -23,6 +27,8 @@ from local.stack import LOCAL_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = PROJECT / "benchmarks" / "results" / "latest.json"
+RUN_KEYS = ("command", "generated_at", "machine", "targets", "verdicts", "seconds", "section_runs")
+"""Keys that describe a run rather than a part of it."""
 TARGETS = {
     "items_read_p95": 50,
     "items_read_max": 200,
@@ -53,6 +59,7 @@ def _match_section(found: dict[str, Any]) -> dict[str, Any]:
         latency = day["raw"]["latency_ms"] + night["raw"]["latency_ms"]
         scans = day["raw"]["scan_items_read"] + night["raw"]["scan_items_read"]
         units = day["raw"]["read_units"] + night["raw"]["read_units"]
+        scan_units = day["raw"]["scan_read_units"] + night["raw"]["scan_read_units"]
         for scenario in (day, night):
             del scenario["raw"]
         section[key] = {
@@ -64,6 +71,8 @@ def _match_section(found: dict[str, Any]) -> dict[str, Any]:
             "read_units_p95": percentile(units, 0.95),
             "scan_items_read_p50": percentile(scans, 0.5),
             "scan_ratio_p50": round(percentile(scans, 0.5) / max(1.0, percentile(items, 0.5))),
+            "scan_read_units_p50": percentile(scan_units, 0.5),
+            "scan_ratio_read_units_p50": round(percentile(scan_units, 0.5) / max(0.5, percentile(units, 0.5)), 1),
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
             "latency_ms_p95": round(percentile(latency, 0.95), 1),
             "wrong": day["wrong"] + night["wrong"],
@@ -72,6 +81,19 @@ def _match_section(found: dict[str, Any]) -> dict[str, Any]:
             "night": night,
         }
     return section
+
+
+def _merged(previous: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """The previous results with this run's parts in place of theirs: a partial run (--only) keeps the rest, and
+    `section_runs` says which run each part comes from."""
+    run = {key: results[key] for key in ("command", "generated_at", "seconds")}
+    parts = [key for key in results if key not in RUN_KEYS]
+    earlier = previous.get("section_runs") or {
+        key: {k: previous.get(k) for k in run} for key in previous if key not in RUN_KEYS
+    }
+    merged = {**previous, **results, "section_runs": {**earlier, **dict.fromkeys(parts, run)}}
+    merged["verdicts"] = _verdicts(merged)
+    return merged
 
 
 def _table(results: dict[str, Any]) -> str:
@@ -207,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="referrals per path for the call counts")
     parser.add_argument("--cold-repeats", type=int, default=5, help="fresh interpreters per function")
     parser.add_argument("--only", default="matching,referrals,coldstart", help="parts to run")
+    parser.add_argument("--upkeep-state", default="OK", help="whose agents' sweep `upkeep` replays")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON results")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
@@ -219,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from benchmarks import coldstart, cost, matching, referrals
+    from benchmarks import coldstart, cost, matching, referrals, upkeep
     from benchmarks.counting import CallLog
 
     started = time.perf_counter()
@@ -242,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         if "matching" in parts:
             sizes = [int(s) for s in args.sizes.split(",")]
             results["match"] = _match_section(matching.run(sizes, args.matches, log, say))
+        if "upkeep" in parts:
+            results["index_upkeep"] = upkeep.run_day(args.upkeep_state, log, say)
     if "coldstart" in parts:
         results["cold_start"] = coldstart.run(say, repeats=args.cold_repeats)
         built = coldstart.sizes()
@@ -254,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nTargets met:", json.dumps(results["verdicts"]))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    out.write_text(json.dumps(_merged(previous, results), indent=1, default=str) + "\n", encoding="utf-8")
     say(f"done; results in {out}")
     return 0
 
