@@ -3,6 +3,7 @@
   hod-admin import agents.csv            load agents (CSV or JSON) through the admin API, in batches
   hod-admin token                        mint an administrator token (reads the signing key from Secrets Manager)
   hod-admin agent-token NPN              mint a sign-in token for one agent (support and testing)
+  hod-admin complete-summaries           once after deploying: complete the available-now index's summaries
 
 The API URL and admin token come from --api/--token or HOD_API_URL/HOD_ADMIN_TOKEN.
 """
@@ -111,8 +112,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd.add_argument("--subject", default=os.environ.get("USER", "admin"))
         cmd.add_argument("--hours", type=float, default=8.0 if name == "token" else 1.0)
         cmd.add_argument("--secret-id", default=os.environ.get("HOD_SIGNING_SECRET_ID"))
+    complete = sub.add_parser("complete-summaries", help="complete every area's summary of occupied cells")
+    complete.add_argument("--table", default=os.environ.get("HOD_AVAILABLE_TABLE"), help="AvailableAgentsTable")
     args = parser.parse_args(argv)
 
+    if args.command == "complete-summaries":
+        if not args.table:
+            parser.error("--table (or HOD_AVAILABLE_TABLE) is required")
+        from hod.adapters.available import DynamoAvailableIndex
+
+        print(json.dumps({"areas_with_entries": DynamoAvailableIndex(args.table).complete_summaries()}))
+        return 0
     if args.command == "import":
         if not args.api or not args.token:
             parser.error("import needs --api and --token (or HOD_API_URL and HOD_ADMIN_TOKEN)")
