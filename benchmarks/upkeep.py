@@ -30,6 +30,7 @@ from benchmarks.matching import (
     _shared_availability_evaluation,
 )
 from hod.adapters.available import DynamoAvailableIndex
+from hod.domain import occupancy as occ
 from hod.domain.agent import Agent
 from hod.services.agents import AgentService, roster_area
 
@@ -39,6 +40,22 @@ _ENTRY_OPERATIONS = {"BatchWriteItem"}
 def _billed_write_units(call: Call) -> float:
     """A write's units, and 1 for a conditional write whose condition failed (DynamoDB bills it too)."""
     return call.write_units if call.error is None else 1.0
+
+
+class _CountedSteps(DynamoAvailableIndex):
+    """The adapter, counting the summary's protocol steps by kind, and the looks at a cell by what they found."""
+
+    def __init__(self, table_name: str) -> None:
+        super().__init__(table_name)
+        self.steps: Counter[str] = Counter()
+
+    def summary_step(self, step: occ.Step) -> Any:
+        answer = super().summary_step(step)
+        name = type(step).__name__
+        if isinstance(step, occ.CellHasEntries):
+            name += "_found" if answer else "_empty"
+        self.steps[name] += 1
+        return answer
 
 
 def run(
@@ -52,7 +69,7 @@ def run(
     """Replays `hours` of refreshes from `start` for the agents who take referrals in `state`."""
     service = AgentService(None, None, FixedClock(start), population.PLAN_YEAR)  # type: ignore[arg-type]
     table = _create_index_table(f"bench-upkeep-{state}-")
-    index = DynamoAvailableIndex(table)
+    index = _CountedSteps(table)
     end = start + timedelta(hours=hours)
     started = time.perf_counter()
     placed: dict[str, frozenset[tuple[str, str]]] = {}
@@ -71,6 +88,7 @@ def run(
             index.replace((), first[chunk : chunk + 5000])
         progress(f"upkeep: {len(placed):,} agents taking {state} referrals, {len(first):,} entries written")
         mark = log.mark()
+        index.steps.clear()
         refreshes = 0
         with log.scope("refresh"):
             while queue and queue[0][0] < end:
@@ -106,6 +124,9 @@ def run(
             "writes": dict(sorted(Counter(c.operation for c in summary_calls if c.write_units or c.error).items())),
             "conditions_failed": sum(1 for c in summary_calls if c.error),
             "calls": dict(sorted(Counter(c.operation for c in summary_calls).items())),
+            # MarkClosing: removals that emptied a cell as far as the first look saw; CellHasEntries_found:
+            # looks that found someone still there (the first, or the second after a mark)
+            "steps": dict(sorted(index.steps.items())),
         },
     }
 

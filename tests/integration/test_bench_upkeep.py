@@ -29,3 +29,8 @@ def test_a_replayed_morning_counts_the_entries_and_the_summary_apart() -> None:
     writes = sum(summary["writes"].values())
     assert writes > 0
     assert summary["write_units_per_refresh"] * refreshes >= writes - 0.01
+    # And its steps are counted by kind: each cell taken out was marked first, and every mark followed a look that
+    # found the cell empty
+    steps = summary["steps"]
+    assert steps.get("OpenCells", 0) > 0
+    assert steps.get("CloseCell", 0) <= steps.get("MarkClosing", 0) <= steps.get("CellHasEntries_empty", 0)
