@@ -1,7 +1,11 @@
 """`make bench`: every national-scale figure in one process, printed as a table and written as JSON.
 
     python -m benchmarks [--sizes 1000,10000,100000] [--matches 300] [--repeats 3] [--cold-repeats 5]
-                         [--only matching,referrals,coldstart,scale] [--out benchmarks/results/latest.json]
+                         [--only matching,referrals,coldstart,scale,upkeep] [--upkeep-state OK]
+                         [--out benchmarks/results/latest.json]
+
+`upkeep` (a day of the availability sweep replayed for one state's agents, what the index's summary of occupied
+cells costs it) is not run unless asked for: it takes longer than matching.
 
 A run of only some parts updates those parts' sections in the results file and keeps the others.
 
@@ -30,7 +34,6 @@ from local.stack import LOCAL_ENV
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = PROJECT / "benchmarks" / "results" / "latest.json"
-PARTS = "matching,referrals,coldstart,scale"
 TARGETS = {
     "items_read_p95": 50,
     "items_read_max": 200,
@@ -45,9 +48,10 @@ TARGETS = {
     "safety_net_time_ratio": 1.2,
 }
 PARTS = ("matching", "referrals", "coldstart", "scale")
+OPTIONAL_PARTS = ("upkeep",)  # run only when asked for
 # Sections of the JSON merged key by key with the file's (the others are replaced whole by a run that makes them).
 MERGED = ("scale", "targets", "verdicts")
-SECTIONS = ("calls_per_referral", "match", "cold_start")  # besides "scale.<figure>"
+SECTIONS = ("calls_per_referral", "match", "cold_start", "index_upkeep")  # besides "scale.<figure>"
 RUN = ("command", "generated_at", "machine", "seconds")  # what describes a run
 
 
@@ -71,6 +75,7 @@ def _match_section(found: dict[str, Any]) -> dict[str, Any]:
         latency = day["raw"]["latency_ms"] + night["raw"]["latency_ms"]
         scans = day["raw"]["scan_items_read"] + night["raw"]["scan_items_read"]
         units = day["raw"]["read_units"] + night["raw"]["read_units"]
+        scan_units = day["raw"]["scan_read_units"] + night["raw"]["scan_read_units"]
         for scenario in (day, night):
             del scenario["raw"]
         section[key] = {
@@ -82,6 +87,8 @@ def _match_section(found: dict[str, Any]) -> dict[str, Any]:
             "read_units_p95": percentile(units, 0.95),
             "scan_items_read_p50": percentile(scans, 0.5),
             "scan_ratio_p50": round(percentile(scans, 0.5) / max(1.0, percentile(items, 0.5))),
+            "scan_read_units_p50": percentile(scan_units, 0.5),
+            "scan_ratio_read_units_p50": round(percentile(scan_units, 0.5) / max(0.5, percentile(units, 0.5)), 1),
             "latency_ms_p50": round(percentile(latency, 0.5), 1),
             "latency_ms_p95": round(percentile(latency, 0.95), 1),
             "wrong": day["wrong"] + night["wrong"],
@@ -345,14 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matches", type=int, default=300, help="consumers matched per size and scenario")
     parser.add_argument("--repeats", type=int, default=3, help="referrals per path for the call counts")
     parser.add_argument("--cold-repeats", type=int, default=5, help="fresh interpreters per function")
-    parser.add_argument("--only", default=",".join(PARTS), help="parts to run (or scale.<figure>)")
+    parser.add_argument("--only", default=",".join(PARTS), help="parts to run (or scale.<figure>, or upkeep)")
+    parser.add_argument("--upkeep-state", default="OK", help="whose agents' sweep `upkeep` replays")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the JSON results")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     figures = {part.split(".", 1)[1] for part in parts if part.startswith("scale.")}
-    unknown = {part for part in parts if part not in (*PARTS, "cost") and not part.startswith("scale.")}
+    known = (*PARTS, *OPTIONAL_PARTS, "cost")
+    unknown = {part for part in parts if part not in known and not part.startswith("scale.")}
     if unknown:
-        parser.error(f"unknown parts {sorted(unknown)}: choose from {', '.join(PARTS)} or scale.<figure>")
+        parser.error(f"unknown parts {sorted(unknown)}: choose from {', '.join(known)} or scale.<figure>")
 
     os.environ.update(LOCAL_ENV)
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"  # deployed functions publish metrics: count their logs
@@ -362,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-    from benchmarks import coldstart, cost, matching, referrals, scale
+    from benchmarks import coldstart, cost, matching, referrals, scale, upkeep
     from benchmarks.counting import CallLog
 
     unknown_figures = figures - set(scale.FIGURES)
@@ -387,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
             results["match"] = _match_section(matching.run(sizes, args.matches, log, say))
         if "scale" in parts or figures:
             results["scale"] = scale.run(log, say, None if "scale" in parts else figures)
+        if "upkeep" in parts:
+            results["index_upkeep"] = upkeep.run_day(args.upkeep_state, log, say)
     if "coldstart" in parts:
         results["cold_start"] = coldstart.run(say, repeats=args.cold_repeats)
         built = coldstart.sizes()

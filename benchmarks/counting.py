@@ -7,7 +7,7 @@ is in `benchmarks/tables.py`):
 
 - reads: a Query or Scan costs its items' total size rounded up to 4 KB (at least one unit), a GetItem its item's
   size rounded up to 4 KB (at least one), a BatchGetItem each item so; strongly consistent = 1 unit per 4 KB,
-  eventually consistent = 0.5;
+  eventually consistent = 0.5 (a BatchGetItem asks for consistency table by table);
 - writes: 1 unit per 1 KB of each item written (rounded up per item), twice that inside TransactWriteItems. The
   size of an updated item is read from moto after the call; a deleted item counts 1 unit.
 - index writes (`Call.index_write_units`), for the tables in `CallLog.indexes` (their global secondary indexes, read
@@ -167,7 +167,8 @@ def _read_partitions(
             for item in items:
                 size = item_size(item)
                 key = key_value(item, table.keys[0])
-                uses.append(PartitionUse(table.name, "", key, read_units(size, consistent), items=1, bytes=size))
+                units = read_units(size, _batch_consistent(params, name))
+                uses.append(PartitionUse(table.name, "", key, units, items=1, bytes=size))
         return uses
     if operation in ("Query", "Scan"):
         table = shape(params["TableName"])
@@ -180,6 +181,11 @@ def _read_partitions(
         units = read_units(size, consistent)
         return [PartitionUse(table.name, index_name, key or "?", units, items=len(items), bytes=size)]
     return []
+
+
+def _batch_consistent(params: Mapping[str, Any], table: str) -> bool:
+    """Whether a BatchGetItem asked `table` for strongly consistent reads (it is asked table by table)."""
+    return bool(params.get("RequestItems", {}).get(table, {}).get("ConsistentRead"))
 
 
 def _dynamodb_units(
@@ -201,10 +207,12 @@ def _dynamodb_units(
         items = parsed.get("Items", [])
         call.items_read = int(parsed.get("ScannedCount", len(items)))
         call.read_units = read_units(sum(item_size(i) for i in items), consistent)
-    elif operation == "BatchGetItem":
-        items = [i for table_items in parsed.get("Responses", {}).values() for i in table_items]
-        call.items_read = len(items)
-        call.read_units = sum(read_units(item_size(i), consistent) for i in items)
+    elif operation == "BatchGetItem":  # consistency is asked per table
+        responses = parsed.get("Responses", {}).items()
+        call.items_read = sum(len(items) for _, items in responses)
+        call.read_units = sum(
+            read_units(item_size(i), _batch_consistent(params, table)) for table, items in responses for i in items
+        )
     elif operation in _WRITES:
         factor = 2 if operation == "TransactWriteItems" else 1
         for kind, table, item_or_key in _written_items(operation, params):

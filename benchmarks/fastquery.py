@@ -12,6 +12,7 @@ The request and response still go through botocore and moto's parsing; only the 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,17 +22,22 @@ _FAST_COMPARISONS = frozenset({None, "BEGINS_WITH", "BETWEEN"})
 
 
 class _Partitions:
-    """Sorted (sort key, item) lists per partition, rebuilt after any write."""
+    """Sorted (sort key, item) lists per partition, rebuilt after a put or delete in that partition (an update
+    changes an item in place; one that creates an item puts it)."""
 
     def __init__(self) -> None:
-        self.generation = 0
+        self._writes: Counter[tuple[int, Any]] = Counter()  # (table, partition key) -> puts and deletes so far
         self._cache: dict[int, tuple[int, Any, list[str], list[Any]]] = {}
 
-    def sorted(self, partition: Any) -> tuple[list[str], list[Any]]:
+    def wrote(self, table: Any, hash_key: Any) -> None:
+        self._writes[(id(table), hash_key)] += 1
+
+    def sorted(self, table: Any, hash_key: Any, partition: Any) -> tuple[list[str], list[Any]]:
+        writes = self._writes[(id(table), hash_key)]
         found = self._cache.get(id(partition))
-        if found is None or found[0] != self.generation or found[1] is not partition:
+        if found is None or found[0] != writes or found[1] is not partition:
             items = sorted(partition.values(), key=lambda item: item.range_key.value)
-            found = (self.generation, partition, [item.range_key.value for item in items], items)
+            found = (writes, partition, [item.range_key.value for item in items], items)
             self._cache[id(partition)] = found
         return found[2], found[3]
 
@@ -40,6 +46,7 @@ class _Partitions:
 def fast_queries() -> Iterator[_Partitions]:
     """Within the block, simple Queries on string-sorted tables use bisection instead of a table walk."""
     from moto.dynamodb.comparisons import OpDefault
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
 
     partitions = _Partitions()
@@ -47,13 +54,14 @@ def fast_queries() -> Iterator[_Partitions]:
     original_put = Table.put_item
     original_delete = Table.delete_item
 
-    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        partitions.generation += 1
-        return original_put(self, *args, **kwargs)
+    def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if self.hash_key_attr in item_attrs:
+            partitions.wrote(self, DynamoType(item_attrs[self.hash_key_attr]))
+        return original_put(self, item_attrs, *args, **kwargs)
 
-    def delete_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        partitions.generation += 1
-        return original_delete(self, *args, **kwargs)
+    def delete_item(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        partitions.wrote(self, hash_key)
+        return original_delete(self, hash_key, *args, **kwargs)
 
     def query(
         self: Any,
@@ -100,7 +108,7 @@ def fast_queries() -> Iterator[_Partitions]:
                 **filter_kwargs,
             )
         partition = self.items.get(hash_key)
-        keys, items = partitions.sorted(partition) if partition else ([], [])
+        keys, items = partitions.sorted(self, hash_key, partition) if partition else ([], [])
         values = [obj.value for obj in range_objs]
         if range_comparison == "BEGINS_WITH":
             start = bisect.bisect_left(keys, values[0])

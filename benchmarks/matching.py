@@ -28,10 +28,10 @@ from benchmarks.counting import CallLog
 from benchmarks.fastquery import fast_queries
 from benchmarks.tables import item_size
 from hod import zipdir
-from hod.adapters.dynamo import DynamoAvailableIndex
+from hod.adapters.available import DynamoAvailableIndex
 from hod.domain import availability as av
 from hod.domain.agent import Agent
-from hod.domain.nearest import IndexEntry
+from hod.domain.nearest import IndexEntry, Occupancy
 from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
 from hod.geo import haversine_km
 from hod.ports import Placement
@@ -116,8 +116,11 @@ def placements_at(agents: Sequence[Agent], at: datetime, rosters: bool) -> list[
 
 
 def _create_index_table(prefix: str) -> str:
+    """A new available-now table, marked as keeping every area's summary (as `hod-admin complete-summaries` does
+    after a deployment): an area that never had an entry has no summary and is then known to be empty."""
     kwargs = dynamodb_tables(load_template(), prefix)["AvailableAgentsTable"]
     boto3.client("dynamodb").create_table(**kwargs)
+    DynamoAvailableIndex(str(kwargs["TableName"])).complete_summaries()
     return str(kwargs["TableName"])
 
 
@@ -156,6 +159,7 @@ class _TimedIndex:
     def __init__(self, index: DynamoAvailableIndex) -> None:
         self.index = index
         self.seconds = 0.0
+        self.summary_reads = 0
 
     def _timed(self, call: Callable[..., Sequence[IndexEntry]], *args: Any) -> Sequence[IndexEntry]:
         started = time.perf_counter()
@@ -171,6 +175,14 @@ class _TimedIndex:
         self, area: str, prefix: str, limit: int, after: IndexEntry | None = None, past_position: bool = False
     ) -> Sequence[IndexEntry]:
         return self._timed(self.index.query_page, area, prefix, limit, after, past_position)
+
+    def occupancy(self, area: str) -> Occupancy:
+        self.summary_reads += 1
+        started = time.perf_counter()
+        try:
+            return self.index.occupancy(area)
+        finally:
+            self.seconds += time.perf_counter() - started
 
     def replace(self, remove: Any, add: Any) -> None:
         self.index.replace(remove, add)
@@ -283,6 +295,7 @@ def _scenario(
         "found": found,
         "wrong": wrong,
         "count_disagreements": disagree,
+        "summary_reads": index.summary_reads,
         "items_read": _spread(items, 0),
         "read_units": _spread(units, 1),
         "queries": _spread(queries, 0),
@@ -290,9 +303,16 @@ def _scenario(
         "search_ms": _spread(search, 1),
         "scan_items_read": _spread(scan_items, 0),
         "scan_read_units": _spread(scan_units, 1),
+        "scan_ratio_read_units_p50": round(percentile(scan_units, 0.5) / max(0.5, percentile(units, 0.5)), 1),
         "area_scan_items_read": _spread(area_items, 0),
         "available_entries": sum(1 for p in entries if not p.area.startswith("ROSTER#")),
-        "raw": {"items_read": items, "read_units": units, "latency_ms": latency, "scan_items_read": scan_items},
+        "raw": {
+            "items_read": items,
+            "read_units": units,
+            "latency_ms": latency,
+            "scan_items_read": scan_items,
+            "scan_read_units": scan_units,
+        },
     }
 
 

@@ -106,6 +106,9 @@ def key_designs() -> list[KeyDesign]:
         KeyDesign("AvailableAgentsTable", "", "<state>#<language>", r"[A-Z]{2}#[a-z]{2,3}", "area"),
         KeyDesign("AvailableAgentsTable", "", "ROSTER#<state>#<shard>", rf"ROSTER#[A-Z]{{2}}{shard}", "roster",
                   ROSTER_SHARDS, 1),
+        # each area's summary of occupied cells, and the record saying every summary is complete (read once a process)
+        KeyDesign("AvailableAgentsTable", "", "CELLS#<state>#<language>", r"CELLS#[A-Z]{2}#[a-z]{2,3}", "area"),
+        KeyDesign("AvailableAgentsTable", "", "CELLS", r"CELLS", "one"),
         KeyDesign("IdempotencyTable", "", "<function>#<hash of the request>", r".+", "one"),
     ]  # fmt: skip
 

@@ -121,7 +121,7 @@ def check(runs: Iterable[Run], template: Mapping[str, Any] | None = None, unplac
         except TemplateError as exc:
             report.add("", Finding("(template)", "", "", "", run.where, f"policies cannot be resolved: {exc}"))
             continue
-        for call in run.calls.values():
+        for call in list(run.calls.values()):  # (a stack's background workers may still be recording calls)
             report.calls += 1
             report.principals.add(call.principal)
             _judge(report, run, call, policies.principal(call.principal), resolved.get(call.principal, []))

@@ -13,8 +13,9 @@ import pytest
 from chalice.test import HTTPResponse, TestHTTPClient
 from moto import mock_aws
 
+from benchmarks.counting import CallLog
 from hod import wiring
-from local.cfn import create_local_resources, load_template
+from local.cfn import create_local_resources, dynamodb_tables, load_template
 from local.iam.recorder import stack_created
 from local.inproc import Invocations, atomic_dynamodb, route_lambdas_in_process
 from local.queues import QueueWorkers
@@ -43,6 +44,17 @@ def answers_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         return response
 
     monkeypatch.setattr(TestHTTPClient, "request", checked)
+
+
+@pytest.fixture
+def counted() -> Iterator[tuple[CallLog, str]]:
+    """An available-now table alone in moto, every call counted (benchmarks.counting); yields the log and the
+    table's name."""
+    log = CallLog()
+    with mock_aws(), log.install():
+        kwargs = dynamodb_tables(load_template(), "count-")["AvailableAgentsTable"]
+        boto3.client("dynamodb").create_table(**kwargs)
+        yield log, str(kwargs["TableName"])
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from hod.adapters.dynamo import DynamoAvailableIndex
+from hod.adapters.available import DynamoAvailableIndex
 from hod.domain.nearest import IndexEntry, PagedCellSource, find_nearest
 from hod.geo import cell_bounds, encode, haversine_km
 from hod.ports import Placement

@@ -13,8 +13,10 @@ from hod.domain.nearest import (
     DEFAULT_POLICY,
     IndexEntry,
     NearestResult,
+    Occupancy,
     PagedCellSource,
     SearchPolicy,
+    SummarisedCellSource,
     find_nearest,
 )
 from hod.geo import cell_bounds, encode, haversine_km, neighbours
@@ -75,6 +77,48 @@ class InMemoryPagedIndex(InMemoryIndex):
         return found
 
 
+SUMMARY_READ = "summary"
+"""How a summary read is logged in `InMemoryIndex.calls` (as a prefix: no cell is named so)."""
+
+
+class Summarised:
+    """Adds a summary of occupied cells to an in-memory index: exact, or also naming some empty cells (a summary
+    that has not caught up with removals), or incomplete (then it names none)."""
+
+    precision = 5
+    stale: frozenset[str] = frozenset()
+    incomplete: frozenset[str] = frozenset()
+
+    def occupancy(self, area: str) -> Occupancy:
+        assert isinstance(self, InMemoryIndex)
+        self.calls.append((area, SUMMARY_READ, 1))
+        if area in self.incomplete:
+            return Occupancy(self.precision, None, 1)
+        cells = {encode(e.lat, e.lon, self.precision) for e in self.everything(area)}
+        return Occupancy(self.precision, frozenset(cells | {c[: self.precision] for c in self.stale}), 1)
+
+
+class SummarisedIndex(Summarised, InMemoryIndex):
+    pass
+
+
+class SummarisedPagedIndex(Summarised, InMemoryPagedIndex):
+    pass
+
+
+def summarised(
+    rows: Iterable[tuple[str, IndexEntry]],
+    precision: int = 5,
+    *,
+    paged: bool = True,
+    stale: Collection[str] = (),
+    incomplete: Collection[str] = (),
+) -> InMemoryIndex:
+    index = SummarisedPagedIndex(rows) if paged else SummarisedIndex(rows)
+    index.precision, index.stale, index.incomplete = precision, frozenset(stale), frozenset(incomplete)
+    return index
+
+
 def brute_force(
     index: InMemoryIndex,
     area: str,
@@ -109,6 +153,7 @@ def assert_exact(
     assert result.queries == len(index.calls)
     assert result.items_read == sum(count for _, _, count in index.calls)
     assert all(len(prefix) <= 9 for _, prefix, _ in index.calls)
+    assert sum(prefix == SUMMARY_READ for _, prefix, _ in index.calls) <= 1
     return result
 
 
@@ -210,6 +255,9 @@ def test_search_policy_rejects_nonsense() -> None:
     for page_size, max_page_size in [(0, 8), (9, 8), (1, 0)]:
         with pytest.raises(ValueError, match="page"):
             SearchPolicy(page_size=page_size, max_page_size=max_page_size)
+    for summary_after, max_skipped_cells in [(-1, 8), (1, -1)]:
+        with pytest.raises(ValueError, match="summary"):
+            SearchPolicy(summary_after=summary_after, max_skipped_cells=max_skipped_cells)
 
 
 # --- paged sources: stacks of agents at one point ------------------------------------------------------------
@@ -285,6 +333,80 @@ def test_paged_reads_keep_a_stacked_city_within_budget() -> None:
     assert max(items) <= 200
 
 
+# --- a summary of occupied cells ------------------------------------------------------------------------------
+
+
+def test_only_an_index_that_keeps_a_summary_is_read_through_one() -> None:
+    # Given in-memory indexes with and without a summary
+    # Then only those with one are taken for a summarised source
+    assert isinstance(summarised([]), SummarisedCellSource)
+    assert isinstance(summarised([], paged=False), SummarisedCellSource)
+    assert not isinstance(InMemoryPagedIndex(), SummarisedCellSource)
+
+
+def test_a_lone_agent_far_away_costs_a_handful_of_queries_with_a_summary() -> None:
+    # Given a Montana area whose only available agent is in Billings, with and without a summary (as at night)
+    rows = [("MT#en", IndexEntry("7", 45.7833, -108.5007))]
+    plain, summary = InMemoryPagedIndex(rows), summarised(rows)
+    # When a consumer in Libby, about 600 km away, is matched in each
+    without = assert_exact(plain, "MT#en", 48.3883, -115.5560)
+    with_summary = assert_exact(summary, "MT#en", 48.3883, -115.5560)
+    # Then both find the Billings agent; the summary spares the walk through empty cells
+    assert without.entry == with_summary.entry == snapped(rows[0][1])
+    assert without.queries > 30
+    assert with_summary.queries <= 4
+
+
+def test_cells_the_summary_shows_empty_are_never_queried() -> None:
+    # Given forty agents scattered over Texas (a night) and a summary of their precision-5 cells
+    rng = random.Random(40)
+    rows = [("TX#en", IndexEntry(f"{i:03d}", rng.uniform(26.0, 36.0), rng.uniform(-106.0, -94.0))) for i in range(40)]
+    index = summarised(rows)
+    occupied = {encode(e.lat, e.lon, 5) for _, e in rows}
+    for _ in range(30):
+        # When consumers anywhere in the state are matched
+        assert_exact(index, "TX#en", rng.uniform(26.0, 36.0), rng.uniform(-106.0, -94.0))
+        # Then after the summary is read, every query is of a cell that holds an occupied cell or lies in one
+        prefixes = [prefix for _, prefix, _ in index.calls]
+        after = prefixes[prefixes.index(SUMMARY_READ) + 1 :] if SUMMARY_READ in prefixes else []
+        assert all(any(c.startswith(p) or p.startswith(c) for c in occupied) for p in after)
+
+
+def test_an_area_whose_summary_is_empty_costs_two_queries() -> None:
+    # Given a summary that shows nobody in Texas in Vietnamese
+    index = summarised([("TX#en", IndexEntry("1", 32.78, -96.80))])
+    # When a Dallas consumer asks for Vietnamese
+    result = assert_exact(index, "TX#vi", 32.78, -96.80)
+    # Then nobody is found after the consumer's own cell and the summary, and nothing else is read
+    assert result.entry is None
+    assert [prefix for _, prefix, _ in index.calls] == [encode(32.78, -96.80, 6), SUMMARY_READ]
+
+
+def test_a_match_found_at_once_does_not_read_the_summary() -> None:
+    # Given 300 agents around Austin and a summary
+    rng = random.Random(300)
+    rows = [
+        ("TX#en", IndexEntry(f"{i:03d}", 30.27 + rng.gauss(0, 0.05), -97.74 + rng.gauss(0, 0.05))) for i in range(300)
+    ]
+    index = summarised(rows)
+    # When a consumer whose own cell holds an agent is matched
+    lat, lon = rows[0][1].lat, rows[0][1].lon
+    assert_exact(index, "TX#en", lat, lon)
+    # Then the summary was never read
+    assert SUMMARY_READ not in [prefix for _, prefix, _ in index.calls]
+
+
+def test_an_incomplete_summary_is_not_trusted() -> None:
+    # Given a summary that is not yet complete (entries were written before it existed)
+    rows = [("MT#en", IndexEntry("7", 45.7833, -108.5007))]
+    index = summarised(rows, incomplete={"MT#en"})
+    # When a consumer far away is matched
+    result = assert_exact(index, "MT#en", 48.3883, -115.5560)
+    # Then the agent is found all the same, the way it is found without a summary
+    assert result.entry == snapped(rows[0][1])
+    assert index.calls[-1] == ("MT#en", "", 1)
+
+
 # --- cost on a realistic dense city ---------------------------------------------------------------------------
 
 
@@ -355,6 +477,8 @@ POLICIES = [
     SearchPolicy(probes=((6, 25), (5, 25)), max_cells_per_precision=500, split_up_to=32, split_size_ratio=0.1),
     SearchPolicy(page_size=1, max_page_size=1),
     SearchPolicy(probes=((7, 2), (4, 4)), page_size=3, max_page_size=7),
+    SearchPolicy(summary_after=0, max_skipped_cells=0),
+    SearchPolicy(probes=((7, 2), (5, 3)), max_cells_per_precision=3, summary_after=3, max_skipped_cells=2),
 ]
 
 
@@ -449,6 +573,8 @@ KINDS = ["city", "cell_edges", "sparse", "aleutians", "zip_centroids", "state_bo
     policy=st.sampled_from(POLICIES),
     stale_copies=st.sampled_from([0, 0, 0, 3]),
     paged=st.booleans(),
+    summary=st.sampled_from([None, "exact", "exact", "stale", "incomplete"]),
+    summary_precision=st.integers(min_value=2, max_value=7),
 )
 def test_matches_brute_force(
     seed: int,
@@ -459,9 +585,12 @@ def test_matches_brute_force(
     policy: SearchPolicy,
     stale_copies: int,
     paged: bool,
+    summary: str | None,
+    summary_precision: int,
 ) -> None:
     # Given a random population of one kind, a random exclusion set (including the nearest agents, as in a
-    # cascade) and a random accept filter, in an index read whole or in pages
+    # cascade) and a random accept filter, in an index read whole or in pages, with or without a summary of the
+    # cells that hold entries (exact, naming empty cells too, or incomplete)
     rng = random.Random(seed)
     rows, consumers = _population(rng, kind)
     if stale_copies:
@@ -469,9 +598,15 @@ def test_matches_brute_force(
         for area, entry in rng.sample(rows, min(len(rows), stale_copies)):
             lat, lon = rng.choice([(entry.lat, entry.lon), _gauss_point(rng, (entry.lat, entry.lon), 0.05)])
             rows.append((area, IndexEntry(entry.npn, lat, lon, entry.until + rng.randint(-3600, 3600))))
-    index = InMemoryPagedIndex(rows) if paged else InMemoryIndex(rows)
+    if summary is None:
+        index = InMemoryPagedIndex(rows) if paged else InMemoryIndex(rows)
+    else:
+        stale = {encode(*_gauss_point(rng, point, 1.0), 7) for _, point in consumers} if summary == "stale" else ()
+        incomplete = {area for area, _ in consumers} if summary == "incomplete" else ()
+        index = summarised(rows, summary_precision, paged=paged, stale=stale, incomplete=incomplete)
     event(f"kind={kind}")
     event(f"paged={paged}")
+    event(f"summary={summary}")
     accepted = {e.npn for _, e in rows if accept_share is not None and rng.random() < accept_share}
     accept = None if accept_share is None else (lambda e: e.npn in accepted)
     for area, (lat, lon) in consumers:

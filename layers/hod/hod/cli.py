@@ -6,6 +6,7 @@
                                          Manager
   hod-admin agent-token NPN              mint a session token for one agent (support and testing; the signing key,
                                          SigningSecretArn)
+  hod-admin complete-summaries           once after deploying: complete the available-now index's summaries
 
 The API URL and admin token come from --api/--token or HOD_API_URL/HOD_ADMIN_TOKEN.
 """
@@ -137,8 +138,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent_token.add_argument("npn")
     agent_token.add_argument("--hours", type=float, default=1.0)
     agent_token.add_argument("--secret-id", default=os.environ.get("HOD_SIGNING_SECRET_ID"))
+    complete = sub.add_parser("complete-summaries", help="complete every area's summary of occupied cells")
+    complete.add_argument("--table", default=os.environ.get("HOD_AVAILABLE_TABLE"), help="AvailableAgentsTable")
     args = parser.parse_args(argv)
 
+    if args.command == "complete-summaries":
+        if not args.table:
+            parser.error("--table (or HOD_AVAILABLE_TABLE) is required")
+        from hod.adapters.available import DynamoAvailableIndex
+
+        print(json.dumps({"areas_with_entries": DynamoAvailableIndex(args.table).complete_summaries()}))
+        return 0
     if args.command == "import":
         if not args.api or not args.token:
             parser.error("import needs --api and --token (or HOD_API_URL and HOD_ADMIN_TOKEN)")

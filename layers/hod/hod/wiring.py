@@ -18,8 +18,9 @@ from hod.settings import get_settings
 
 if TYPE_CHECKING:
     from hod.adapters.agent_loads import DynamoAgentLoads
+    from hod.adapters.available import DynamoAvailableIndex
     from hod.adapters.aws import SecretsManagerKeys, SqsSendQueue
-    from hod.adapters.dynamo import DynamoAgentStore, DynamoAvailableIndex, DynamoReferralStore
+    from hod.adapters.dynamo import DynamoAgentStore, DynamoReferralStore
     from hod.adapters.sending import DynamoSendLedger
     from hod.adapters.sweep import SqsRefreshQueue
     from hod.adapters.workflow_store import DynamoWorkflowStore
@@ -110,7 +111,7 @@ def agent_store() -> DynamoAgentStore:
 
 @_factory
 def available_index() -> DynamoAvailableIndex:
-    from hod.adapters.dynamo import DynamoAvailableIndex
+    from hod.adapters.available import DynamoAvailableIndex
 
     return DynamoAvailableIndex(get_settings().available_table)
 

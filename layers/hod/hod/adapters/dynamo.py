@@ -1,4 +1,4 @@
-"""DynamoDB through pynamodb: agents, the available-now index and referrals.
+"""DynamoDB through pynamodb: agents and referrals (the available-now index is in `hod.adapters.available`).
 
 Table names come from settings at run time (never at import): `bind()` points each model at its table before use.
 Every SDK error leaves this module as one of the project's exceptions.
@@ -12,7 +12,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -33,11 +33,9 @@ from pynamodb.transactions import TransactWrite
 
 from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
-from hod.domain.nearest import INDEX_PRECISION, IndexEntry
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
-from hod.geo import cell_bounds, encode
-from hod.ports import DueRefresh, Placement, StoredAgent
+from hod.ports import DueRefresh, StoredAgent
 from hod.shards import every_key, key_for, shard_of
 
 # The due-list (`due-changes`) is spread over this many partitions: at the national peak minute some 46,000 agents
@@ -187,20 +185,6 @@ class AgentItem(Model):
     by_email = _ByEmail()
 
 
-class AvailableItem(Model):
-    class Meta:
-        table_name: ClassVar[str | None] = None
-        region: ClassVar[str | None] = None
-
-    area = UnicodeAttribute(hash_key=True)
-    cell = UnicodeAttribute(range_key=True)
-    npn = UnicodeAttribute()
-    lat = NumberAttribute()
-    lon = NumberAttribute()
-    until = NumberAttribute()
-    expires_at = NumberAttribute(null=True)
-
-
 class _ByAgent(GlobalSecondaryIndex["ReferralItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by-agent"
@@ -337,67 +321,6 @@ class DynamoAgentStore:
         with _sdk("Query"):
             for item in AgentItem.due_changes.query(shard, condition, limit=limit):
                 yield DueRefresh(item.npn, int(item.next_change_at))
-
-
-class DynamoAvailableIndex:
-    """The sparse available-now index: one item per (state#language, geohash#npn) for agents available right now.
-
-    Entries are read back at the centre of their precision-9 cell (under 3.4 m from the stored position), so all
-    the entries of one cell share a position, as `PagedCellSource` requires."""
-
-    def __init__(self, table_name: str, grace_seconds: int = 3600) -> None:
-        self._table = table_name
-        self._grace = grace_seconds
-
-    @staticmethod
-    def _entry(item: AvailableItem) -> IndexEntry:
-        cell = item.cell.split("#", 1)[0] if "#" in item.cell else ""
-        if len(cell) == INDEX_PRECISION:
-            south, west, north, east = cell_bounds(cell)
-            lat, lon = (south + north) / 2, (west + east) / 2
-        else:  # a roster entry ("ROSTER#TX", npn): no position key
-            lat, lon = float(item.lat), float(item.lon)
-        return IndexEntry(item.npn, lat, lon, int(item.until))
-
-    def query(self, area: str, prefix: str) -> Sequence[IndexEntry]:
-        bind(AvailableItem, self._table)
-        condition = AvailableItem.cell.startswith(prefix) if prefix else None
-        with _sdk("Query"):
-            return [self._entry(item) for item in AvailableItem.query(area, condition)]
-
-    def query_page(
-        self, area: str, prefix: str, limit: int, after: IndexEntry | None = None, past_position: bool = False
-    ) -> Sequence[IndexEntry]:
-        """One Query with Limit: keys are "<geohash9>#<npn>", so "<geohash9>#~" sorts after every npn there."""
-        bind(AvailableItem, self._table)
-        condition = AvailableItem.cell.startswith(prefix) if prefix else None
-        start = None
-        if after is not None:
-            key = f"{encode(after.lat, after.lon, INDEX_PRECISION)}#{'~' if past_position else after.npn}"
-            start = {"area": {"S": area}, "cell": {"S": key}}
-        with _sdk("Query"):
-            return [
-                self._entry(item)
-                for item in AvailableItem.query(area, condition, limit=limit, last_evaluated_key=start)
-            ]
-
-    def replace(self, remove: Iterable[tuple[str, str]], add: Iterable[Placement]) -> None:
-        bind(AvailableItem, self._table)
-        with _sdk("BatchWriteItem"), AvailableItem.batch_write() as batch:
-            for area, cell in remove:
-                batch.delete(AvailableItem(area, cell))
-            for p in add:
-                batch.save(
-                    AvailableItem(
-                        p.area,
-                        p.cell,
-                        npn=p.npn,
-                        lat=p.lat,
-                        lon=p.lon,
-                        until=p.until,
-                        expires_at=p.until + self._grace if p.until else None,
-                    )
-                )
 
 
 def _event_key(event: AuditEvent, seq: int) -> str:
@@ -573,7 +496,7 @@ def referral_from_item(item: ReferralItem) -> Referral:
 def forget_connections() -> None:
     """Unbind every model and drop the shared connection (tests and the local stack, after changing the
     environment)."""
-    for model in (AgentItem, AvailableItem, ReferralItem, *_BOUND):
+    for model in (AgentItem, ReferralItem, *_BOUND):
         model.Meta.table_name = None
         model._connection = None
     _BOUND.clear()

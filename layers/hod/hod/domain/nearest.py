@@ -7,6 +7,9 @@ best one found, so it returns exactly what a scan of the whole area would. docs/
 A source that can also read a cell a page at a time (`PagedCellSource`) lets the search stop reading a stack of
 agents at one point as soon as the rest of the stack cannot win: they are in npn order, so the first acceptable
 one beats all that follow.
+
+A source that also keeps a summary of which coarse cells may hold entries (`SummarisedCellSource`) lets the search
+pass over empty cells without querying them: at night, when the nearest agent is far away, that is most cells.
 """
 
 from __future__ import annotations
@@ -57,6 +60,29 @@ class PagedCellSource(CellSource, Protocol):
         ...
 
 
+class Occupancy(NamedTuple):
+    """What an area's summary says: every cell of ``precision`` that holds an entry is in ``cells``.
+
+    Cells in ``cells`` may be empty (the summary may lag behind removals); a cell not in it holds nothing. ``cells``
+    is None when the area has no usable summary, and then any cell may hold entries."""
+
+    precision: int
+    cells: frozenset[str] | None
+    items_read: int
+    """Stored items read to learn this (the summary's own read, counted like the index's)."""
+    queries: int = 1
+    """Requests made to learn it."""
+
+
+@runtime_checkable
+class SummarisedCellSource(CellSource, Protocol):
+    """A source that keeps, beside the index, which coarse cells of each area hold entries."""
+
+    def occupancy(self, area: str) -> Occupancy:
+        """The area's summary, in one read (occasionally two)."""
+        ...
+
+
 @dataclass(frozen=True)
 class NearestResult:
     """The chosen entry (None when nobody qualifies) and what the search cost."""
@@ -86,6 +112,12 @@ class SearchPolicy:
     """With a `PagedCellSource`, a cell is read in pages of this many entries; a page that ends inside a run
     that can still win is followed by one twice as large (up to `max_page_size`)."""
     max_page_size: int = 128
+    summary_after: int = 1
+    """With a `SummarisedCellSource`, the summary is read before the next query once this many have found nobody
+    acceptable (0: before the first), and always before the whole area would be read. A match that finds its agent
+    in the first queries never pays for it."""
+    max_skipped_cells: int = 8
+    """Cells the summary shows empty that a walk may pass over at one precision before moving coarser."""
 
     def __post_init__(self) -> None:
         precisions = [precision for precision, _ in self.probes]
@@ -97,6 +129,8 @@ class SearchPolicy:
             raise ValueError("cell budgets must be positive")
         if not 1 <= self.page_size <= self.max_page_size:
             raise ValueError("page sizes must be positive, the first no larger than the largest")
+        if self.summary_after < 0 or self.max_skipped_cells < 0:
+            raise ValueError("summary budgets must not be negative")
 
 
 DEFAULT_POLICY = SearchPolicy()
@@ -129,6 +163,9 @@ class _Search:
     ) -> None:
         self.source = source
         self.pages = source if isinstance(source, PagedCellSource) else None
+        self.summaries = source if isinstance(source, SummarisedCellSource) else None
+        self.occupancy: Occupancy | None = None
+        self.occupied_prefixes: frozenset[str] = frozenset()
         self.area = area
         self.lat = lat
         self.lon = lon
@@ -150,6 +187,32 @@ class _Search:
 
     def bound(self, cell: str) -> float:
         return min_distance_km(self.lat, self.lon, cell_bounds(cell))
+
+    def may_hold(self, cell: str) -> bool:
+        """False only when the summary, once read, shows that no entry lies in ``cell``."""
+        occupancy = self.occupancy
+        if occupancy is None or occupancy.cells is None:
+            return True
+        if len(cell) >= occupancy.precision:
+            return cell[: occupancy.precision] in occupancy.cells
+        return cell in self.occupied_prefixes
+
+    def read_summary(self) -> Occupancy | None:
+        """The area's summary, read at most once per search (None when the source keeps none)."""
+        if self.occupancy is None and self.summaries is not None:
+            occupancy = self.summaries.occupancy(self.area)
+            self.queries += occupancy.queries
+            self.items_read += occupancy.items_read
+            self.occupancy = occupancy
+            cells = occupancy.cells or frozenset()
+            self.occupied_prefixes = frozenset(cell[:length] for cell in cells for length in range(len(cell) + 1))
+        return self.occupancy
+
+    def worth_reading(self, cell: str) -> bool:
+        """Whether to query ``cell``: the summary is read first once it is due."""
+        if self.best is None and self.queries >= self.policy.summary_after:
+            self.read_summary()
+        return self.may_hold(cell)
 
     def can_beat_best(self, bound_km: float) -> bool:
         return self.best is None or bound_km <= self.best.distance_km
@@ -202,7 +265,11 @@ class _Search:
         if best is None or len(cell) >= INDEX_PRECISION:
             return None
         parts = [(self.bound(child), child) for child in children(cell)]
-        near = [part for part in parts if self.can_beat_best(part[0]) and not self.covered(part[1])]
+        near = [
+            part
+            for part in parts
+            if self.can_beat_best(part[0]) and not self.covered(part[1]) and self.may_hold(part[1])
+        ]
         small_share = len(near) <= self.policy.split_up_to
         large_cell = _shorter_side_km(cell) >= self.policy.split_size_ratio * best.distance_km
         if (small_share and large_cell) or self.read_inside(cell) > len(near):
@@ -214,7 +281,7 @@ class _Search:
         home = encode(self.lat, self.lon, precision)
         frontier: list[tuple[float, str]] = [(0.0, home)]
         seen = {home}
-        reads = 0
+        reads = skipped = 0
         while frontier:
             bound_km, cell = heapq.heappop(frontier)
             if not self.can_beat_best(bound_km):
@@ -226,13 +293,47 @@ class _Search:
                         heapq.heappush(frontier, (self.bound(other), other))
             if self.covered(cell):
                 continue
-            parts = self.parts_to_read(cell) if len(cell) == precision else None
+            if self.may_hold(cell):
+                parts = self.parts_to_read(cell) if len(cell) == precision else None
+                if parts is not None:
+                    for part in parts:
+                        heapq.heappush(frontier, part)
+                    continue
+                budget = probe_cells if self.best is None else self.policy.max_cells_per_precision
+                if reads >= budget:
+                    return False
+                if self.worth_reading(cell):
+                    self.read(cell)
+                    reads += 1
+                    continue
+            skipped += 1
+            if skipped > self.policy.max_skipped_cells:
+                return False
+        return True
+
+    def sweep_occupied(self, precision: int) -> bool:
+        """Reads the summary's occupied cells nearest-first, descending from the whole globe through the prefixes
+        that hold them (so only those are ever bounded) and splitting cells where that saves items. True once no
+        unread cell can hold a better entry; False when there are more to read than one precision's budget."""
+        frontier: list[tuple[float, str]] = [(0.0, "")]
+        reads = 0
+        while frontier:
+            bound_km, cell = heapq.heappop(frontier)
+            if not self.can_beat_best(bound_km):
+                return True
+            if self.covered(cell):
+                continue
+            if len(cell) < precision:
+                for child in children(cell):
+                    if child in self.occupied_prefixes:
+                        heapq.heappush(frontier, (self.bound(child), child))
+                continue
+            parts = self.parts_to_read(cell)
             if parts is not None:
                 for part in parts:
                     heapq.heappush(frontier, part)
                 continue
-            budget = probe_cells if self.best is None else self.policy.max_cells_per_precision
-            if reads >= budget:
+            if reads >= self.policy.max_cells_per_precision:
                 return False
             self.read(cell)
             reads += 1
@@ -268,5 +369,8 @@ def find_nearest(
     for precision, probe_cells in policy.probes:
         if search.sweep(precision, probe_cells):
             return search.result()
+    summary = search.read_summary()
+    if summary is not None and summary.cells is not None and search.sweep_occupied(summary.precision):
+        return search.result()
     search.read("")
     return search.result()

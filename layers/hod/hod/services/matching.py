@@ -12,7 +12,9 @@ from hod.domain.nearest import (
     CellSource,
     IndexEntry,
     NearestResult,
+    Occupancy,
     PagedCellSource,
+    SummarisedCellSource,
     find_nearest,
 )
 from hod.domain.referral import Place, Referral
@@ -117,12 +119,14 @@ class MatchingService:
 @dataclass
 class _Remembered:
     """The index as one match reads it: each query made once, however many searches of the match go over it (a
-    match that passes busy agents searches again from the consumer). Counts what was really read."""
+    match that passes busy agents searches again from the consumer), and so is the area's summary of occupied
+    cells. Counts what was really read."""
 
     index: CellSource
     queries: int = 0
     items_read: int = 0
     _read: dict[tuple[object, ...], Sequence[IndexEntry]] = field(default_factory=dict)
+    _summaries: dict[str, Occupancy] = field(default_factory=dict)
 
     def _once(self, key: tuple[object, ...], read: Callable[[], Sequence[IndexEntry]]) -> Sequence[IndexEntry]:
         if key not in self._read:
@@ -133,6 +137,18 @@ class _Remembered:
 
     def query(self, area: str, prefix: str) -> Sequence[IndexEntry]:
         return self._once((area, prefix), lambda: self.index.query(area, prefix))
+
+    def occupancy(self, area: str) -> Occupancy:
+        """The area's summary, read once per match (an index that keeps none: no usable summary, nothing read)."""
+        if area not in self._summaries:
+            if isinstance(self.index, SummarisedCellSource):
+                found = self.index.occupancy(area)
+                self.queries += found.queries
+                self.items_read += found.items_read
+            else:
+                found = Occupancy(INDEX_PRECISION, None, 0, queries=0)
+            self._summaries[area] = found
+        return self._summaries[area]
 
 
 @dataclass
