@@ -55,6 +55,21 @@ def test_the_session_s_loader_reads_a_service_model_exactly_as_botocore_s_own_lo
     assert ours.load_data("endpoints") == botocore_own.load_data("endpoints")
 
 
+def test_the_services_the_loader_lists_are_the_service_folders_botocore_lists() -> None:
+    # Given the session's loader and botocore's default one
+    ours, botocore_own = aws._DataLoader([]), Loader()
+
+    # When each lists the services it knows
+    listed, known = (
+        set(ours.list_available_services("service-2")),
+        set(botocore_own.list_available_services("service-2")),
+    )
+
+    # Then every service botocore knows is listed, and nothing that is not a folder (the endpoints file, say)
+    assert known <= listed
+    assert "endpoints.json" not in listed
+
+
 def test_a_service_botocore_has_no_model_for_still_fails_to_load() -> None:
     # Given the session's loader, which does not survey every service folder first
     loader = aws._DataLoader([])

@@ -104,8 +104,11 @@ class _DataLoader(Loader):
 
     def list_available_services(self, type_name: str) -> list[str]:
         if self._services is None:
-            folders = (path for path in self.search_paths if os.path.isdir(path))
-            self._services = sorted({name for path in folders for name in os.listdir(path)})
+            found: set[str] = set()
+            for path in (path for path in self.search_paths if os.path.isdir(path)):
+                with os.scandir(path) as entries:  # the entries' types come with the listing: no stat per entry
+                    found.update(entry.name for entry in entries if entry.is_dir())
+            self._services = sorted(found)
         return self._services
 
 
