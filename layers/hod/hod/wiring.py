@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from hod.settings import get_settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
     from hod.adapters.agent_loads import DynamoAgentLoads
     from hod.adapters.available import DynamoAvailableIndex
     from hod.adapters.aws import SecretsManagerKeys, SqsSendQueue
@@ -302,12 +304,14 @@ def submissions() -> Submissions:
     """The intake made idempotent, its records kept by Powertools in the idempotency table."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from hod.adapters.aws import client
+    from hod.adapters.dynamo import transactions
     from hod.services.submissions import Submissions
 
     settings = get_settings()
-    # The process's shared DynamoDB client, instead of one Powertools would create (and load the model for) itself
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
+    # The process's one DynamoDB client (the referral store's), instead of one Powertools would create itself
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=cast("DynamoDBClient", transactions().client)
+    )
     return Submissions(intake(), persistence, settings.idempotency_ttl_seconds)
 
 

@@ -5,17 +5,20 @@ clock."""
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.loaders import JSONFileLoader, Loader
 
 from hod.adapters.telemetry import count_channel_failure
 from hod.domain.referral import WorkflowStart
@@ -32,7 +35,9 @@ class SystemClock:
         time.sleep(max(0.0, seconds))
 
 
-_clients_lock = threading.Lock()
+# Creating clients is not thread-safe in botocore: every client of the process's session (these and pynamodb's) is
+# created under this lock. Using them is safe.
+clients_lock = threading.RLock()
 
 # Every client retries throttling and transient errors in botocore's "standard" mode (exponential back-off with full
 # jitter, a retry quota per client), up to these attempts in all, the first included. The sending channels get few:
@@ -69,22 +74,66 @@ _THROTTLING = frozenset(
 )
 
 
+class _JsonFiles(JSONFileLoader):
+    """botocore's data files (`name.json` or `name.json.gz`) read into plain dicts. botocore's own reader builds
+    OrderedDicts, which parses the 1.2 MB endpoints file and each service model about twice as slowly; dicts keep
+    their order anyway."""
+
+    _OPENERS: ClassVar[tuple[tuple[str, Any], ...]] = ((".json", open), (".json.gz", gzip.open))
+
+    def exists(self, file_path: str) -> bool:
+        return any(os.path.isfile(file_path + suffix) for suffix, _ in self._OPENERS)
+
+    def load_file(self, file_path: str) -> Any:
+        for suffix, opener in self._OPENERS:
+            if os.path.isfile(file_path + suffix):
+                with opener(file_path + suffix, "rb") as stream:
+                    return json.loads(stream.read().decode("utf-8"))
+        return None
+
+
+class _DataLoader(Loader):
+    """botocore's loader, without its survey of the data folders: to check a service name, botocore looks inside
+    each of its ~400 service folders (about 2,800 file-system calls, once for the service models and once for the
+    endpoint rules) before loading one. Here every folder on the search path counts as a service; one without the
+    data asked for still fails, with botocore's DataNotFoundError instead of UnknownServiceError."""
+
+    def __init__(self, extra_search_paths: list[str]) -> None:
+        super().__init__(extra_search_paths=extra_search_paths, file_loader=_JsonFiles())
+        self._services: list[str] | None = None
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        if self._services is None:
+            found: set[str] = set()
+            for path in (path for path in self.search_paths if os.path.isdir(path)):
+                with os.scandir(path) as entries:  # the entries' types come with the listing: no stat per entry
+                    found.update(entry.name for entry in entries if entry.is_dir())
+            self._services = sorted(found)
+        return self._services
+
+
 @functools.cache
-def _session() -> boto3.session.Session:
-    return boto3.session.Session()
+def session() -> botocore.session.Session:
+    """The process's one botocore session, for every client (pynamodb's too, adapters/dynamo.py): each session loads
+    its own copy of the endpoints, the defaults and every service model its clients use. botocore's, not boto3's:
+    nothing here needs boto3, whose import (s3transfer and all) adds about a seventh to botocore's."""
+    shared = botocore.session.get_session()
+    data_path = shared.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore's own loader reads it
+    extra = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)] if data_path else []
+    shared.register_component("data_loader", _DataLoader(extra))
+    return shared
 
 
 @functools.cache
 def _client(service: str, attempts: int) -> Any:
-    # One session for every client: each botocore session loads its own copy of the endpoint and retry data.
     config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
-    return _session().client(service, config=config)  # type: ignore[call-overload]
+    return session().create_client(service, config=config)
 
 
 def client(service: str, attempts: int | None = None) -> Any:
-    """One boto3 client per service (and number of attempts) per process, created on first use (not at import).
-    Creating clients is not thread-safe in botocore, so creation is serialised; using them is safe."""
-    with _clients_lock:
+    """One client per service (and number of attempts) per process, created on first use (not at import), on the
+    process's one session."""
+    with clients_lock:
         return _client(service, attempts or ATTEMPTS.get(service, DEFAULT_ATTEMPTS))
 
 
@@ -101,9 +150,9 @@ def sdk_failure(service: str, operation: str, exc: ClientError | BotoCoreError) 
 
 def forget_clients() -> None:
     """Drop the cached session and clients (tests and the local stack, after changing the environment)."""
-    with _clients_lock:
+    with clients_lock:
         _client.cache_clear()
-        _session.cache_clear()
+        session.cache_clear()
 
 
 class SecretsManagerKeys:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, ClassVar
 
+import botocore.session
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -31,6 +32,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from hod.adapters import aws
 from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
@@ -55,11 +57,27 @@ def _region() -> str:
 DYNAMODB_ATTEMPTS = 8
 
 
+class _SharedSessionConnection(Connection):
+    """A pynamodb connection on the process's one botocore session (`hod.adapters.aws.session`) instead of a
+    session of its own, which would load the endpoints and DynamoDB's service model a second time."""
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return aws.session()
+
+    @property
+    def client(self) -> Any:
+        with aws.clients_lock:  # its first use creates the client, on the session the other clients share
+            return Connection.client.fget(self)  # type: ignore[attr-defined]
+
+
 @functools.cache
 def _transactions(region: str) -> Connection:
     """The process's DynamoDB connection, for the models and the transactions alike: each new pynamodb Connection
-    creates its own botocore session and client, loading DynamoDB's service model again (tens of milliseconds)."""
-    return Connection(region=region, retry_configuration={"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS})
+    creates its own botocore client, loading DynamoDB's service model again (tens of milliseconds)."""
+    return _SharedSessionConnection(
+        region=region, retry_configuration={"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS}
+    )
 
 
 def transactions() -> Connection:

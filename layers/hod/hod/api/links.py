@@ -6,7 +6,6 @@ from __future__ import annotations
 from chalice.app import Response
 
 from hod import wiring
-from hod.api import pages
 from hod.api.models import AgentSession, LinkForm, LinkQuery, SessionRequest, SignInRequest, SignInSent
 from hod.api.routing import FORM, Audience, html, public_base_url
 from hod.errors import NotFound
@@ -58,6 +57,8 @@ def start_session(body: SessionRequest) -> AgentSession:
     refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_view(query: LinkQuery) -> Response:
+    from hod.api import pages  # (loaded by the link routes alone: no other request renders a page)
+
     shown = wiring.link_pages().page(query.t)
     return html(pages.link_page(shown, query.t or ""))
 
@@ -89,6 +90,8 @@ def short_link(code: str) -> Response:
     refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_accept(body: LinkForm) -> Response:
+    from hod.api import pages
+
     return html(pages.link_page(wiring.link_answers().accept(body.t), body.t or ""))
 
 
@@ -104,5 +107,7 @@ def offer_accept(body: LinkForm) -> Response:
     refusals=SIGNED_LINK_REFUSALS,
 )
 def offer_reject(body: LinkForm) -> Response:
+    from hod.api import pages
+
     wiring.link_answers().reject(body.t)
     return html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))

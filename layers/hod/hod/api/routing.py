@@ -24,7 +24,6 @@ from chalice.app import Blueprint, CORSConfig, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from hod import wiring
-from hod.api import pages
 from hod.api.models import Error, ErrorCode, InvalidInput
 from hod.errors import (
     Conflict,
@@ -348,6 +347,8 @@ _PAGE_TITLES = {401: "This link is not valid", 403: "Not yours to answer", 404: 
 
 
 def error_page(exc: HodError) -> Response:
+    from hod.api import pages  # on first use: the JSON routes never render a page
+
     answer = error_response(exc)
     title = _PAGE_TITLES.get(answer.status_code, "Something went wrong")
     message = answer.body["message"] if isinstance(answer.body, dict) else "Something went wrong."
