@@ -62,7 +62,7 @@ def trace_roots(path: Mapping[str, Any]) -> int:
 def usage(path: Mapping[str, Any]) -> dict[str, float]:
     """One referral's billable quantities, from one path's summary in `referrals.run`."""
     invocations = sum(path["lambda_invocations"].values())
-    aws_calls = path["calls"] + path["follow_up_calls"]
+    aws_calls = path.get("all_calls", path["calls"]) + path["follow_up_calls"]  # the messages' calls included
     lambda_seconds = path["lambda_seconds"] + aws_calls * NETWORK_MS / 1000
     roots = trace_roots(path)
     share = sampled_share(REFERRALS_PER_DAY * roots / 86_400)

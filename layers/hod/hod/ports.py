@@ -295,10 +295,18 @@ class WorkflowStore(ReferralStore, Protocol):
         event: AuditEvent,
         contact: AgentContact | None = None,
         release: SlotRelease | None = None,
-    ) -> None: ...
+        after: Referral | None = None,
+    ) -> None:
+        """`after`: the referral as this write leaves it, when the caller knows it (measured without a read)."""
+        ...
 
     def accept_safety_net(
-        self, offer: Offer, event: AuditEvent, contact: AgentContact, release: SlotRelease | None = None
+        self,
+        offer: Offer,
+        event: AuditEvent,
+        contact: AgentContact,
+        release: SlotRelease | None = None,
+        after: Referral | None = None,
     ) -> None: ...
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool: ...
