@@ -254,7 +254,7 @@ def test_simultaneous_identical_submissions_create_one_referral() -> None:
     request = ConsumerRequest.model_validate(consumer())
     submissions = wiring.submissions()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ids = set(pool.map(lambda _: submissions.submit(request, "", None).referral_id, range(8)))
+        ids = set(pool.map(lambda _: submissions.submit(request, "").referral_id, range(8)))
     # Then they all name one referral
     assert len(ids) == 1
 

@@ -126,7 +126,8 @@ def refresh_queue() -> SqsRefreshQueue:
 def referral_store() -> DynamoReferralStore:
     from hod.adapters.dynamo import DynamoReferralStore
 
-    return DynamoReferralStore(get_settings().referrals_table)
+    settings = get_settings()
+    return DynamoReferralStore(settings.referrals_table, settings.idempotency_table)
 
 
 @_factory
@@ -298,16 +299,12 @@ def intake() -> IntakeService:
 
 @_factory
 def submissions() -> Submissions:
-    """The intake made idempotent, its records kept by Powertools in the idempotency table."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from hod.adapters.aws import client
+    """The intake made idempotent: each submission's name is claimed in the idempotency table, in the transaction
+    that stores its referral."""
     from hod.services.submissions import Submissions
 
     settings = get_settings()
-    # The process's shared DynamoDB client, instead of one Powertools would create (and load the model for) itself
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))
-    return Submissions(intake(), persistence, settings.idempotency_ttl_seconds)
+    return Submissions(intake(), referral_store(), clock(), settings.idempotency_ttl_seconds)
 
 
 @_factory

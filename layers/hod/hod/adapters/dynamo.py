@@ -27,6 +27,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -35,9 +36,9 @@ from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.nearest import INDEX_PRECISION, IndexEntry
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import Conflict, DependencyFailed
+from hod.errors import ConfigurationError, Conflict, DependencyFailed
 from hod.geo import cell_bounds, encode
-from hod.ports import DueRefresh, Placement, StoredAgent
+from hod.ports import DueRefresh, EarlierSubmission, Placement, StoredAgent, SubmissionKey
 from hod.shards import every_key, key_for, shard_of
 
 # The due-list (`due-changes`) is spread over this many partitions: at the national peak minute some 46,000 agents
@@ -414,11 +415,28 @@ START_FAILED = "1"
 ROUND_FAILED = "retry"
 
 
-class DynamoReferralStore:
-    def __init__(self, table_name: str) -> None:
-        self._table = table_name
+class SubmissionItem(Model):
+    """A consumer's submission, named (the idempotency table): the referral it stored, and until when the name holds
+    (`expiration`, the table's TTL attribute). Written in the transaction that stores the referral."""
 
-    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None:
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    id = UnicodeAttribute(hash_key=True)
+    referral_id = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()
+    expiration = NumberAttribute()
+
+
+class DynamoReferralStore:
+    def __init__(self, table_name: str, submissions_table: str | None = None) -> None:
+        self._table = table_name
+        self._submissions = submissions_table
+
+    def create(
+        self, referral: Referral, events: Sequence[AuditEvent], once: SubmissionKey | None = None
+    ) -> EarlierSubmission | None:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral.referral_id}"
         head = ReferralItem(
@@ -432,19 +450,57 @@ class DynamoReferralStore:
             needs_start=key_for(NEVER_STARTED, referral.referral_id),
         )
 
+        claim = self._submission(once, referral.referral_id) if once is not None else None
+
         def build(tx: TransactWrite) -> None:
             tx.save(head, condition=ReferralItem.pk.does_not_exist())
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+            if claim is not None:
+                tx.save(claim[0], condition=claim[1])
 
         with _sdk("TransactWriteItems"):
             try:
                 transact(build)
             except TransactWriteError as exc:
-                if _conditional_failed(exc):
+                if not _conditional_failed(exc):
+                    raise
+                earlier = self._earlier(once) if once is not None else None
+                if earlier is None:
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
-                raise
+                return earlier
         count_decision(events, lambda: referral)
+        return None
+
+    def _submission(self, once: SubmissionKey, referral_id: str) -> tuple[SubmissionItem, Condition]:
+        """The submission's name, claimed for `referral_id`: only if no unexpired submission holds it."""
+        if not self._submissions:
+            raise ConfigurationError("No idempotency table is configured (HOD_IDEMPOTENCY_TABLE).")
+        bind(SubmissionItem, self._submissions)
+        item = SubmissionItem(
+            once.key, referral_id=referral_id, fingerprint=once.fingerprint, expiration=once.expires_at
+        )
+        return item, SubmissionItem.id.does_not_exist() | (SubmissionItem.expiration < once.now)
+
+    def _earlier(self, once: SubmissionKey) -> EarlierSubmission | None:
+        """The submission that holds `once`'s name (unexpired at `once.now`, or the claim would have succeeded);
+        None when none does: the condition that failed was another, or the holder's record has just been removed
+        (its expiry passed), and the same submission may be sent again."""
+        with _sdk("GetItem"):
+            try:
+                item = SubmissionItem.get(once.key, consistent_read=True)
+            except SubmissionItem.DoesNotExist:
+                return None
+        return EarlierSubmission(item.referral_id, item.fingerprint)
+
+    def as_created(self, referral_id: str) -> Referral | None:
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
+            except ReferralItem.DoesNotExist:
+                return None
+        return Referral.model_validate_json(item.doc)
 
     def get(self, referral_id: str) -> Referral | None:
         bind(ReferralItem, self._table)
