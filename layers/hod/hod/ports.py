@@ -235,6 +235,10 @@ class AgentLoads(Protocol):
 
     def load(self, npn: str) -> AgentLoad: ...
 
+    def loads_and_agents(self, npns: Sequence[str]) -> tuple[dict[str, AgentLoad], dict[str, Agent]]:
+        """Each agent's load, and their stored record (agents no longer stored are left out), in one read."""
+        ...
+
     def release(self, release: SlotRelease) -> None:
         """Apply a release outside any other decision (a wrap-up ended by progress or by the follow-up reminder)."""
         ...

@@ -141,7 +141,8 @@ def workflow_store() -> DynamoWorkflowStore:
 def agent_loads() -> DynamoAgentLoads:
     from hod.adapters.agent_loads import DynamoAgentLoads
 
-    return DynamoAgentLoads(get_settings().referrals_table)
+    settings = get_settings()
+    return DynamoAgentLoads(settings.referrals_table, settings.agents_table)
 
 
 def workflow() -> Workflow:

@@ -18,8 +18,10 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from hod.adapters.dynamo import _sdk, bind
+from hod.adapters.dynamo import AgentItem, _sdk, _stored, batch_get_across, bind
+from hod.domain.agent import Agent
 from hod.domain.capacity import AgentLoad, Slot, Waiter
+from hod.errors import ConfigurationError
 from hod.ports import SlotClaim, SlotRelease
 
 _LOAD = "LOAD"
@@ -98,8 +100,32 @@ def add_waiter(tx: TransactWrite, load: AgentLoad, waiter: Waiter) -> None:
 
 
 class DynamoAgentLoads:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, agents_table: str | None = None) -> None:
         self._table = table_name
+        self._agents = agents_table
+
+    def loads_and_agents(self, npns: Sequence[str]) -> tuple[dict[str, AgentLoad], dict[str, Agent]]:
+        """One BatchGetItem of both tables (strongly consistent): the agents' loads and their records."""
+        if not self._agents:
+            raise ConfigurationError("No agents table is configured (HOD_AGENTS_TABLE).")
+        bind(LoadItem, self._table)
+        bind(AgentItem, self._agents)
+        unique = list(dict.fromkeys(npns))
+        found: dict[str, LoadItem] = {}
+        agents: dict[str, Agent] = {}
+        for table, item in batch_get_across(
+            {
+                self._table: [{"pk": {"S": _pk(npn)}, "sk": {"S": _LOAD}} for npn in unique],
+                self._agents: [{"npn": {"S": npn}} for npn in unique],
+            }
+        ):
+            if table == self._table:
+                load = LoadItem.from_raw_data(item)
+                found[load.pk.removeprefix("AGENT#")] = load
+            else:
+                agent = _stored(AgentItem.from_raw_data(item)).agent
+                agents[agent.npn] = agent
+        return {npn: _load(npn, found.get(npn)) for npn in unique}, agents
 
     def loads(self, npns: Sequence[str]) -> dict[str, AgentLoad]:
         bind(LoadItem, self._table)

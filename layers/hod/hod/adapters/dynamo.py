@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -274,6 +275,27 @@ def _stored(item: AgentItem) -> StoredAgent:
         placements=placements,  # type: ignore[arg-type]
         next_change_at=int(item.next_change_at) if item.next_change_at is not None else None,
     )
+
+
+def batch_get_across(request: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One BatchGetItem of items from several tables (strongly consistent; keys in DynamoDB's JSON form), sent
+    again for whatever DynamoDB leaves unprocessed: each item found, with its table's name."""
+    pending = {table: {"Keys": keys, "ConsistentRead": True} for table, keys in request.items() if keys}
+    for attempt in range(DYNAMODB_ATTEMPTS):
+        if not pending:
+            return
+        if attempt:
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        try:
+            answer = transactions().dispatch("BatchGetItem", {"RequestItems": pending})
+        except (BotoCoreError, ClientError) as exc:
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+            raise DependencyFailed("dynamodb", "BatchGetItem", str(code or type(exc).__name__)) from exc
+        for table, items in answer.get("Responses", {}).items():
+            for item in items:
+                yield table, item
+        pending = answer.get("UnprocessedKeys") or {}
+    raise DependencyFailed("dynamodb", "BatchGetItem", "keys left unprocessed")
 
 
 class DynamoAgentStore:
