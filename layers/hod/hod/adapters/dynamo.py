@@ -515,23 +515,21 @@ class DynamoReferralStore:
                 return None
         return EarlierSubmission(item.referral_id, item.fingerprint)
 
-    def as_created(self, referral_id: str) -> Referral | None:
+    def _head(self, referral_id: str) -> ReferralItem | None:
         bind(ReferralItem, self._table)
         with _sdk("GetItem"):
             try:
-                item = ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
+                return ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
             except ReferralItem.DoesNotExist:
                 return None
-        return Referral.model_validate_json(item.doc)
+
+    def as_created(self, referral_id: str) -> Referral | None:
+        item = self._head(referral_id)
+        return Referral.model_validate_json(item.doc) if item is not None else None
 
     def get(self, referral_id: str) -> Referral | None:
-        bind(ReferralItem, self._table)
-        with _sdk("GetItem"):
-            try:
-                item = ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
-            except ReferralItem.DoesNotExist:
-                return None
-        return referral_from_item(item)
+        item = self._head(referral_id)
+        return referral_from_item(item) if item is not None else None
 
     def audit_trail(self, referral_id: str) -> list[AuditEvent]:
         bind(ReferralItem, self._table)
