@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, ClassVar
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -28,7 +27,6 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException, TableError, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -37,7 +35,7 @@ from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.nearest import INDEX_PRECISION, IndexEntry
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import ConfigurationError, Conflict, DependencyFailed
+from hod.errors import Conflict, DependencyFailed
 from hod.geo import cell_bounds, encode
 from hod.ports import DueRefresh, EarlierSubmission, Placement, StoredAgent, SubmissionKey
 from hod.shards import every_key, key_for, shard_of
@@ -277,27 +275,6 @@ def _stored(item: AgentItem) -> StoredAgent:
     )
 
 
-def batch_get_across(request: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """One BatchGetItem of items from several tables (strongly consistent; keys in DynamoDB's JSON form), sent
-    again for whatever DynamoDB leaves unprocessed: each item found, with its table's name."""
-    pending = {table: {"Keys": keys, "ConsistentRead": True} for table, keys in request.items() if keys}
-    for attempt in range(DYNAMODB_ATTEMPTS):
-        if not pending:
-            return
-        if attempt:
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))
-        try:
-            answer = transactions().dispatch("BatchGetItem", {"RequestItems": pending})
-        except (BotoCoreError, ClientError) as exc:
-            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
-            raise DependencyFailed("dynamodb", "BatchGetItem", str(code or type(exc).__name__)) from exc
-        for table, items in answer.get("Responses", {}).items():
-            for item in items:
-                yield table, item
-        pending = answer.get("UnprocessedKeys") or {}
-    raise DependencyFailed("dynamodb", "BatchGetItem", "keys left unprocessed")
-
-
 class DynamoAgentStore:
     def __init__(self, table_name: str) -> None:
         self._table = table_name
@@ -437,20 +414,6 @@ START_FAILED = "1"
 ROUND_FAILED = "retry"
 
 
-class SubmissionItem(Model):
-    """A consumer's submission, named (the idempotency table): the referral it stored, and until when the name holds
-    (`expiration`, the table's TTL attribute). Written in the transaction that stores the referral."""
-
-    class Meta:
-        table_name: ClassVar[str | None] = None
-        region: ClassVar[str | None] = None
-
-    id = UnicodeAttribute(hash_key=True)
-    referral_id = UnicodeAttribute()
-    fingerprint = UnicodeAttribute()
-    expiration = NumberAttribute()
-
-
 class DynamoReferralStore:
     def __init__(self, table_name: str, submissions_table: str | None = None) -> None:
         self._table = table_name
@@ -472,7 +435,12 @@ class DynamoReferralStore:
             needs_start=key_for(NEVER_STARTED, referral.referral_id),
         )
 
-        claim = self._submission(once, referral.referral_id) if once is not None else None
+        claim = None
+        if once is not None:
+            # (only the intake names submissions: the other functions never load this)
+            from hod.adapters.submission_names import name_claim
+
+            claim = name_claim(self._submissions, once, referral.referral_id)
 
         def build(tx: TransactWrite) -> None:
             tx.save(head, condition=ReferralItem.pk.does_not_exist())
@@ -487,33 +455,16 @@ class DynamoReferralStore:
             except TransactWriteError as exc:
                 if not _conditional_failed(exc):
                     raise
-                earlier = self._earlier(once) if once is not None else None
+                if once is None:
+                    raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
+                from hod.adapters.submission_names import name_holder
+
+                earlier = name_holder(self._submissions, once)
                 if earlier is None:
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
                 return earlier
         count_decision(events, lambda: referral)
         return None
-
-    def _submission(self, once: SubmissionKey, referral_id: str) -> tuple[SubmissionItem, Condition]:
-        """The submission's name, claimed for `referral_id`: only if no unexpired submission holds it."""
-        if not self._submissions:
-            raise ConfigurationError("No idempotency table is configured (HOD_IDEMPOTENCY_TABLE).")
-        bind(SubmissionItem, self._submissions)
-        item = SubmissionItem(
-            once.key, referral_id=referral_id, fingerprint=once.fingerprint, expiration=once.expires_at
-        )
-        return item, SubmissionItem.id.does_not_exist() | (SubmissionItem.expiration < once.now)
-
-    def _earlier(self, once: SubmissionKey) -> EarlierSubmission | None:
-        """The submission that holds `once`'s name (unexpired at `once.now`, or the claim would have succeeded);
-        None when none does: the condition that failed was another, or the holder's record has just been removed
-        (its expiry passed), and the same submission may be sent again."""
-        with _sdk("GetItem"):
-            try:
-                item = SubmissionItem.get(once.key, consistent_read=True)
-            except SubmissionItem.DoesNotExist:
-                return None
-        return EarlierSubmission(item.referral_id, item.fingerprint)
 
     def _head(self, referral_id: str) -> ReferralItem | None:
         bind(ReferralItem, self._table)
