@@ -4,6 +4,7 @@ nothing is sent twice; the same key with other fields is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from threading import Barrier
@@ -18,9 +19,10 @@ from hod import wiring
 from hod.domain.referral import ConsumerRequest, Referral, ReferralStatus
 from hod.errors import Unprocessable
 from hod.services.submissions import Submissions
+from local.inproc import atomic_dynamodb
 from tests.integration.test_api import consumer
 
-pytestmark = pytest.mark.usefixtures("stack")
+pytestmark = pytest.mark.usefixtures("stack", "atomic")
 DUPLICATES = 8
 
 
@@ -30,6 +32,14 @@ class MovableClock:
 
     def now(self) -> datetime:
         return self.at
+
+
+@pytest.fixture
+def atomic() -> Iterator[None]:
+    """moto answering one request at a time, as DynamoDB applies each transaction atomically (moto's transactions
+    are not safe against concurrent writers: without this, the duplicates' test would test moto's thread safety)."""
+    with atomic_dynamodb():
+        yield
 
 
 @pytest.fixture
