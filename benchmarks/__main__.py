@@ -38,7 +38,8 @@ TARGETS = {
     "items_read_p95": 50,
     "items_read_max": 200,
     "scan_ratio": 1000,
-    "happy_path_calls": 15,
+    "happy_path_calls": 15,  # every call, the messages' included (issue 6)
+    "calls_besides_messages": 10,  # the calls besides the messages themselves (issue 14)
     "cold_start_ratio": 1.5,
     "cost_per_1000_usd": 0.50,
     "partition_write_units_s": 1_000,
@@ -154,10 +155,21 @@ def _table(results: dict[str, Any]) -> str:
     calls = results.get("calls_per_referral", {})
     if calls:
         rows.append(
-            "AWS API calls per referral, intake to acceptance (the follow-up, i.e. the agent's progress report "
-            "and the reminder tasks, counted apart)"
+            "AWS API calls per referral, intake to acceptance, besides the messages (counted apart; the follow-up, "
+            "i.e. the agent's progress report and the reminder tasks, too)"
         )
-        row("path", "calls", "design minimum", "follow-up calls", "e-mails", "texts", "transitions", "USD/1000")
+        row(
+            "path",
+            "calls besides messages",
+            "design minimum",
+            "message calls",
+            "sequential to offer",
+            "follow-up calls",
+            "e-mails",
+            "texts",
+            "transitions",
+            "USD/1000",
+        )
         detail = results["referrals"]
         for path, count in calls.items():
             d = detail[path]
@@ -165,6 +177,8 @@ def _table(results: dict[str, Any]) -> str:
                 path,
                 count,
                 detail["minimum"][path]["calls"],
+                d.get("message_calls"),
+                d.get("sequential_calls_to_offer"),
                 d["follow_up_calls"],
                 d["emails"],
                 d["texts"],
@@ -287,7 +301,10 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
         verdicts["items_read_max<=200"] = m["items_read_max"] <= TARGETS["items_read_max"]
         verdicts["scan_ratio>=1000"] = m["scan_ratio_p50"] >= TARGETS["scan_ratio"]
     if "calls_per_referral" in results:
-        verdicts["happy_path_calls<=15"] = results["calls_per_referral"]["accept"] <= TARGETS["happy_path_calls"]
+        accept = results["referrals"]["accept"]
+        every_call = accept.get("all_calls", results["calls_per_referral"]["accept"])
+        verdicts["happy_path_calls<=15"] = every_call <= TARGETS["happy_path_calls"]
+        verdicts["calls_besides_messages<=10"] = accept["calls"] <= TARGETS["calls_besides_messages"]
     if "cold_start" in results:
         cold = results["cold_start"]
         verdicts["cold_start<=1.5x_boto3"] = {

@@ -22,8 +22,8 @@ Three parts, reported apart (`section`):
 - **the background** (`background`): what the service spends whether or not a referral arrives, amortised over the
   referrals of a national day — the availability sweep (every agent's availability changes of the day, from
   `scale.sweep`: the one-minute sweep's own calls and the refresh workers', priced per change as measured in the
-  minute where the day's median change falls), the available-now index's summary upkeep per refresh
-  (`index_upkeep`, when measured), and the safety net's fan-out (`scale.coverage`: the share of the day's referrals
+  minute where the day's median change falls, the available-now index's summary upkeep included: it runs on the
+  refresh path), and the safety net's fan-out (`scale.coverage`: the share of the day's referrals
   that find nobody available and the roster each of them calls; `scale.safety_net`: what calling one agent costs);
 - **messaging** (`messaging`): the e-mails the referral sends (SES, per e-mail), its texts (per part at the US rate,
   carrier fee included) and its share of the safety net's e-mails.
@@ -75,7 +75,7 @@ def trace_roots(path: Mapping[str, Any]) -> int:
 def usage(path: Mapping[str, Any]) -> dict[str, float]:
     """One referral's billable quantities, from one path's summary in `referrals.run`."""
     invocations = sum(path["lambda_invocations"].values())
-    aws_calls = path["calls"] + path["follow_up_calls"]
+    aws_calls = path.get("all_calls", path["calls"]) + path["follow_up_calls"]  # the messages' calls included
     lambda_seconds = path["lambda_seconds"] + aws_calls * NETWORK_MS / 1000
     roots = trace_roots(path)
     share = sampled_share(REFERRALS_PER_DAY * roots / 86_400)
@@ -177,9 +177,12 @@ def background(results: Mapping[str, Any], prices: Mapping[str, Any]) -> dict[st
     if "scale.sweep" not in missing and "scale.sweep.typical_minute" not in missing:
         sweep = scale["sweep"]
         assumed |= {"agents": sweep["agents"], "availability_changes_per_day": sweep["changes_in_day"]}
+        # The worker's calls include the available-now summary's upkeep (it runs on the refresh path); the upkeep
+        # replay's own figure (`index_upkeep`) is the same cost measured on one state, shown apart, not added.
         parts["availability_sweep"] = _per_day(prices, _sweep(sweep))
         if "index_upkeep" in results:
-            parts["index_summary_upkeep"] = _per_day(prices, _upkeep(results["index_upkeep"], sweep["changes_in_day"]))
+            upkeep = sum(_per_day(prices, _upkeep(results["index_upkeep"], sweep["changes_in_day"])).values())
+            assumed["summary_upkeep_per_day_usd_included"] = round(upkeep, 3)
     if "coverage" in scale and "safety_net" in scale:
         coverage = scale["coverage"]
         share = float(coverage["safety_net_share"])

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -116,23 +117,27 @@ def test_an_intake_transaction_cancelled_for_capacity_is_answered_503_and_the_sa
     assert again.json_body["referral_id"] == rid
 
 
-def test_an_idempotency_record_that_cannot_be_written_is_answered_503_and_a_retry_stores_the_referral(
+def test_a_submission_whose_name_cannot_be_written_is_answered_503_and_a_retry_stores_the_referral_once(
     workflow: Workflow, faults: Faults, client: Client
 ) -> None:
-    # Given DynamoDB throttling every write to the idempotency table, beyond the client's retries
+    # Given DynamoDB throttling, beyond the client's retries, every transaction that writes to the idempotency table
+    # (the one that stores a referral with its submission's name)
     add_agents(("101", "78701", ALWAYS))
-    throttled = faults.throttle("dynamodb", "PutItem", times=None, containing=workflow.env["HOD_IDEMPOTENCY_TABLE"])
-    # When a consumer submits, they are asked to try again shortly, and nothing is stored
+    table = workflow.env["HOD_IDEMPOTENCY_TABLE"]
+    throttled = faults.throttle("dynamodb", "TransactWriteItems", times=None, containing=table)
+    # When a consumer submits, they are asked to try again shortly, and nothing is stored: no referral, no name
     refused = post_referral(client, key="form-2")
     assert refused.status_code == 503, refused.body
-    assert throttled.faulted == ATTEMPTS["dynamodb"]  # every attempt of the idempotency layer's client
+    assert throttled.faulted == ATTEMPTS["dynamodb"]  # every attempt of the client
     assert wiring.referral_store().never_started(10) == []
-    # When the fault clears, the same request stores the referral and its workflow runs
+    assert boto3.client("dynamodb").scan(TableName=table)["Items"] == []
+    # When the fault clears, the same request stores the referral, its workflow runs, and a repeat answers it again
     throttled.clear()
     stored = post_referral(client, key="form-2")
     assert stored.status_code == 201, stored.body
     rid = stored.json_body["referral_id"]
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
+    assert post_referral(client, key="form-2").json_body["referral_id"] == rid
 
 
 # ----- intake: Step Functions ------------------------------------------------------------------------------------

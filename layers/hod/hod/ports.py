@@ -22,6 +22,26 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True)
+class SubmissionKey:
+    """A consumer's submission, named for idempotency: `key` names it (a hash of its Idempotency-Key, or of its
+    fields), `fingerprint` is a hash of its fields; the name is held until `expires_at`, and `now` is when it is
+    claimed (epoch seconds both)."""
+
+    key: str
+    fingerprint: str
+    expires_at: int
+    now: int
+
+
+@dataclass(frozen=True)
+class EarlierSubmission:
+    """The referral an unexpired earlier submission of the same name stored, and that submission's fingerprint."""
+
+    referral_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class Placement:
     """One entry of the agent index: in `area` "TX#es" the agent is available until `until` (epoch seconds of the
     next change); in area "ROSTER#TX" (or one of its shards, "ROSTER#TX#07") the agent takes Texas referrals at all
@@ -111,8 +131,16 @@ class SweepCursor(Protocol):
 
 
 class ReferralStore(Protocol):
-    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None:
-        """Store a new referral, flagged as not started until its workflow's first round clears the flag."""
+    def create(
+        self, referral: Referral, events: Sequence[AuditEvent], once: SubmissionKey | None = None
+    ) -> EarlierSubmission | None:
+        """Store a new referral, flagged as not started until its workflow's first round clears the flag. With
+        `once`, in the same write, the submission's name is claimed: when an unexpired earlier submission holds it,
+        nothing is stored and that submission is returned."""
+        ...
+
+    def as_created(self, referral_id: str) -> Referral | None:
+        """The referral as it was when stored (what its submission answered)."""
         ...
 
     def get(self, referral_id: str) -> Referral | None: ...
@@ -207,6 +235,10 @@ class AgentLoads(Protocol):
 
     def load(self, npn: str) -> AgentLoad: ...
 
+    def loads_and_agents(self, npns: Sequence[str]) -> tuple[dict[str, AgentLoad], dict[str, Agent]]:
+        """Each agent's load, and their stored record (agents no longer stored are left out), in one read."""
+        ...
+
     def release(self, release: SlotRelease) -> None:
         """Apply a release outside any other decision (a wrap-up ended by progress or by the follow-up reminder)."""
         ...
@@ -295,10 +327,18 @@ class WorkflowStore(ReferralStore, Protocol):
         event: AuditEvent,
         contact: AgentContact | None = None,
         release: SlotRelease | None = None,
-    ) -> None: ...
+        after: Referral | None = None,
+    ) -> None:
+        """`after`: the referral as this write leaves it, when the caller knows it (measured without a read)."""
+        ...
 
     def accept_safety_net(
-        self, offer: Offer, event: AuditEvent, contact: AgentContact, release: SlotRelease | None = None
+        self,
+        offer: Offer,
+        event: AuditEvent,
+        contact: AgentContact,
+        release: SlotRelease | None = None,
+        after: Referral | None = None,
     ) -> None: ...
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool: ...

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from hod.settings import get_settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
 
     from hod.adapters.agent_loads import DynamoAgentLoads
     from hod.adapters.available import DynamoAvailableIndex
@@ -129,7 +128,8 @@ def refresh_queue() -> SqsRefreshQueue:
 def referral_store() -> DynamoReferralStore:
     from hod.adapters.dynamo import DynamoReferralStore
 
-    return DynamoReferralStore(get_settings().referrals_table)
+    settings = get_settings()
+    return DynamoReferralStore(settings.referrals_table, settings.idempotency_table)
 
 
 @_factory
@@ -143,7 +143,8 @@ def workflow_store() -> DynamoWorkflowStore:
 def agent_loads() -> DynamoAgentLoads:
     from hod.adapters.agent_loads import DynamoAgentLoads
 
-    return DynamoAgentLoads(get_settings().referrals_table)
+    settings = get_settings()
+    return DynamoAgentLoads(settings.referrals_table, settings.agents_table)
 
 
 def workflow() -> Workflow:
@@ -301,18 +302,12 @@ def intake() -> IntakeService:
 
 @_factory
 def submissions() -> Submissions:
-    """The intake made idempotent, its records kept by Powertools in the idempotency table."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from hod.adapters.dynamo import transactions
+    """The intake made idempotent: each submission's name is claimed in the idempotency table, in the transaction
+    that stores its referral."""
     from hod.services.submissions import Submissions
 
     settings = get_settings()
-    # The process's one DynamoDB client (the referral store's), instead of one Powertools would create itself
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=cast("DynamoDBClient", transactions().client)
-    )
-    return Submissions(intake(), persistence, settings.idempotency_ttl_seconds)
+    return Submissions(intake(), referral_store(), clock(), settings.idempotency_ttl_seconds)
 
 
 @_factory

@@ -9,17 +9,22 @@ Only a claim rewrites the sets whole, conditional on the version it read."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+import random
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from hod.adapters.dynamo import _sdk, bind
+from hod.adapters.dynamo import DYNAMODB_ATTEMPTS, AgentItem, _sdk, _stored, bind, transactions
+from hod.domain.agent import Agent
 from hod.domain.capacity import AgentLoad, Slot, Waiter
+from hod.errors import ConfigurationError, DependencyFailed
 from hod.ports import SlotClaim, SlotRelease
 
 _LOAD = "LOAD"
@@ -97,9 +102,54 @@ def add_waiter(tx: TransactWrite, load: AgentLoad, waiter: Waiter) -> None:
     tx.update(LoadItem(_pk(load.npn), _LOAD), actions=[LoadItem.waiters.add({waiter.key})], condition=_as_read(load))
 
 
+def batch_get_across(request: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One BatchGetItem of items from several tables (strongly consistent; keys in DynamoDB's JSON form), sent
+    again for whatever DynamoDB leaves unprocessed: each item found, with its table's name."""
+    pending = {table: {"Keys": keys, "ConsistentRead": True} for table, keys in request.items() if keys}
+    for attempt in range(DYNAMODB_ATTEMPTS):
+        if not pending:
+            return
+        if attempt:
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        try:
+            answer = transactions().dispatch("BatchGetItem", {"RequestItems": pending})
+        except (BotoCoreError, ClientError) as exc:
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+            raise DependencyFailed("dynamodb", "BatchGetItem", str(code or type(exc).__name__)) from exc
+        for table, items in answer.get("Responses", {}).items():
+            for item in items:
+                yield table, item
+        pending = answer.get("UnprocessedKeys") or {}
+    raise DependencyFailed("dynamodb", "BatchGetItem", "keys left unprocessed")
+
+
 class DynamoAgentLoads:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, agents_table: str | None = None) -> None:
         self._table = table_name
+        self._agents = agents_table
+
+    def loads_and_agents(self, npns: Sequence[str]) -> tuple[dict[str, AgentLoad], dict[str, Agent]]:
+        """One BatchGetItem of both tables (strongly consistent): the agents' loads and their records."""
+        if not self._agents:
+            raise ConfigurationError("No agents table is configured (HOD_AGENTS_TABLE).")
+        bind(LoadItem, self._table)
+        bind(AgentItem, self._agents)
+        unique = list(dict.fromkeys(npns))
+        found: dict[str, LoadItem] = {}
+        agents: dict[str, Agent] = {}
+        for table, item in batch_get_across(
+            {
+                self._table: [{"pk": {"S": _pk(npn)}, "sk": {"S": _LOAD}} for npn in unique],
+                self._agents: [{"npn": {"S": npn}} for npn in unique],
+            }
+        ):
+            if table == self._table:
+                load = LoadItem.from_raw_data(item)
+                found[load.pk.removeprefix("AGENT#")] = load
+            else:
+                agent = _stored(AgentItem.from_raw_data(item)).agent
+                agents[agent.npn] = agent
+        return {npn: _load(npn, found.get(npn)) for npn in unique}, agents
 
     def loads(self, npns: Sequence[str]) -> dict[str, AgentLoad]:
         bind(LoadItem, self._table)

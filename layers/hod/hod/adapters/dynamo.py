@@ -37,7 +37,7 @@ from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed
-from hod.ports import DueRefresh, StoredAgent
+from hod.ports import DueRefresh, EarlierSubmission, StoredAgent, SubmissionKey
 from hod.shards import every_key, key_for, shard_of
 
 # The due-list (`due-changes`) is spread over this many partitions: at the national peak minute some 46,000 agents
@@ -356,10 +356,13 @@ ROUND_FAILED = "retry"
 
 
 class DynamoReferralStore:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, submissions_table: str | None = None) -> None:
         self._table = table_name
+        self._submissions = submissions_table
 
-    def create(self, referral: Referral, events: Sequence[AuditEvent]) -> None:
+    def create(
+        self, referral: Referral, events: Sequence[AuditEvent], once: SubmissionKey | None = None
+    ) -> EarlierSubmission | None:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral.referral_id}"
         head = ReferralItem(
@@ -373,28 +376,52 @@ class DynamoReferralStore:
             needs_start=key_for(NEVER_STARTED, referral.referral_id),
         )
 
+        claim = None
+        if once is not None:
+            # (only the intake names submissions: the other functions never load this)
+            from hod.adapters.submission_names import name_claim
+
+            claim = name_claim(self._submissions, once, referral.referral_id)
+
         def build(tx: TransactWrite) -> None:
             tx.save(head, condition=ReferralItem.pk.does_not_exist())
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
+            if claim is not None:
+                tx.save(claim[0], condition=claim[1])
 
         with _sdk("TransactWriteItems"):
             try:
                 transact(build)
             except TransactWriteError as exc:
-                if _conditional_failed(exc):
+                if not _conditional_failed(exc):
+                    raise
+                if once is None:
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
-                raise
-        count_decision(events, lambda: referral)
+                from hod.adapters.submission_names import name_holder
 
-    def get(self, referral_id: str) -> Referral | None:
+                earlier = name_holder(self._submissions, once)
+                if earlier is None:
+                    raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
+                return earlier
+        count_decision(events, lambda: referral)
+        return None
+
+    def _head(self, referral_id: str) -> ReferralItem | None:
         bind(ReferralItem, self._table)
         with _sdk("GetItem"):
             try:
-                item = ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
+                return ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
             except ReferralItem.DoesNotExist:
                 return None
-        return referral_from_item(item)
+
+    def as_created(self, referral_id: str) -> Referral | None:
+        item = self._head(referral_id)
+        return Referral.model_validate_json(item.doc) if item is not None else None
+
+    def get(self, referral_id: str) -> Referral | None:
+        item = self._head(referral_id)
+        return referral_from_item(item) if item is not None else None
 
     def audit_trail(self, referral_id: str) -> list[AuditEvent]:
         bind(ReferralItem, self._table)

@@ -162,7 +162,10 @@ class DynamoWorkflowStore(DynamoReferralStore):
         events: Sequence[AuditEvent],
         build: Callable[[TransactWrite], None],
         conflict: str,
+        after: Referral | None = None,
     ) -> None:
+        """One decision: `build`'s writes and `events`, in one transaction. `after`: the referral as the decision
+        leaves it, when the caller knows it (its measures then need no read back)."""
         bind(ReferralItem, self._table)
         bind(LoadItem, self._table)  # agents' loads: in the same table, claimed and released in these transactions
 
@@ -178,7 +181,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 if _conditional_failed(exc):
                     raise Conflict(conflict) from exc
                 raise
-        count_decision(events, lambda: self.get(referral_id))
+        count_decision(events, lambda: after if after is not None else self.get(referral_id))
 
     def record_offer(
         self,
@@ -322,10 +325,11 @@ class DynamoWorkflowStore(DynamoReferralStore):
         event: AuditEvent,
         contact: AgentContact | None = None,
         release: SlotRelease | None = None,
+        after: Referral | None = None,
     ) -> None:
         """Pending offer → accepted / rejected / missed, with the referral moved from offered and the agent's load
         changed (`release`) in the same write (an accepted referral keeps the agent's contact details, for the
-        reminders)."""
+        reminders). `after`: the referral as this write leaves it, if the caller knows it."""
         offer_condition = ReferralItem.status == OfferStatus.PENDING.value
         if before_deadline:
             offer_condition &= ReferralItem.deadline > int(at.timestamp())
@@ -352,13 +356,19 @@ class DynamoWorkflowStore(DynamoReferralStore):
             if release is not None:
                 release_slot(tx, release)
 
-        self._transact(referral_id, [event], build, "This offer is no longer open.")
+        self._transact(referral_id, [event], build, "This offer is no longer open.", after)
 
     def accept_safety_net(
-        self, offer: Offer, event: AuditEvent, contact: AgentContact, release: SlotRelease | None = None
+        self,
+        offer: Offer,
+        event: AuditEvent,
+        contact: AgentContact,
+        release: SlotRelease | None = None,
+        after: Referral | None = None,
     ) -> None:
         """The first agent to answer the safety net takes the referral (`offer`: their accepted offer, `release`:
-        the wrap-up it holds); everyone after them gets a Conflict."""
+        the wrap-up it holds, `after`: the referral as accepted, if the caller knows it); everyone after them gets
+        a Conflict."""
         at = offer.decided_at or offer.offered_at
 
         def build(tx: TransactWrite) -> None:
@@ -377,7 +387,7 @@ class DynamoWorkflowStore(DynamoReferralStore):
             if release is not None:
                 release_slot(tx, release)
 
-        self._transact(offer.referral_id, [event], build, "Another agent has already taken this referral.")
+        self._transact(offer.referral_id, [event], build, "Another agent has already taken this referral.", after)
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool:
         """Keep the workflow's task token on the pending offer (npn) or the open safety net (None).

@@ -46,7 +46,7 @@ def create_referral(body: ConsumerRequest) -> ReferralReceipt:
     key = (consumers.request.headers.get("idempotency-key") or "").strip()
     if len(key) > MAX_IDEMPOTENCY_KEY:
         raise ValidationFailed({"Idempotency-Key": f"at most {MAX_IDEMPOTENCY_KEY} characters"})
-    referral = wiring.submissions().submit(body, key, consumers.lambda_context)
+    referral = wiring.submissions().submit(body, key)
     metrics().add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
     logger().info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})
     return views.referral_receipt(referral)

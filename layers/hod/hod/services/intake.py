@@ -13,7 +13,7 @@ from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states, own_ma
 from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import DependencyFailed, ValidationFailed
 from hod.logs import get_logger
-from hod.ports import Clock, ReferralStore, Workflow
+from hod.ports import Clock, EarlierSubmission, ReferralStore, SubmissionKey, Workflow
 
 logger = get_logger(__name__)
 
@@ -98,9 +98,10 @@ class IntakeService:
             return found, _OWN_MARKETPLACE[language].format(state=state, name=site.name, url=site.url)
         return found, None
 
-    def submit(self, request: ConsumerRequest) -> Referral:
-        """Store a new referral, send the consumer's receipt and start matching. Callers wrap this for idempotency
-        (one referral per request). Storing it is also the claim on the receipt: only this call sends it."""
+    def submit(self, request: ConsumerRequest, once: SubmissionKey | None = None) -> Referral | EarlierSubmission:
+        """Store a new referral, send the consumer's receipt and start matching. Storing it is also the claim on the
+        receipt: only this call sends it. With `once` (`Submissions`), the submission's name is claimed in the same
+        write: when an earlier submission holds it, nothing is stored or sent and that submission is returned."""
         place = self.place_of(request.zip)
         now = self._clock.now()
         referral = Referral(
@@ -123,7 +124,9 @@ class IntakeService:
                 "language": referral.language,
             },
         )
-        self._referrals.create(referral, [created])
+        earlier = self._referrals.create(referral, [created], once)
+        if earlier is not None:
+            return earlier
         receipt = self._receipt(referral) if self._receipt else {}
         self._start(referral, receipt)
         return referral

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+from hod.domain.agent import Agent
 from hod.domain.capacity import AgentLoad, most_rested
 from hod.domain.nearest import (
     INDEX_PRECISION,
@@ -30,6 +31,7 @@ class Pick:
     load                the chosen agent's load as read: the offer's write is conditional on it
     busy                the agents at capacity nearer than the chosen one (or all that were looked at), nearest first
     queries, items_read what the search cost
+    agent               the chosen agent's record, when it was read with the loads (None: not read yet)
     """
 
     entry: IndexEntry | None
@@ -38,6 +40,12 @@ class Pick:
     busy: tuple[AgentLoad, ...]
     queries: int
     items_read: int
+    agent: Agent | None = None
+
+
+# Agents at one point whose records are read together with their loads (one read for both); at a larger stack only
+# the loads are read, and the chosen agent's record after.
+AGENTS_WITH_LOADS = 4
 
 
 class MatchingService:
@@ -91,12 +99,21 @@ class MatchingService:
             if found.entry is None:
                 return Pick(None, None, None, tuple(busy), index.queries, index.items_read)
             stack = self._at_point(index, place, language, found.entry, passed, now)
-            loads = self._loads.loads([entry.npn for entry in stack])
+            npns = [entry.npn for entry in stack]
+            agents: dict[str, Agent] | None = None
+            if len(npns) <= AGENTS_WITH_LOADS:
+                loads, agents = self._loads.loads_and_agents(npns)
+                gone = [npn for npn in npns if npn not in agents]  # removed since the index was last refreshed
+                passed.update(gone)
+                stack = [entry for entry in stack if entry.npn not in gone]
+            else:
+                loads = self._loads.loads(npns)
             free = [loads[entry.npn] for entry in stack if loads[entry.npn].has_room(capacity, now)]
             if free:
                 chosen = most_rested(free)
                 entry = next(entry for entry in stack if entry.npn == chosen.npn)
-                return Pick(entry, found.distance_km, chosen, tuple(busy), index.queries, index.items_read)
+                agent = agents.get(chosen.npn) if agents is not None else None
+                return Pick(entry, found.distance_km, chosen, tuple(busy), index.queries, index.items_read, agent)
             busy.extend(loads[entry.npn] for entry in stack)
             passed.update(entry.npn for entry in stack)
             if len(busy) >= look_past:
@@ -104,13 +121,14 @@ class MatchingService:
 
     @staticmethod
     def _at_point(
-        index: CellSource, place: Place, language: str, nearest: IndexEntry, passed: set[str], now: int
+        index: _Remembered, place: Place, language: str, nearest: IndexEntry, passed: set[str], now: int
     ) -> list[IndexEntry]:
-        """Every qualifying agent at the nearest agent's point (the same distance): one Query of its cell of the
-        index, whose entries all share one position."""
-        cell = encode(nearest.lat, nearest.lon, INDEX_PRECISION)
+        """Every qualifying agent at the nearest agent's point (the same distance): its cell of the index, whose
+        entries all share one position, as the search already read it whole, or else one Query of it."""
+        area, cell = f"{place.state}#{language}", encode(nearest.lat, nearest.lon, INDEX_PRECISION)
+        known = index.whole_cell(area, cell)
         entries: dict[str, IndexEntry] = {nearest.npn: nearest}
-        for entry in index.query(f"{place.state}#{language}", cell):
+        for entry in known if known is not None else index.query(area, cell):
             if (entry.lat, entry.lon) == (nearest.lat, nearest.lon) and entry.npn not in passed and entry.until > now:
                 entries.setdefault(entry.npn, entry)
         return list(entries.values())
@@ -149,6 +167,33 @@ class _Remembered:
                 found = Occupancy(INDEX_PRECISION, None, 0, queries=0)
             self._summaries[area] = found
         return self._summaries[area]
+
+    def whole_cell(self, area: str, cell: str) -> list[IndexEntry] | None:
+        """Every entry of `area` in precision-9 `cell`, if one read of this match returned them all (None: none
+        did). A whole-prefix query did, if its prefix contains the cell; a page did, if it began before the cell
+        and ended after it (or at the end of its prefix)."""
+        for key, entries in self._read.items():
+            if key[0] == area and _covers(key, entries, cell):
+                return [entry for entry in entries if _cell_of(entry) == cell]
+        return None
+
+
+def _cell_of(entry: IndexEntry) -> str:
+    return encode(entry.lat, entry.lon, INDEX_PRECISION)
+
+
+def _covers(key: tuple[object, ...], entries: Sequence[IndexEntry], cell: str) -> bool:
+    """Whether the read `key` names (a query's (area, prefix), or a page's (area, prefix, limit, after,
+    past_position)), which returned `entries` in index order, returned every entry of `cell`."""
+    prefix = str(key[1])
+    if not cell.startswith(prefix):
+        return False
+    if len(key) == 2:
+        return True
+    limit, after = key[2], key[3]
+    if isinstance(after, IndexEntry) and _cell_of(after) >= cell:
+        return False  # began inside the cell, or past it
+    return len(entries) < int(str(limit)) or (bool(entries) and _cell_of(entries[-1]) > cell)
 
 
 @dataclass

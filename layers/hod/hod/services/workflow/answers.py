@@ -56,6 +56,9 @@ class Answers:
                 raise Conflict("Another agent has already taken this referral.")
             raise Conflict("This referral is no longer waiting for an agent.")
         mine = state.offer_to(npn)
+        accepted = referral.model_copy(
+            update={"status": ReferralStatus.ACCEPTED, "accepted_by": npn, "accepted_at": now, "updated_at": now}
+        )
         if referral.status is ReferralStatus.SAFETY_NET:
             view = self._agents.view(npn)
             if referral.place.state not in view.offer_states:
@@ -80,7 +83,7 @@ class Answers:
             wrap_up = self._waiting.wrap_up(referral_id, now)
             release = SlotRelease(npn, wrap_up=wrap_up) if wrap_up else None
             event = self._ports.event(actor, "safety_net.accepted", via=via)
-            self._store.accept_safety_net(offer, event, contact, release)
+            self._store.accept_safety_net(offer, event, contact, release, after=accepted)
             token = state.task_token
         else:
             if mine is None:
@@ -88,15 +91,12 @@ class Answers:
             contact = mine.contact or AgentContact.of(self._agents.view(npn).agent)
             event = self._ports.event(actor, "offer.accepted", via=via)
             wrap_up = self._waiting.wrap_up(referral_id, now)
-            self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact, wrap_up)
+            self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact, wrap_up, accepted)
             token = mine.task_token
             if wrap_up is None:
                 self._waiting.wake_for(npn)  # no wrap-up: accepting freed the offer's slot
         if token:
             self._wake(referral_id, lambda: self._ports.tokens.accepted(token, npn))
-        accepted = referral.model_copy(
-            update={"status": ReferralStatus.ACCEPTED, "accepted_by": npn, "accepted_at": now, "updated_at": now}
-        )
         self._after_acceptance(accepted, contact)
         return accepted
 
@@ -149,10 +149,11 @@ class Answers:
         now: datetime,
         contact: AgentContact | None = None,
         wrap_up: Slot | None = None,
+        after: Referral | None = None,
     ) -> None:
         """The agent's answer to their own offer: one conditional write, while it is pending and before its
         deadline, that also frees the offer's slot (and holds the wrap-up's). An offer already closed (answered, or
-        lapsed) changes nothing and the agent is told why."""
+        lapsed) changes nothing and the agent is told why. `after`: the referral as the answer leaves it."""
         offer = mine.offer
         release = SlotRelease(offer.agent_npn, offer=offer_slot(offer), wrap_up=wrap_up)
         try:
@@ -166,6 +167,7 @@ class Answers:
                 event=event,
                 contact=contact,
                 release=release,
+                after=after,
             )
         except Conflict:
             raise Conflict(_closed_message(offer, now)) from None

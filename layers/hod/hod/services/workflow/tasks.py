@@ -183,7 +183,7 @@ class WorkflowTasks:
                     return Step("queued")
                 return self._nobody(referral_id, asked, task_token, opening)
             try:
-                agent = self._agents.view(found.entry.npn).agent
+                agent = found.agent or self._agents.view(found.entry.npn).agent
             except NotFound:  # removed since the index was last refreshed
                 skipped.add(found.entry.npn)
                 continue
