@@ -40,7 +40,7 @@ TARGETS = {
     "scan_ratio": 1000,
     "happy_path_calls": 15,  # every call, the messages' included (issue 6)
     "calls_besides_messages": 10,  # the calls besides the messages themselves (issue 14)
-    "cold_start_ratio": 1.5,
+    "cold_start_ratio": 2.0,  # issue 14 (issue 6 asked 1.5)
     "cost_per_1000_usd": 0.50,
     "partition_write_units_s": 1_000,
     "partition_read_units_s": 3_000,
@@ -307,7 +307,7 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
         verdicts["calls_besides_messages<=10"] = accept["calls"] <= TARGETS["calls_besides_messages"]
     if "cold_start" in results:
         cold = results["cold_start"]
-        verdicts["cold_start<=1.5x_boto3"] = {
+        verdicts["cold_start<=2.0x_boto3"] = {
             name: cold[f"{name}_ratio_to_boto3"] <= TARGETS["cold_start_ratio"]
             for name in ("intake", "match", "notify", "expire")
         }
