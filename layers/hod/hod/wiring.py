@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from hod.settings import get_settings
 
 if TYPE_CHECKING:
-
     from hod.adapters.agent_loads import DynamoAgentLoads
     from hod.adapters.available import DynamoAvailableIndex
     from hod.adapters.aws import SecretsManagerKeys, SqsSendQueue
