@@ -40,6 +40,9 @@ class _Loads:
     def loads(self, npns: Sequence[str]) -> dict[str, AgentLoad]:
         return {npn: self.load(npn) for npn in npns}
 
+    def loads_and_agents(self, npns: Sequence[str]) -> tuple[dict[str, AgentLoad], dict[str, object]]:
+        return self.loads(npns), {npn: object() for npn in npns}  # every agent still on record
+
     def load(self, npn: str) -> AgentLoad:
         return self._loads.get(npn) or AgentLoad(npn)
 
