@@ -34,7 +34,7 @@ test: lint typecheck template sam-validate asl lock-check chromium
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 
 ## Rewrite docs/screenshots/ from a run of the browser tests
-screenshots: dev chromium
+screenshots: dev chromium node_modules/.installed
 	HOD_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).

@@ -246,9 +246,48 @@ def page(context: Any) -> Any:
     assert not errors, f"the page reported errors: {errors}"
 
 
+# axe-core, pinned in package-lock.json and installed by `npm ci` (make test runs it before the tests)
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_CHECKED: list[str] = []  # the page states checked this session, for the summary
+DESKTOP = {"width": 1366, "height": 768}
+_SERIOUS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}))"""
+
+
+def accessible(page: Any, state: str) -> None:
+    """axe-core's rules (WCAG 2.1 A/AA and best practices) on the page as it is now: no serious or critical
+    violation. The script goes in through the browser's DevTools protocol: the pages' Content-Security-Policy
+    allows no injected script, and it stays as it is."""
+    if not AXE.is_file():
+        raise AssertionError("axe-core is needed for the browser tests: run `npm ci` (make test does)")
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(_SERIOUS)
+    AXE_CHECKED.append(f"{state} at {page.viewport_size['width']} px")
+    assert not found, f"axe: serious or critical violations in {state}: {found}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # the tests import this module by its package name, which may not be the instance pytest loaded as conftest
+    from tests.browser.conftest import AXE_CHECKED as checked
+
+    if checked:
+        terminalreporter.write_line(
+            f"axe-core: {len(checked)} page states checked for serious or critical violations: " + ", ".join(checked)
+        )
+
+
 def screenshot(page: Any, name: str) -> None:
-    """A full-page screenshot: into docs/screenshots/<name>.png with HOD_UPDATE_SCREENSHOTS=1 (`make screenshots`),
-    else taken and thrown away, so a test run leaves the committed ones alone."""
+    """A full-page screenshot of a page state, checked with axe-core first (`accessible`): into
+    docs/screenshots/<name>.png with HOD_UPDATE_SCREENSHOTS=1 (`make screenshots`), else taken and thrown away, so a
+    test run leaves the committed ones alone. The state is checked on the test's phone-sized screen and on a desktop."""
+    accessible(page, name)
+    phone = page.viewport_size
+    page.set_viewport_size(DESKTOP)
+    try:
+        accessible(page, name)
+    finally:
+        page.set_viewport_size(phone)
     if os.environ.get("HOD_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

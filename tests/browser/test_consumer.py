@@ -35,6 +35,8 @@ def test_a_consumer_sees_field_errors_then_submits_and_is_told_what_happens_next
     page.get_by_role("button", name="Get contacted").click()
     page.locator("#done").wait_for(state="visible")
     assert "We received your request" in page.locator("#done").inner_text()
+    # the number the agent will call, read back so that a typo shows
+    assert "The agent will call you at (512) 555-0188." in page.locator("#done-phone").inner_text()
     reference = page.locator("#done-reference").inner_text()
     assert reference
     screenshot(page, "consumer-received")
@@ -64,3 +66,4 @@ def test_the_page_in_spanish_asks_and_answers_in_spanish(stack: Stack, page: Any
     page.locator("#done").wait_for(state="visible")
     assert "Recibimos su solicitud" in page.locator("#done").inner_text()
     assert "Un agente o corredor con licencia" in page.locator("#done-message").inner_text()
+    assert "El agente le llamará al (512) 555-0123." in page.locator("#done-phone").inner_text()

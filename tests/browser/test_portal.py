@@ -112,8 +112,11 @@ def test_consumer_to_offer_to_accept_and_nobody_else_sees_the_consumer(
     row = page.locator(f'tr[data-referral="{referral_id}"]')
     row.wait_for()
     assert "Hoa Nguyen" in row.inner_text()
-    assert "405-555-0147" in row.inner_text() or "4055550147" in row.inner_text().replace("-", "")
+    assert "(405) 555-0147" in row.inner_text()
     assert "Accepted" in row.inner_text()
+    # with the consumer's language in words and R12's contact-by time instead of the offer's expiry
+    assert "· English" in row.inner_text()
+    assert re.search(r"Call by .*\d:\d\d", row.inner_text())
     screenshot(page, "portal-referrals")
 
     # ...and takes it through the statuses of R8: In Progress, then Completed with its outcome
@@ -170,6 +173,13 @@ def test_the_profile_narrows_states_and_languages(stack: Stack, agents: dict[str
     sign_in_in_browser(page, stack, BEN["email"])
     page.get_by_role("link", name="Profile").click()
     page.get_by_role("heading", name="Profile").wait_for()
+    # App notifications with no phone registered: the page says at once that they would reach no one
+    page.get_by_label("E-mail and app", exact=True).check()
+    assert "No phone is registered for app notifications" in page.locator("#p-reach").inner_text()
+    page.get_by_label("E-mail and text", exact=True).check()
+    assert "Texts go to your listed phone" in page.locator("#p-reach").inner_text()
+    page.get_by_label("E-mail only", exact=True).check()
+    assert page.locator("#p-reach").is_hidden()
     page.get_by_label("E-mail and text", exact=True).check()
     page.get_by_label("Español (Spanish)").check()
     page.get_by_role("button", name="Save profile").click()

@@ -245,6 +245,10 @@ class AgentProfile(Answer):
     suspended: bool
     missed_in_last_7_days: int
     alert: str | None = Field(description="the sign-in alert when referrals were missed in the last 7 days")
+    devices: list[Literal["apns", "fcm"]] = Field(
+        default_factory=list,
+        description="the platforms of the phones registered for app push (none: pushes reach no one)",
+    )
 
 
 class AgentAvailability(Answer):

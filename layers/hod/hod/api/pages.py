@@ -15,7 +15,7 @@ _STYLE = (
     "color:#1b1b1b}"
     "h1{font-size:1.4rem}.box{border:1px solid #a9aeb1;border-radius:6px;padding:1rem;margin:1rem 0}"
     "button{font-size:1.1rem;padding:.7rem 1.4rem;margin:.3rem .5rem .3rem 0;border-radius:6px;border:0;cursor:pointer}"
-    ".accept{background:#00a91c;color:#fff}.reject{background:#e6e6e6;color:#1b1b1b}"
+    ".accept{background:#00713c;color:#fff}.reject{background:#e6e6e6;color:#1b1b1b}"
     ".note{color:#454545;font-size:.95rem}"
 )
 

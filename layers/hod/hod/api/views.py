@@ -65,6 +65,7 @@ def profile(view: AgentView, missed_in_last_7_days: int) -> m.AgentProfile:
         suspended=agent.suspended,
         missed_in_last_7_days=missed_in_last_7_days,
         alert=missed_alert(missed_in_last_7_days),
+        devices=[device.platform for device in agent.devices],
     )
 
 

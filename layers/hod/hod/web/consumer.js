@@ -72,6 +72,12 @@
     problems.focus();
   }
 
+  // The number as the consumer reads it back: (512) 555-0188
+  function usPhone(phone) {
+    const digits = phone.replace(/\D/g, "").replace(/^1(?=\d{10}$)/, "");
+    return "(" + digits.slice(0, 3) + ") " + digits.slice(3, 6) + "-" + digits.slice(6);
+  }
+
   function localCheck(body) {
     const errors = {};
     if (!body.first_name) errors.first_name = "";
@@ -112,6 +118,7 @@
         form.classList.add("hidden");
         document.getElementById("done-message").textContent = answer.message;
         document.getElementById("done-reference").textContent = answer.referral_id;
+        document.getElementById("done-phone").textContent = text.done_phone.replace("{phone}", usPhone(body.phone));
         const done = document.getElementById("done");
         done.classList.remove("hidden");
         done.focus();

@@ -311,7 +311,7 @@
 
   function statusCell(row) {
     const cell = el("td", { "data-label": "Referral Status" });
-    const label = row.status === "missed" ? "Missed Referral — Expired" : STATUS_LABELS[row.status] || row.status;
+    const label = row.status === "missed" ? "Expired" : STATUS_LABELS[row.status] || row.status;
     cell.append(el("span", { class: "badge " + row.status, text: label }));
     if (row.status === "pending") {
       if (row.expires_at) cell.append(el("p", { class: "small", "data-deadline": row.expires_at, text: timeLeft(row.expires_at) }));
@@ -382,20 +382,46 @@
     const body = $("ref-table").querySelector("tbody");
     body.replaceChildren(...shown.map((row) => {
       const c = row.consumer;
-      const place = row.place.city + ", " + row.place.county + ", " + row.place.state;
-      const name = c ? c.first_name + " " + c.last_name : "Shown once you accept";
+      const speaks = languageName(row.language);
+      const place = row.place.city + ", " + row.place.county + ", " + row.place.state + " · " + speaks;
+      const name = c ? c.first_name + " " + c.last_name
+        : row.status === "missed" ? "Missed Referral" : row.status === "pending" ? "Shown once you accept" : "—";
       const contact = c
-        ? el("td", { "data-label": "Contact Information" }, el("a", { href: "tel:" + c.phone }, c.phone),
+        ? el("td", { "data-label": "Contact Information" }, el("a", { href: "tel:" + c.phone }, usPhone(c.phone)),
           c.email ? el("br") : null, c.email ? el("a", { href: "mailto:" + c.email }, c.email) : null)
-        : el("td", { "data-label": "Contact Information", text: place });
+        : el("td", { "data-label": "Contact Information", text: row.status === "missed" ? "—" : place });
       return el("tr", { "data-referral": row.referral_id },
         el("td", { "data-label": "Name" }, name, c ? el("br") : null, c ? el("span", { class: "small muted", text: place }) : null),
         contact,
         el("td", { "data-label": "Referral Assigned", text: when(row.assigned_at, zone) }),
-        el("td", { "data-label": "Referral Expires", text: row.expires_at ? when(row.expires_at, zone) : "—" }),
+        deadlineCell(row, zone),
         statusCell(row));
     }));
     if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "5", text: rows.length ? "No referral matches this search." : "No referrals yet." })));
+  }
+
+  // An accepted referral's deadline is R12's: call within 15 minutes of accepting, never more than 30.
+  const CALL_WITHIN_MS = 15 * 60 * 1000;
+  const ANSWERED = ["accepted", "in_progress", "not_a_good_referral", "completed"];
+
+  function deadlineCell(row, zone) {
+    if (ANSWERED.includes(row.status) && row.answered_at) {
+      const by = new Date(new Date(row.answered_at).getTime() + CALL_WITHIN_MS).toISOString();
+      const text = (row.status === "accepted" ? "Call by " : "Contact by ") + when(by, zone);
+      return el("td", { "data-label": "Contact By", text });
+    }
+    return el("td", { "data-label": "Referral Expires", text: row.expires_at ? when(row.expires_at, zone) : "—" });
+  }
+
+  function languageName(code) {
+    const label = DATA.languages[code] || code;
+    const english = label.match(/\(([^)]+)\)$/);
+    return english ? english[1] : label; // "Español (Spanish)" → "Spanish": the portal speaks English
+  }
+
+  function usPhone(phone) {
+    const digits = String(phone).replace(/\D/g, "").replace(/^1(?=\d{10}$)/, "");
+    return digits.length === 10 ? "(" + digits.slice(0, 3) + ") " + digits.slice(3, 6) + "-" + digits.slice(6) : phone;
   }
 
   for (const id of ["f-status", "f-first", "f-last", "f-from", "f-to", "f-zone"]) $(id).addEventListener("input", renderReferrals);
@@ -540,6 +566,7 @@
     $("p-mobile").value = p.mobile_phone || "";
     $("p-methods").replaceChildren(...Object.entries(METHODS).map(([value, label]) =>
       el("label", {}, el("input", { type: "radio", name: "method", value, checked: p.contact_method === value }), label)));
+    reachWarning();
     $("p-languages").replaceChildren(...Object.entries(DATA.languages).map(([code, label]) =>
       el("label", { class: "shrink" }, el("input", { type: "checkbox", name: "language", value: code, checked: p.languages.includes(code) }), label)));
     const chosen = p.state_preferences || p.eligible_states;
@@ -548,6 +575,25 @@
     if (!p.eligible_states.length) $("p-states").append(el("p", { text: "You are not eligible in any state yet." }));
     $("p-not-eligible").textContent = p.not_eligible.length ? "Not eligible: " + p.not_eligible.join("; ") : "";
   }
+
+  // Whether the chosen contact method can reach the agent: app notifications need a registered phone, texts a
+  // mobile number. Said next to the choice, as soon as it is made.
+  function reachWarning() {
+    const method = (document.querySelector('input[name="method"]:checked') || {}).value || "";
+    const problems = [];
+    if (method.includes("app") && !(profile.devices || []).length) {
+      problems.push("No phone is registered for app notifications, so they reach no one: offers still come by e-mail" +
+        (method.includes("text") ? " and text." : "."));
+    }
+    if (method.includes("text") && !$("p-mobile").value.trim() && !profile.mobile_phone) {
+      problems.push("Texts go to your listed phone (" + usPhone(profile.phone) + "). If it cannot take texts, add a mobile number above.");
+    }
+    $("p-reach").textContent = problems.join(" ");
+    $("p-reach").classList.toggle("hidden", !problems.length);
+  }
+
+  $("p-methods").addEventListener("change", reachWarning);
+  $("p-mobile").addEventListener("input", reachWarning);
 
   $("profile-form").addEventListener("submit", async (event) => {
     event.preventDefault();
