@@ -252,7 +252,9 @@ AXE_CHECKED: list[str] = []  # the page states checked this session, for the sum
 DESKTOP = {"width": 1366, "height": 768}
 _SERIOUS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}))"""
+    .map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    }))"""
 
 
 def accessible(page: Any, state: str) -> None:
