@@ -190,6 +190,14 @@ def test_the_profile_narrows_states_and_languages(stack: Stack, agents: dict[str
     assert profile["languages"] == ["en", "es"]
     screenshot(page, "portal-profile")
 
+    # A mobile number that is not one: the service's refusal in plain words, next to the field
+    page.get_by_label("Mobile phone for text messages").fill("12")
+    page.get_by_role("button", name="Save profile").click()
+    page.locator("#p-mobile-problem").wait_for()
+    assert page.locator("#p-mobile-problem").inner_text() == "Enter a 10-digit US phone number, like 512-555-0188."
+    assert "mobile_phone" not in page.locator("#notice").inner_text()
+    page.get_by_label("Mobile phone for text messages").fill("")
+
     # Bad input: no language at all is refused in the page and nothing changes
     checked = page.locator('input[name="language"]:checked')
     while checked.count():
@@ -247,6 +255,17 @@ def test_weekly_hours_breaks_and_out_of_office_are_saved(stack: Stack, agents: d
     page.get_by_role("button", name="Save weekly hours").click()
     page.locator("#notice.error").wait_for()
     assert stack.call("GET", "/agent/availability", token=token)[1]["availability"]["weekly"] == saved["weekly"]
+
+    # Out of Office ending before it starts: refused in plain words next to its end, and nothing changes
+    page.get_by_label("Out of Office from").fill("2026-01-05T09:00")
+    page.locator("#ooo-end").fill("2026-01-04T09:00")
+    page.get_by_role("button", name="Set Out of Office").click()
+    page.locator("#ooo-end-problem").wait_for()
+    assert page.locator("#ooo-end-problem").inner_text() == "The end must be after the start."
+    assert page.locator("#ooo-end").get_attribute("aria-invalid") == "true"
+    assert "Please check the field marked below." in page.locator("#notice").inner_text()
+    assert stack.call("GET", "/agent/availability", token=token)[1]["availability"]["out_of_office"] is None
+    page.locator("#ooo-end").fill("")
 
     # Out of Office with no end date, then off again
     page.get_by_label("Out of Office from").fill("2026-01-05T09:00")

@@ -81,8 +81,47 @@
   }
 
   function explain(error) {
-    const fields = Object.entries(error.fields || {}).map(([name, why]) => name + ": " + why).join("; ");
-    return error.message + (fields ? " (" + fields + ")" : "");
+    const fields = Object.values(error.fields || {}).map(plain).join(" ");
+    return fields || error.message;
+  }
+
+  // Refusals in plain words, next to the field they concern. The API names each problem by its field and words it
+  // for developers ("end must be after start"); the portal says what to do, beside the input (`where`: the API's
+  // field name → the input's id), and sums up at the top.
+  const PLAIN = [
+    [/must have 10 digits/, "Enter a 10-digit US phone number, like 512-555-0188."],
+    [/end must be after start/, "The end must be after the start."],
+  ];
+
+  function plain(why) {
+    for (const [pattern, words] of PLAIN) if (pattern.test(why)) return words;
+    const text = String(why);
+    return text.charAt(0).toUpperCase() + text.slice(1) + (text.endsWith(".") ? "" : ".");
+  }
+
+  function clearProblems() {
+    for (const note of document.querySelectorAll("[data-problem-for]")) {
+      const input = $(note.dataset.problemFor);
+      if (input) { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+      note.remove();
+    }
+  }
+
+  function showProblems(error, where) {
+    clearProblems();
+    const unplaced = [];
+    let placed = 0;
+    for (const [name, why] of Object.entries(error.fields || {})) {
+      const input = where[name] ? $(where[name]) : null;
+      if (!input) { unplaced.push(plain(why)); continue; }
+      const note = el("p", { class: "field-error", id: input.id + "-problem", "data-problem-for": input.id, text: plain(why) });
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+      input.insertAdjacentElement("afterend", note);
+      placed += 1;
+    }
+    const summary = placed ? ["Please check the field marked below.", ...unplaced] : unplaced;
+    notice(summary.length ? summary.join(" ") : error.message, "error");
   }
 
   // ----- session ---------------------------------------------------------------------------------------------
@@ -507,8 +546,9 @@
     return { days };
   }
 
-  async function saveAvailability(method, path, body, message) {
+  async function saveAvailability(method, path, body, message, where) {
     const seq = ++latest.availability;
+    clearProblems();
     try {
       const answer = await api(method, path, body);
       if (seq === latest.availability) {
@@ -517,7 +557,7 @@
       }
       notice(message);
     } catch (error) {
-      notice(explain(error), "error");
+      showProblems(error, where || {});
     }
   }
 
@@ -528,14 +568,16 @@
     const body = { available: on };
     if (on && $("today-stop").value) body.stop_at = $("today-stop").value;
     saveAvailability("PUT", "agent/availability/today", body,
-      on ? "Today's Availability is On" + (body.stop_at ? " until " + body.stop_at : "") + "." : "Today's Availability is Off: no referrals until tomorrow.");
+      on ? "Today's Availability is On" + (body.stop_at ? " until " + body.stop_at : "") + "." : "Today's Availability is Off: no referrals until tomorrow.",
+      { stop_at: "today-stop" });
   });
   $("today-clear").addEventListener("click", () =>
     saveAvailability("DELETE", "agent/availability/today", undefined, "Today follows your standard hours again."));
   $("ooo-save").addEventListener("click", () => {
     if (!$("ooo-start").value) return notice("Choose when Out of Office starts.", "error");
     const body = { start: new Date($("ooo-start").value).toISOString(), end: $("ooo-end").value ? new Date($("ooo-end").value).toISOString() : null };
-    saveAvailability("PUT", "agent/availability/out-of-office", body, "Out of Office is set.");
+    saveAvailability("PUT", "agent/availability/out-of-office", body, "Out of Office is set.",
+      { body: "ooo-end", end: "ooo-end", start: "ooo-start" });
   });
   $("ooo-clear").addEventListener("click", () =>
     saveAvailability("DELETE", "agent/availability/out-of-office", undefined, "Out of Office is off."));
@@ -599,6 +641,7 @@
     event.preventDefault();
     const error = $("profile-error");
     error.classList.add("hidden");
+    clearProblems();
     const checked = (name) => Array.from(document.querySelectorAll('input[name="' + name + '"]:checked')).map((i) => i.value);
     const body = { languages: checked("language"), contact_method: (document.querySelector('input[name="method"]:checked') || {}).value };
     const states = checked("state");
@@ -612,8 +655,7 @@
       renderProfile();
       notice("Profile saved.");
     } catch (failure) {
-      error.textContent = explain(failure);
-      error.classList.remove("hidden");
+      showProblems(failure, { mobile_phone: "p-mobile" });
     }
   });
 
@@ -705,6 +747,7 @@
       if (!(await exchange(decodeURIComponent(match[1])))) return;
     }
     session = session || loadSession();
+    seenPending = null; // a new sign-in announces only offers that arrive after it
     if (!session) return showSignIn();
     $("signin").classList.add("hidden");
     $("app").classList.remove("hidden");
