@@ -192,26 +192,48 @@ def test_a_replayed_offer_invocation_sends_nothing_twice(push_configured: Stubbe
     push_configured.assert_no_pending_responses()
 
 
-def test_every_send_outcome_of_a_referral_is_on_its_audit_trail(push_configured: Stubber) -> None:
-    # Given a referral offered, accepted and reminded, the consumer without an e-mail address
+def test_each_message_of_a_referral_is_on_its_audit_trail_by_its_channels_and_its_outcome_when_one_failed(
+    push_configured: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a referral offered and accepted, the consumer without an e-mail address
     npn, rid = offered("email_text")
     offer(rid)
     wiring.answers().accept(rid, npn, via="link")
-    notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
-    # Then each message's outcome per channel is an audit event
+    # Then the receipt's outcomes, the offer's and the acceptance's channels are on the trail, in the decisions' own
+    # records; every channel took its message, so no outcome has a record of its own
     trail = {
         e.action + (":" + e.detail["message"] if "message" in e.detail else ""): e.detail
         for e in wiring.referral_store().audit_trail(rid)
     }
     assert trail["consumer.notified"] == {"email": "suppressed", "text": "sent"}  # the receipt: no e-mail given
-    assert trail["offer.notified"] == {"agent_npn": npn, "email": "sent", "text": "sent"}
-    assert trail["accepted.notified"] == {"agent_npn": npn, "email": "sent", "text": "sent"}
+    assert trail["offer.made"]["channels"] == ["email", "text"]
+    assert trail["offer.accepted"]["agent_channels"] == ["email", "text"]
+    assert trail["offer.accepted"]["consumer_channels"] == ["text"]
+    assert not {"offer.notified", "accepted.notified", "consumer.notified:agent_assigned"} & set(trail)
+
+    # Given a second referral, accepted while texts fail
+    _, rid = offered("email_text")
+    npn = offer(rid)["agent_npn"]
+
+    def broken(self: SnsText, phone: str, text: str) -> str:
+        raise DependencyFailed("sns", "Publish", "InvalidParameter")
+
+    monkeypatch.setattr(SnsText, "send", broken)
+    wiring.answers().accept(rid, npn, via="link")
+    notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
+    # Then each message a channel failed has its outcomes on the trail, and the reminder its own record
+    trail = {
+        e.action + (":" + e.detail["message"] if "message" in e.detail else ""): e.detail
+        for e in wiring.referral_store().audit_trail(rid)
+    }
+    assert "offer.notified" not in trail
+    assert trail["accepted.notified"] == {"agent_npn": npn, "email": "sent", "text": "failed"}
     assert trail["consumer.notified:agent_assigned"] == {
         "message": "agent_assigned",
         "email": "suppressed",
-        "text": "sent",
+        "text": "failed",
     }
-    assert trail["agent.reminded"] == {"agent_npn": npn, "after_minutes": 15, "email": "sent", "text": "sent"}
+    assert trail["agent.reminded"] == {"agent_npn": npn, "after_minutes": 15, "email": "sent", "text": "failed"}
 
 
 def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_configured: Stubber) -> None:

@@ -106,6 +106,18 @@ def _for_display(values: Mapping[str, str], language: str) -> dict[str, str]:
     return shown
 
 
+def channels_of(kind: str, language: str) -> frozenset[str]:
+    """The channels message `kind` has content for in `language` (or English): e-mail always, a text when it has an
+    `sms` entry, an app push when it has a `push_title`."""
+    chosen = language if kind in _templates(language) else DEFAULT_LANGUAGE
+    entry = _templates(chosen).get(kind)
+    if entry is None:
+        raise ValueError(f"no template for message {kind!r}")
+    return frozenset(
+        {"email"} | ({"text"} if "sms" in entry else set()) | ({"app"} if "push_title" in entry else set())
+    )
+
+
 def render(kind: str, language: str, values: Mapping[str, str]) -> Message:
     """The message `kind` in `language` (or English), with `values` filled in as a reader expects them (phone
     numbers, county names)."""

@@ -297,8 +297,9 @@ class WorkflowStore(ReferralStore, Protocol):
         """Claim the waiting referral's token (only while it still waits): the one caller that gets it wakes it."""
         ...
 
-    def mark_undelivered(self, referral_id: str, npn: str) -> None:
-        """No channel delivered the offer: its lapse will not count against the agent."""
+    def mark_undelivered(self, referral_id: str, npn: str, events: Sequence[AuditEvent]) -> None:
+        """No channel delivered the offer: its lapse will not count against the agent. One write with `events` (the
+        send's outcomes)."""
         ...
 
     def move_referral(

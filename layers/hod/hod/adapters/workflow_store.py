@@ -276,16 +276,18 @@ class DynamoWorkflowStore(DynamoReferralStore):
         token = answer.get("Attributes", {}).get("queue_token", {}).get("S")
         return str(token) if token else None
 
-    def mark_undelivered(self, referral_id: str, npn: str) -> None:
-        bind(ReferralItem, self._table)
-        with _sdk("UpdateItem"):
-            try:
-                ReferralItem(_pk(referral_id), _offer_sk(npn)).update(
-                    actions=[ReferralItem.undelivered.set(True)], condition=ReferralItem.sk.exists()
-                )
-            except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
+    def mark_undelivered(self, referral_id: str, npn: str, events: Sequence[AuditEvent]) -> None:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                ReferralItem(_pk(referral_id), _offer_sk(npn)),
+                actions=[ReferralItem.undelivered.set(True)],
+                condition=ReferralItem.sk.exists(),
+            )
+
+        try:
+            self._transact(referral_id, events, build, "The offer is gone.")
+        except Conflict:
+            self.append_events(referral_id, events)  # (no offer to mark: the outcomes are kept all the same)
 
     def move_referral(
         self,

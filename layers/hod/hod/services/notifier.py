@@ -7,6 +7,11 @@ other, sends it (the referral's creation for the receipt, the offer's for the of
 acceptance messages, the reminder's claim), or the send is claimed in the ledger first (`claim=True`): held by
 this invocation for a few minutes, recorded only once the channel accepted it, given back when it failed.
 
+What the audit trail keeps: the decision that sends a message names, in its own record, the channels the message
+goes by (`planned`); the outcomes are written apart only when one of those channels did not take it (`went_amiss`:
+failed, held for later, or not configured). SES, SNS and Pinpoint accepting a message is not its delivery either; the
+structured log line "notified" of every send keeps each outcome, and the metrics count them.
+
 A channel that is still throttling after the SDK's retries (or briefly unavailable) does not lose the message: it is
 held on the send queue, rendered, and the send function sends it later with back-off — unless its moment has passed
 by then (`not_after`: an offer's deadline, a sign-in link's expiry)."""
@@ -14,7 +19,7 @@ by then (`not_after`: an offer's deadline, a sign-in link's expiry)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -22,7 +27,7 @@ from typing import Literal, Protocol
 from hod.domain.sending import HeldMessage
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.logs import get_logger
-from hod.messages import Message, render
+from hod.messages import Message, channels_of, render
 from hod.ports import Clock, SendQueue
 
 logger = get_logger(__name__)
@@ -114,6 +119,24 @@ def addressed(message: Message, recipient: Recipient, channel: str) -> tuple[tup
     return devices, message.push_title or "", message.push_body or "", ""
 
 
+def planned(kind: str, recipient: Recipient) -> list[Channel]:
+    """The channels message `kind` goes to `recipient` by: those of their contact method that the message has content
+    for and the recipient an address on (what `Notifier.send` tries)."""
+    content = channels_of(kind, recipient.language)
+    return [c for c in CHANNELS if c in recipient.channels and c in content and _has_address(recipient, c)]
+
+
+def went_amiss(outcomes: Mapping[str, Outcome], channels: Sequence[str]) -> bool:
+    """Whether one of the planned `channels` did not take its message (failed, held for later, not configured): then
+    the outcomes go on the audit trail. "sent" and "duplicate" (another invocation sent it) need no record of their
+    own, nor a channel left out for want of an address (the plan already leaves it out)."""
+    return any(outcomes.get(channel, "sent") not in ("sent", "duplicate") for channel in channels)
+
+
+def _has_address(recipient: Recipient, channel: str) -> bool:
+    return bool({"email": recipient.email, "text": recipient.phone, "app": recipient.devices}[channel])
+
+
 class _SystemTime:
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -156,7 +179,7 @@ class Notifier:
         for channel in CHANNELS:
             if channel not in recipient.channels or not self._has_content(message, channel):
                 continue
-            if not self._address(recipient, channel):
+            if not _has_address(recipient, channel):
                 outcomes[channel] = "suppressed"
                 continue
             send = _Send(scope, f"{message_key}#{channel}", kind, channel, recipient.label, not_after, trail)
@@ -185,13 +208,9 @@ class Notifier:
             or (channel == "app" and message.push_title is not None)
         )
 
-    @staticmethod
-    def _address(recipient: Recipient, channel: str) -> bool:
-        return bool({"email": recipient.email, "text": recipient.phone, "app": recipient.devices}[channel])
-
     def _deliver(self, send: _Send, to: tuple[str, ...], subject: str, text: str, html: str) -> Outcome:
         try:
-            # (addresses and content were checked by the caller: _address and _has_content)
+            # (addresses and content were checked by the caller: _has_address and _has_content)
             self._channels.deliver(send.channel, to, subject, text, html)
         except ConfigurationError as exc:
             logger.warning("channel not configured", extra={"channel": send.channel, "reason": str(exc)})

@@ -22,6 +22,7 @@ from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed, Forbidden, NotFound
 from hod.logs import get_logger
 from hod.ports import OfferRecord, SlotRelease
+from hod.services.notifier import went_amiss
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, WorkflowPorts
 from hod.services.workflow.notices import Notices
 from hod.services.workflow.queue import WaitingReferrals, offer_slot
@@ -82,14 +83,18 @@ class Answers:
             # A safety-net call held no slot; taking the referral holds one for the wrap-up, like any acceptance
             wrap_up = self._waiting.wrap_up(referral_id, now)
             release = SlotRelease(npn, wrap_up=wrap_up) if wrap_up else None
-            event = self._ports.event(actor, "safety_net.accepted", via=via)
+            event = self._ports.event(
+                actor, "safety_net.accepted", via=via, **self._notices.acceptance_channels(accepted, contact)
+            )
             self._store.accept_safety_net(offer, event, contact, release, after=accepted)
             token = state.task_token
         else:
             if mine is None:
                 raise Forbidden("This referral was not offered to you.")
             contact = mine.contact or AgentContact.of(self._agents.view(npn).agent)
-            event = self._ports.event(actor, "offer.accepted", via=via)
+            event = self._ports.event(
+                actor, "offer.accepted", via=via, **self._notices.acceptance_channels(accepted, contact)
+            )
             wrap_up = self._waiting.wrap_up(referral_id, now)
             self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact, wrap_up, accepted)
             token = mine.task_token
@@ -104,14 +109,17 @@ class Answers:
         """The acceptance messages (the acceptance itself is the claim: only its winner sends), their outcomes on
         the audit trail, and the first follow-up reminder scheduled (R12)."""
         to_agent, to_consumer = self._notices.accepted(referral, contact)
-        events = [
-            self._ports.event("system", "accepted.notified", agent_npn=contact.npn, **to_agent),
-            self._ports.event("system", "consumer.notified", message="agent_assigned", **to_consumer),
-        ]
+        channels = self._notices.acceptance_channels(referral, contact)
+        events = []
+        if went_amiss(to_agent, channels["agent_channels"]):
+            events.append(self._ports.event("system", "accepted.notified", agent_npn=contact.npn, **to_agent))
+        if went_amiss(to_consumer, channels["consumer_channels"]):
+            events.append(self._ports.event("system", "consumer.notified", message="agent_assigned", **to_consumer))
         if referral.accepted_at is not None:
             at = referral.accepted_at + timedelta(seconds=self._ports.policy.follow_up_seconds)
             events += self._ports.schedule_reminder(referral.referral_id, at, FIRST_REMINDER)
-        self._store.append_events(referral.referral_id, events)
+        if events:
+            self._store.append_events(referral.referral_id, events)
 
     def reject(self, referral_id: str, npn: str, via: str) -> None:
         """Pass on the referral: it moves at once to the next agent. Never penalised."""

@@ -1,7 +1,8 @@
 """Every message the referral workflow sends, and the recipients and values it builds for them: the consumer's
 receipt and agent-assigned notice, the offer, the safety net's call, the acceptance, the reminders, the missed-offer
-and suspension notices. Each method sends one kind of message and returns its outcomes; recording them on the
-audit trail is the caller's, in the write that follows."""
+and suspension notices. Each method sends one kind of message and returns its outcomes. The caller names the
+channels in its decision's own record (`offer_channels`, `acceptance_channels`) and writes the outcomes only when a
+channel did not take its message (`notifier.went_amiss`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hod.domain.sending import CALLS_PER_MESSAGE, Call, SafetyNetCalls, ledger_s
 from hod.errors import ConfigurationError
 from hod.messages import Message, bulk_template, language_name, local_time
 from hod.ports import LinkShortener, LinkSigner, SendQueue
-from hod.services.notifier import CLAIM_HOLD, Notifier, Outcome, Recipient, SendLedger
+from hod.services.notifier import CLAIM_HOLD, Notifier, Outcome, Recipient, SendLedger, planned
 
 # The purposes of the signed links an agent answers through.
 OFFER_LINK = "offer"
@@ -62,6 +63,19 @@ class Notices:
         recording is the claim on sending, so an offer that could be recorded must also be sendable (a signing key
         that cannot be read fails the round before it writes anything, and the round is retried)."""
         return self._links.signed_link(OFFER_LINK, offer.referral_id, offer.agent_npn, offer.deadline + LINK_VIEWABLE)
+
+    @staticmethod
+    def offer_channels(contact: AgentContact) -> list[str]:
+        """The channels the offer goes to its agent by (for the offer's own record)."""
+        return list(planned("offer", contact_recipient(contact)))
+
+    @staticmethod
+    def acceptance_channels(referral: Referral, contact: AgentContact) -> dict[str, list[str]]:
+        """The channels of the acceptance messages, to the agent and to the consumer (for the acceptance's record)."""
+        return {
+            "agent_channels": list(planned("accepted", _accepting(contact))),
+            "consumer_channels": list(planned("consumer_agent_assigned", consumer_recipient(referral))),
+        }
 
     def offer(self, offer: Offer, contact: AgentContact, link: str) -> dict[str, Outcome]:
         """The offer, to the agent it was made to, with its signed link (`offer_link`). The offer's recording is
@@ -144,7 +158,7 @@ class Notices:
         """The consumer's details to the accepting agent, then the agent's name and number to the consumer. The
         acceptance is the claim: only its winner sends. The outcomes of each."""
         consumer = referral.consumer
-        recipient = contact_recipient(contact, channels=_EMAIL_AND_TEXT & frozenset(contact.channels))
+        recipient = _accepting(contact)
         agent_values = {
             "consumer_name": f"{consumer.first_name} {consumer.last_name}",
             "consumer_phone": consumer.phone,
@@ -225,6 +239,12 @@ def contact_recipient(contact: AgentContact, channels: frozenset[str] | None = N
         phone=contact.text_phone,
         devices=contact.devices,
     )
+
+
+def _accepting(contact: AgentContact) -> Recipient:
+    """The accepting agent, for the consumer's details: e-mail and text as their contact method has them (no push:
+    the details are not for a lock screen)."""
+    return contact_recipient(contact, channels=_EMAIL_AND_TEXT & frozenset(contact.channels))
 
 
 def consumer_recipient(referral: Referral) -> Recipient:

@@ -16,6 +16,7 @@ from hod.domain.referral import AuditEvent, Place, Referral, ReferralStatus, Wor
 from hod.errors import Conflict, DependencyFailed, NotFound
 from hod.logs import get_logger
 from hod.ports import ReferralState, SlotClaim, SlotRelease
+from hod.services.notifier import went_amiss
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, SECOND_REMINDER, WorkflowPorts
 from hod.services.workflow.missed import MissedOffers
 from hod.services.workflow.notices import LINK_VIEWABLE, Notices
@@ -204,10 +205,12 @@ class WorkflowTasks:
             available_until=datetime.fromtimestamp(found.entry.until, UTC) if found.entry.until else None,
         )
         contact = AgentContact.of(agent)
+        channels = self._notices.offer_channels(contact)
         made = self._ports.event(
             "system",
             "offer.made",
             agent_npn=offer.agent_npn,
+            channels=channels,
             distance_km=offer.distance_km,
             deadline=offer.deadline.isoformat(),
             items_read=found.items_read,
@@ -221,11 +224,11 @@ class WorkflowTasks:
         except Conflict:
             return self._after_conflict(referral_id, task_token, opening, attempt)
         outcomes = self._notices.offer(offer, contact, link)
+        notified = [self._ports.event("system", "offer.notified", agent_npn=agent.npn, **outcomes)]
         if "sent" not in outcomes.values():
-            self._store.mark_undelivered(referral_id, agent.npn)  # the agent never got it: a lapse will not count
-        self._store.append_events(
-            referral_id, [self._ports.event("system", "offer.notified", agent_npn=agent.npn, **outcomes)]
-        )
+            self._store.mark_undelivered(referral_id, agent.npn, notified)  # never got it: a lapse will not count
+        elif went_amiss(outcomes, channels):
+            self._store.append_events(referral_id, notified)
         return Step("offer", agent.npn, dict(outcomes))
 
     def _after_conflict(self, referral_id: str, task_token: str, opening: list[AuditEvent], attempt: int) -> Step:
