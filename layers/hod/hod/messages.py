@@ -95,12 +95,18 @@ def local_time(moment: datetime, zone: tzinfo, language: str = DEFAULT_LANGUAGE)
     return f"{hour}:{local:%M %p %Z}"
 
 
+def display_phone(value: str) -> str:
+    """A US number as people write it, (512) 555-0188; any other value as it is."""
+    phone = _US_PHONE.fullmatch(value)
+    return f"({phone[1]}) {phone[2]}-{phone[3]}" if phone else value
+
+
 def _for_display(values: Mapping[str, str], language: str) -> dict[str, str]:
     """Values as a reader expects them: US phone numbers as (512) 555-0188; in Spanish, "condado de Travis"."""
     shown = dict(values)
     for name, value in values.items():
-        if name.endswith("_phone") and (phone := _US_PHONE.fullmatch(value)):
-            shown[name] = f"({phone[1]}) {phone[2]}-{phone[3]}"
+        if name.endswith("_phone"):
+            shown[name] = display_phone(value)
         elif name == "county" and language == "es" and (county := _COUNTY_ES.fullmatch(value)):
             shown[name] = f"{_COUNTY_KINDS_ES[county[2]]} de {county[1]}"
     return shown

@@ -3,12 +3,15 @@ POST the answer), short links from text messages, and the e-mailed one-time sign
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chalice.app import Response
 
 from hod import wiring
 from hod.api.models import AgentSession, LinkForm, LinkQuery, SessionRequest, SignInRequest, SignInSent
 from hod.api.routing import FORM, Audience, html, public_base_url
 from hod.errors import NotFound
+from hod.web import page_language
 
 links = Audience("links", tag="links")
 # A signed link's token may be missing, forged or expired (401), another agent's (403), or its referral gone (404)
@@ -60,7 +63,7 @@ def offer_view(query: LinkQuery) -> Response:
     from hod.api import pages  # (loaded by the link routes alone: no other request renders a page)
 
     shown = wiring.link_pages().page(query.t)
-    return html(pages.link_page(shown, query.t or ""))
+    return html(pages.link_page(shown, query.t or "", _browser_language()))
 
 
 @links.route(
@@ -92,7 +95,9 @@ def short_link(code: str) -> Response:
 def offer_accept(body: LinkForm) -> Response:
     from hod.api import pages
 
-    return html(pages.link_page(wiring.link_answers().accept(body.t), body.t or ""))
+    shown = wiring.link_answers().accept(body.t)
+    shown = replace(shown, contact=shown.contact or wiring.link_pages().contact(body.t))
+    return html(pages.link_page(shown, body.t or "", _browser_language()))
 
 
 @links.route(
@@ -110,4 +115,9 @@ def offer_reject(body: LinkForm) -> Response:
     from hod.api import pages
 
     wiring.link_answers().reject(body.t)
-    return html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))
+    return html(pages.rejected_page(wiring.link_pages().contact(body.t), _browser_language()))
+
+
+def _browser_language() -> str:
+    """The language the browser asks for, for a link page whose agent's language is not known (a safety-net call)."""
+    return page_language(None, links.request.headers.get("accept-language"))

@@ -13,12 +13,14 @@ import re
 from html import escape
 from importlib import resources
 from string import Template
+from typing import get_args
 
+from hod.domain.agent import PageLanguage
 from hod.domain.languages import LANGUAGES, preferred_language
 
 CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 _ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\.(css|js)")
-PAGE_LANGUAGES = ("en", "es")
+PAGE_LANGUAGES: tuple[str, ...] = get_args(PageLanguage)
 
 
 @functools.cache
@@ -39,8 +41,9 @@ def asset(name: str) -> tuple[str, str] | None:
 
 
 @functools.cache
-def _consumer_text() -> dict[str, dict[str, str]]:
-    data: dict[str, dict[str, str]] = json.loads(_read("consumer.json"))
+def catalogue(name: str) -> dict[str, dict[str, str]]:
+    """A page's words in each of PAGE_LANGUAGES (``consumer``, ``portal``, ``offer``): hod/web/<name>.json."""
+    data: dict[str, dict[str, str]] = json.loads(_read(f"{name}.json"))
     return data
 
 
@@ -55,7 +58,7 @@ def page_language(requested: str | None, accept_language: str | None) -> str:
 @functools.cache
 def consumer_page(language: str) -> str:
     """The Get Contacted page in ``language`` (one of PAGE_LANGUAGES)."""
-    text = _consumer_text()[language]
+    text = catalogue("consumer")[language]
     options = "".join(
         f'<option value="{code}"{" selected" if code == language else ""}>{escape(own)}'
         f"{'' if own == english else f' ({escape(english)})'}</option>"
