@@ -38,10 +38,13 @@ def test_an_agent_who_chose_spanish_gets_the_offer_and_its_page_in_spanish(workf
     assert '<html lang="es">' in page
     assert "Nuevo referido" in page
     assert "Idioma del consumidor:</b> Español" in page
-    assert 'role="timer"' in page and "data-deadline=" in page
-    assert "Acepte antes de <b data-clock=" in page and "(hora del Centro)" in page
+    assert 'role="timer"' in page
+    assert "data-deadline=" in page
+    assert "Acepte antes de <b data-clock=" in page
+    assert "(hora del Centro)" in page
     assert "../assets/offer.js" in page
-    assert ">Aceptar</button>" in page and "Rosa" not in page
+    assert ">Aceptar</button>" in page
+    assert "Rosa" not in page
     # When they accept
     accepted = client.http.post("/offers/accept", body=f"t={token_of(link)}", headers=FORM).body.decode()
     # Then they see the consumer to call, in Spanish, with a tap-to-call link and the contact-by times
@@ -51,8 +54,10 @@ def test_an_agent_who_chose_spanish_gets_the_offer_and_its_page_in_spanish(workf
     assert "Contacte al consumidor en 15 minutos, antes de <b data-clock=" in accepted
     assert "nunca después de 30" in accepted
     # And the way to record a status: the portal, at this referral, and why the link cannot do it
-    assert ">En curso</a>" in accepted and ">Referido completado</a>" in accepted
-    assert "../portal#referral=" in accepted and "Abrir en su portal de agente" in accepted
+    assert ">En curso</a>" in accepted
+    assert ">Referido completado</a>" in accepted
+    assert "../portal#referral=" in accepted
+    assert "Abrir en su portal de agente" in accepted
     assert "pudo haberse reenviado" in accepted
 
 

@@ -20,7 +20,8 @@ from hod.web import PAGE_LANGUAGES, catalogue
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;line-height:1.5;"
     "color:#1b1b1b}a{color:#005ea2}"
-    "h1{font-size:1.4rem}h2{font-size:1.15rem}.box{border:1px solid #a9aeb1;border-radius:6px;padding:1rem;margin:1rem 0}"
+    "h1{font-size:1.4rem}h2{font-size:1.15rem}"
+    ".box{border:1px solid #a9aeb1;border-radius:6px;padding:1rem;margin:1rem 0}"
     "button,.button{font:inherit;font-size:1.1rem;padding:.7rem 1.4rem;margin:.3rem .5rem .3rem 0;border-radius:6px;"
     "border:0;cursor:pointer;display:inline-block;text-decoration:none}"
     ".accept{background:#00713c;color:#fff}.reject{background:#e6e6e6;color:#1b1b1b}"
