@@ -37,6 +37,7 @@ def test_an_agent_who_chose_spanish_gets_the_offer_and_its_page_in_spanish(workf
     page = client.http.get(link, headers={"Accept-Language": "en"}).body.decode()
     assert '<html lang="es">' in page
     assert "Nuevo referido" in page
+    assert "Austin, condado de Travis, TX" in page
     assert "Idioma del consumidor:</b> Español" in page
     assert 'role="timer"' in page
     assert "data-deadline=" in page

@@ -107,9 +107,20 @@ def _for_display(values: Mapping[str, str], language: str) -> dict[str, str]:
     for name, value in values.items():
         if name.endswith("_phone"):
             shown[name] = display_phone(value)
-        elif name == "county" and language == "es" and (county := _COUNTY_ES.fullmatch(value)):
-            shown[name] = f"{_COUNTY_KINDS_ES[county[2]]} de {county[1]}"
+        elif name == "county":
+            shown[name] = display_county(value, language)
     return shown
+
+
+def display_county(value: str, language: str) -> str:
+    """A county as a reader of `language` writes it: "Travis County"; in Spanish "condado de Travis"."""
+    county = _COUNTY_ES.fullmatch(value) if language == "es" else None
+    return f"{_COUNTY_KINDS_ES[county[2]]} de {county[1]}" if county else value
+
+
+def county_kinds(language: str) -> dict[str, str]:
+    """The words for a kind of county ("County", "Parish") in `language`, for pages that name counties themselves."""
+    return dict(_COUNTY_KINDS_ES) if language == "es" else {}
 
 
 def render(kind: str, language: str, values: Mapping[str, str]) -> Message:

@@ -3,8 +3,6 @@ POST the answer), short links from text messages, and the e-mailed one-time sign
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from chalice.app import Response
 
 from hod import wiring
@@ -95,9 +93,9 @@ def short_link(code: str) -> Response:
 def offer_accept(body: LinkForm) -> Response:
     from hod.api import pages
 
+    # (the answer's page is written as the page that posted it was: its language and the agent's zone came with it)
     shown = wiring.link_answers().accept(body.t)
-    shown = replace(shown, contact=shown.contact or wiring.link_pages().contact(body.t))
-    return html(pages.link_page(shown, body.t or "", _browser_language()))
+    return html(pages.link_page(shown, body.t or "", _browser_language(body.lang), body.tz))
 
 
 @links.route(
@@ -115,9 +113,10 @@ def offer_reject(body: LinkForm) -> Response:
     from hod.api import pages
 
     wiring.link_answers().reject(body.t)
-    return html(pages.rejected_page(wiring.link_pages().contact(body.t), _browser_language()))
+    return html(pages.rejected_page(_browser_language(body.lang)))
 
 
-def _browser_language() -> str:
-    """The language the browser asks for, for a link page whose agent's language is not known (a safety-net call)."""
-    return page_language(None, links.request.headers.get("accept-language"))
+def _browser_language(posted: str | None = None) -> str:
+    """The language of a link page whose agent's language the link does not carry: the one of the page that posted
+    the answer, else the browser's."""
+    return page_language(posted, links.request.headers.get("accept-language"))

@@ -105,6 +105,14 @@ class LinkForm(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     t: str | None = Field(default=None, description="the signed link's token")
+    lang: str | None = Field(
+        default=None, max_length=8, description="the language of the page that posted it (en or es), for the answer's"
+    )
+    tz: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the agent's time zone (IANA), for the clock times of the answer's page",
+    )
 
 
 # ----- query strings ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import Referral
-from hod.messages import display_phone, language_name, local_time
+from hod.messages import display_county, display_phone, language_name, local_time
 from hod.services.offer_links import LinkPage, Shown
 from hod.web import PAGE_LANGUAGES, catalogue
 
@@ -51,14 +51,17 @@ def page(title: str, body: str, language: str = "en", script: bool = False) -> s
 def _where(city: str, county: str, state: str, consumer_language: str, words: dict[str, str], lang: str) -> str:
     spoken = language_name(consumer_language, lang)
     return (
-        f'<div class="box"><b>{escape(words["location"])}</b><br>{escape(city)}, {escape(county)}, {escape(state)}'
+        f'<div class="box"><b>{escape(words["location"])}</b><br>'
+        f"{escape(city)}, {escape(display_county(county, lang))}, {escape(state)}"
         f"<br><b>{escape(words['consumer_language'])}:</b> {escape(spoken[:1].upper() + spoken[1:])}</div>"
     )
 
 
-def _zone(contact: AgentContact | None) -> ZoneInfo | None:
+def _zone(contact: AgentContact | None, posted: str | None = None) -> ZoneInfo | None:
+    """The agent's time zone: as the offer keeps it, else as the page that posted the answer sent it (if valid)."""
+    name = contact.time_zone if contact is not None else posted
     try:
-        return ZoneInfo(contact.time_zone) if contact is not None else None
+        return ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
         return None
 
@@ -78,9 +81,13 @@ def _clock_element(moment: datetime, zone: ZoneInfo | None, language: str) -> st
     return f'<b data-clock="{moment.isoformat()}">{escape(text)}</b>'
 
 
-def _button_form(action: str, token: str, css: str, label: str) -> str:
+def _button_form(action: str, token: str, css: str, label: str, language: str, zone: ZoneInfo | None) -> str:
+    """A button posting the answer; the page's language and the agent's zone go with it, so the answer's page is
+    written the same way without another read."""
+    zone_field = f'<input type="hidden" name="tz" value="{escape(zone.key)}">' if zone is not None else ""
     return (
         f'<form method="post" action="{action}"><input type="hidden" name="t" value="{escape(token)}">'
+        f'<input type="hidden" name="lang" value="{escape(language)}">{zone_field}'
         f'<button class="{css}" type="submit">{escape(label)}</button></form>'
     )
 
@@ -93,7 +100,8 @@ def _portal_link(words: dict[str, str], key: str = "portal", referral_id: str | 
 def offer_page(offer: Offer, token: str, now: datetime, contact: AgentContact | None, language: str) -> str:
     words = _words(language)
     left = max(0, int((offer.deadline - now).total_seconds()))
-    deadline = _clock_element(offer.deadline, _zone(contact), language)
+    zone = _zone(contact)
+    deadline = _clock_element(offer.deadline, zone, language)
     return page(
         words["offer_title"],
         _where(offer.city, offer.county, offer.state, offer.language, words, language)
@@ -102,8 +110,8 @@ def offer_page(offer: Offer, token: str, now: datetime, contact: AgentContact | 
         + f'data-done="{escape(words["time_up"])}">{left // 60} min {left % 60:02d} s</b><br>'
         + Template(escape(words["accept_by"])).substitute(time=deadline)
         + "</p>"
-        + _button_form("accept", token, "accept", words["accept"])
-        + _button_form("reject", token, "reject", words["reject"])
+        + _button_form("accept", token, "accept", words["accept"], language, zone)
+        + _button_form("reject", token, "reject", words["reject"], language, zone)
         + f'<p class="note">{escape(words["reject_note"])}</p>',
         language,
         script=True,
@@ -117,13 +125,13 @@ def safety_net_page(referral: Referral, token: str, language: str) -> str:
         words["safety_net_title"],
         _where(place.city, place.county, place.state, referral.language, words, language)
         + f"<p>{escape(words['safety_net_text'])}</p>"
-        + _button_form("accept", token, "accept", words["accept"])
+        + _button_form("accept", token, "accept", words["accept"], language, None)
         + f'<p class="note">{escape(words["safety_net_note"])}</p>',
         language,
     )
 
 
-def accepted_page(referral: Referral, contact: AgentContact | None, language: str) -> str:
+def accepted_page(referral: Referral, contact: AgentContact | None, language: str, posted_zone: str | None) -> str:
     words = _words(language)
     consumer = referral.consumer
     email = (
@@ -132,7 +140,7 @@ def accepted_page(referral: Referral, contact: AgentContact | None, language: st
         else ""
     )
     accepted = referral.accepted_at or referral.updated_at
-    zone = _zone(contact)
+    zone = _zone(contact, posted_zone)
     contact_by = Template(escape(words["contact_by"])).substitute(
         soon=_clock_element(accepted + CONTACT_WITHIN, zone, language),
         latest=_clock_element(accepted + CONTACT_AT_LATEST, zone, language),
@@ -177,11 +185,12 @@ def reader_language(contact: AgentContact | None, browser: str) -> str:
     return chosen if chosen in PAGE_LANGUAGES else browser
 
 
-def link_page(shown: LinkPage, token: str, browser_language: str = "en") -> str:
-    """The page a signed link opens; its buttons post `token` back."""
+def link_page(shown: LinkPage, token: str, browser_language: str = "en", posted_zone: str | None = None) -> str:
+    """The page a signed link opens (or its answer: `posted_zone` the zone the answered page sent); its buttons post
+    `token` back."""
     language = reader_language(shown.contact, browser_language)
     if shown.shown is Shown.ACCEPTED:
-        return accepted_page(shown.referral, shown.contact, language)
+        return accepted_page(shown.referral, shown.contact, language, posted_zone)
     if shown.shown is Shown.SAFETY_NET:
         return safety_net_page(shown.referral, token, language)
     if shown.shown is Shown.OFFER and shown.offer is not None and shown.now is not None:
@@ -191,8 +200,7 @@ def link_page(shown: LinkPage, token: str, browser_language: str = "en") -> str:
     return closed_page(words[title], words[message], language, portal=True)
 
 
-def rejected_page(contact: AgentContact | None, browser_language: str) -> str:
-    language = reader_language(contact, browser_language)
+def rejected_page(language: str) -> str:
     words = _words(language)
     return closed_page(words["rejected_title"], words["rejected_now"], language, portal=True)
 

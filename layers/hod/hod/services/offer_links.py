@@ -15,7 +15,7 @@ from typing import Protocol
 
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import Referral, ReferralStatus
-from hod.errors import DependencyFailed, Forbidden, NotFound
+from hod.errors import Forbidden, NotFound
 from hod.ports import Clock, ReferralState
 from hod.services.workflow.notices import OFFER_LINK, SAFETY_NET_LINK
 from hod.signing import Claims
@@ -92,19 +92,6 @@ class LinkPages:
         if offer.status is OfferStatus.REJECTED:
             return LinkPage(Shown.REJECTED, referral, offer, now, mine.contact)
         return LinkPage(Shown.MISSED, referral, offer, now, mine.contact)
-
-    def contact(self, token: str | None) -> AgentContact | None:
-        """The link's agent as the referral keeps them (to write an answer's page in their language), or None when
-        that cannot be read now: the answer stands either way."""
-        claims = self._links.link(token, LINK_PURPOSES)
-        try:
-            state = self._states.state_for(claims.resource, claims.subject)
-        except DependencyFailed:
-            return None
-        if state is None:
-            return None
-        mine = state.offer_to(claims.subject)
-        return state.contact if state.referral.accepted_by == claims.subject else (mine.contact if mine else None)
 
 
 def accepted_page(referral: Referral, now: datetime, contact: AgentContact | None = None) -> LinkPage:

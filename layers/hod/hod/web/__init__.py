@@ -88,6 +88,8 @@ def language_names(language: str) -> dict[str, str]:
 
 @functools.cache
 def portal_page(language: str) -> str:
+    from hod.messages import county_kinds
+
     """The agent portal in `language` (one of PAGE_LANGUAGES): its words, the languages' names and the locale
     travel with the page (a JSON data block, not a script) so it needs no extra requests."""
     text = catalogue("portal")[language]
@@ -97,6 +99,7 @@ def portal_page(language: str) -> str:
         "locale": LOCALES[language],
         "text": text,
         "names": names,
+        "county_kinds": county_kinds(language),
         # the languages an agent may speak: each in its own name, with the page's name for it when they differ
         "languages": {
             code: own if own == names[code] else f"{own} ({names[code]})" for code, (_, own) in LANGUAGES.items()

@@ -472,7 +472,7 @@
     body.replaceChildren(...shown.map((row) => {
       const c = row.consumer;
       const speaks = languageName(row.language);
-      const place = row.place.city + ", " + row.place.county + ", " + row.place.state + " · " + speaks;
+      const place = row.place.city + ", " + countyName(row.place.county) + ", " + row.place.state + " · " + speaks;
       const name = c ? c.first_name + " " + c.last_name
         : row.status === "missed" ? STATUS_LABELS.missed : row.status === "pending" ? T.shown_once : "—";
       const contact = c
@@ -506,6 +506,14 @@
       return el("td", { "data-label": T.col_contact_by, text });
     }
     return el("td", { "data-label": T.col_expires, text: row.expires_at ? when(row.expires_at, zone) : "—" });
+  }
+
+  // "Travis County"; on a Spanish page "condado de Travis"
+  function countyName(county) {
+    for (const [kind, word] of Object.entries(DATA.county_kinds).sort((a, b) => b[0].length - a[0].length)) {
+      if (county.endsWith(" " + kind)) return word + " de " + county.slice(0, -kind.length - 1);
+    }
+    return county;
   }
 
   function languageName(code) {
