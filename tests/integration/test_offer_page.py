@@ -4,7 +4,10 @@ the way on to the portal to record a status."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
@@ -13,7 +16,16 @@ from hod import wiring
 from hod.domain.agent import ProfileUpdate
 from tests.integration.conftest import Workflow
 from tests.integration.test_api import ALWAYS
-from tests.integration.test_workflow import FORM, add_agents, link_of, offer_emails_to, submit, token_of
+from tests.integration.test_workflow import FORM, add_agents, link_of, offer_emails_to, submit
+
+
+def posted(page: str, action: str) -> str:
+    """The body the page's `action` button posts: its form's hidden fields (the token, the page's language, the
+    agent's time zone), as a browser sends them."""
+    form = re.search(rf'<form method="post" action="{action}">(.*?)</form>', page)
+    assert form is not None, page
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(1))
+    return urlencode([(name, html.unescape(value)) for name, value in fields])
 
 
 @pytest.fixture
@@ -47,7 +59,7 @@ def test_an_agent_who_chose_spanish_gets_the_offer_and_its_page_in_spanish(workf
     assert ">Aceptar</button>" in page
     assert "Rosa" not in page
     # When they accept
-    accepted = client.http.post("/offers/accept", body=f"t={token_of(link)}", headers=FORM).body.decode()
+    accepted = client.http.post("/offers/accept", body=posted(page, "accept"), headers=FORM).body.decode()
     # Then they see the consumer to call, in Spanish, with a tap-to-call link and the contact-by times
     assert "Referido aceptado" in accepted
     assert '<a class="big" href="tel:+15125550188">(512) 555-0188</a>' in accepted
@@ -77,6 +89,6 @@ def test_an_agent_who_chose_nothing_gets_the_page_in_english_with_the_deadline_i
     assert "Accept by <b data-clock=" in page
     assert " CST</b>" in page or " CDT</b>" in page
     # When they reject, the answer is in English and leads on to the portal
-    rejected = client.http.post("/offers/reject", body=f"t={token_of(link)}", headers=FORM).body.decode()
+    rejected = client.http.post("/offers/reject", body=posted(page, "reject"), headers=FORM).body.decode()
     assert "Referral rejected" in rejected
     assert 'href="../portal#referrals"' in rejected
