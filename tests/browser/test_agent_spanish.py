@@ -133,3 +133,13 @@ def test_a_spanish_speaking_agent_works_a_referral_end_to_end_in_spanish(stack: 
     screenshot(page, "portal-es-referrals")
     page.set_viewport_size(DESKTOP)
     screenshot(page, "portal-es-referrals-desktop")
+
+    # When she switches the language of pages and messages to English, the portal comes back in English at once
+    page.set_viewport_size({"width": 412, "height": 915})
+    page.get_by_role("link", name="Perfil").click()
+    page.get_by_label("Idioma de las páginas y los mensajes").select_option("en")
+    page.get_by_role("button", name="Guardar el perfil").click()
+    page.get_by_text("Profile saved.").wait_for()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("heading", name="Profile").wait_for()
+    assert page.get_by_label("Language of pages and messages").input_value() == "en"
