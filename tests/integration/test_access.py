@@ -22,7 +22,7 @@ from hod.errors import DependencyFailed
 from local.inproc import Invocations, LocalContext
 from tests.conftest import FakeClock
 from tests.integration.conftest import SENDER
-from tests.integration.test_api import admin_headers, agent, post_json
+from tests.integration.test_api import admin_headers, agent, agent_headers, post_json
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -266,3 +266,46 @@ def test_asking_for_a_link_makes_the_same_one_call_on_the_request_path_whatever_
     assert answers[0].body == answers[1].body
     # And off the request path the agent's link was e-mailed, and nothing to the unknown address
     assert [message.destinations["ToAddresses"] for message in sent()[before:]] == [["agent8800009@example.com"]]
+
+
+def test_the_sign_in_e_mail_is_in_the_language_the_agent_chose_for_pages_and_messages(
+    client: Client, clock: FakeClock
+) -> None:
+    # Given a bilingual agent who speaks English first and has not chosen a language of pages and messages
+    import_agents(client, agent("8800021", languages=["en", "es"]))
+    headers = agent_headers("8800021")
+    assert client.http.get("/agent/profile", headers=headers).json_body["page_language"] is None
+    before = len(sent())
+    # When they ask for a sign-in link
+    post_json(client, "/sign-in", {"email": "agent8800021@example.com"})
+    # Then it is in the first language they speak
+    assert sent()[before].subject == "Your Help On Demand sign-in link"
+
+    # When they choose Spanish for pages and messages, and save their languages in another order
+    response = client.http.put(
+        "/agent/profile",
+        body=json.dumps({"page_language": "es", "languages": ["en", "es"]}),
+        headers=headers,
+    )
+    assert response.status_code == 200, response.body
+    assert response.json_body["page_language"] == "es"
+    clock.advance(seconds=61)
+    post_json(client, "/sign-in", {"email": "agent8800021@example.com"})
+    # Then the next link comes in Spanish, whatever the order of the languages spoken
+    assert sent()[before + 1].subject == "Su enlace para iniciar sesión en Help On Demand"
+
+
+def test_a_language_of_pages_we_do_not_have_is_refused_and_changes_nothing(client: Client) -> None:
+    # Given an agent
+    import_agents(client, agent("8800022"))
+    headers = agent_headers("8800022")
+    # When they ask for pages in French (a language they may speak, but not one the pages are written in)
+    response = client.http.put(
+        "/agent/profile", body=json.dumps({"page_language": "fr", "languages": ["fr"]}), headers=headers
+    )
+    # Then it is refused, naming the field, and nothing changes
+    assert response.status_code in (400, 422), response.body
+    assert "page_language" in response.json_body["fields"]
+    profile = client.http.get("/agent/profile", headers=headers).json_body
+    assert profile["page_language"] is None
+    assert profile["languages"] == ["en", "es"]

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from hod.api.agent_import import parse_csv, to_csv_row
-from hod.domain.agent import AgentRecord, ContactMethod, DisplayOption, eligible_states, ineligibility_reasons
+from hod.domain.agent import (
+    Agent,
+    AgentRecord,
+    ContactMethod,
+    DisplayOption,
+    Location,
+    ProfileUpdate,
+    eligible_states,
+    ineligibility_reasons,
+)
+from hod.domain.availability import default_availability
 from hod.domain.contact import normalise_email, normalise_name, normalise_us_phone
 from hod.domain.marketplace import healthcare_gov_states
+from hod.domain.offer import AgentContact
 from hod.errors import ValidationFailed
 
 PY2026 = healthcare_gov_states(2026)
@@ -150,3 +161,46 @@ def test_csv_with_unknown_columns_is_refused_whole() -> None:
     with pytest.raises(ValidationFailed) as refused:
         parse_csv("npn,first_name,favourite_colour\n1,Ana,blue\n")
     assert "favourite_colour" in refused.value.fields["header"]
+
+
+def _agent(languages: tuple[str, ...], page_language: str | None = None) -> Agent:
+    moment = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    return Agent(
+        record=record(languages=languages),
+        location=Location(lat=30.27, lon=-97.74),
+        city="Austin",
+        county="Travis County",
+        languages=languages,
+        page_language=page_language,
+        contact_method=ContactMethod.EMAIL_ONLY,
+        availability=default_availability("America/Chicago"),
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+@pytest.mark.parametrize(
+    ("languages", "chosen", "expected"),
+    [
+        (("es", "en"), None, "es"),  # nothing chosen: the first language spoken
+        (("en", "es"), "es", "es"),  # chosen: whatever the order of the languages spoken
+        (("es",), "en", "en"),  # a Spanish speaker may still want English pages and messages
+        (("zh", "en"), None, "zh"),  # (messages then fall back to English: no Chinese templates)
+    ],
+)
+def test_messages_go_in_the_chosen_language_else_the_first_language_spoken(
+    languages: tuple[str, ...], chosen: str | None, expected: str
+) -> None:
+    # Given an agent's languages and their choice for pages and messages
+    agent = _agent(languages, chosen)
+    # Then their messages are written in the chosen one, and in the first spoken only when none is chosen
+    assert agent.message_language == expected
+    assert AgentContact.of(agent).language == expected
+
+
+def test_a_page_language_we_do_not_have_is_refused() -> None:
+    # When an agent asks for pages and messages in a language the pages are not written in
+    with pytest.raises(ValidationError):
+        ProfileUpdate.model_validate({"page_language": "fr"})
+    # Then only English and Spanish pass
+    assert ProfileUpdate.model_validate({"page_language": "es"}).page_language == "es"

@@ -136,6 +136,7 @@ def agents(npns: Sequence[str], **changes: Any) -> dict[str, Any]:
             npn=npn,
             suspended=False,
             languages=["es"] if int(npn) % 2 else ["en", "es"],
+            message_language="es" if int(npn) % 2 else "en",
             record=SimpleNamespace(email=f"agent{npn}@example.com"),
         )
     for npn, change in changes.items():

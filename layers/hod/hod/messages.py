@@ -95,14 +95,20 @@ def local_time(moment: datetime, zone: tzinfo, language: str = DEFAULT_LANGUAGE)
     return f"{hour}:{local:%M %p %Z}"
 
 
+def display_phone(value: str) -> str:
+    """A US number as people write it, (512) 555-0188; any other value as it is."""
+    phone = _US_PHONE.fullmatch(value)
+    return f"({phone[1]}) {phone[2]}-{phone[3]}" if phone else value
+
+
 def _for_display(values: Mapping[str, str], language: str) -> dict[str, str]:
     """Values as a reader expects them: US phone numbers as (512) 555-0188; in Spanish, "condado de Travis"."""
     shown = dict(values)
     for name, value in values.items():
-        if name.endswith("_phone") and (phone := _US_PHONE.fullmatch(value)):
-            shown[name] = f"({phone[1]}) {phone[2]}-{phone[3]}"
-        elif name == "county" and language == "es" and (county := _COUNTY_ES.fullmatch(value)):
-            shown[name] = f"{_COUNTY_KINDS_ES[county[2]]} de {county[1]}"
+        if name.endswith("_phone"):
+            shown[name] = display_phone(value)
+        elif name == "county":
+            shown[name] = display_county(value, language)
     return shown
 
 
@@ -116,6 +122,17 @@ def channels_of(kind: str, language: str) -> frozenset[str]:
     return frozenset(
         {"email"} | ({"text"} if "sms" in entry else set()) | ({"app"} if "push_title" in entry else set())
     )
+
+
+def display_county(value: str, language: str) -> str:
+    """A county as a reader of `language` writes it: "Travis County"; in Spanish "condado de Travis"."""
+    county = _COUNTY_ES.fullmatch(value) if language == "es" else None
+    return f"{_COUNTY_KINDS_ES[county[2]]} de {county[1]}" if county else value
+
+
+def county_kinds(language: str) -> dict[str, str]:
+    """The words for a kind of county ("County", "Parish") in `language`, for pages that name counties themselves."""
+    return dict(_COUNTY_KINDS_ES) if language == "es" else {}
 
 
 def render(kind: str, language: str, values: Mapping[str, str]) -> Message:

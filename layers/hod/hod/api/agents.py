@@ -39,7 +39,7 @@ def get_profile(npn: str) -> AgentProfile:
 @agents.route(
     "/agent/profile",
     "PUT",
-    summary="Change languages, contact method, state preferences",
+    summary="Change languages, the language of pages and messages, contact method, state preferences",
     auth="agent",
     body=ProfileUpdate,
     response=AgentProfile,

@@ -9,6 +9,7 @@ from hod import wiring
 from hod.api.models import AgentSession, LinkForm, LinkQuery, SessionRequest, SignInRequest, SignInSent
 from hod.api.routing import FORM, Audience, html, public_base_url
 from hod.errors import NotFound
+from hod.web import page_language
 
 links = Audience("links", tag="links")
 # A signed link's token may be missing, forged or expired (401), another agent's (403), or its referral gone (404)
@@ -60,7 +61,7 @@ def offer_view(query: LinkQuery) -> Response:
     from hod.api import pages  # (loaded by the link routes alone: no other request renders a page)
 
     shown = wiring.link_pages().page(query.t)
-    return html(pages.link_page(shown, query.t or ""))
+    return html(pages.link_page(shown, query.t or "", _browser_language()))
 
 
 @links.route(
@@ -92,7 +93,9 @@ def short_link(code: str) -> Response:
 def offer_accept(body: LinkForm) -> Response:
     from hod.api import pages
 
-    return html(pages.link_page(wiring.link_answers().accept(body.t), body.t or ""))
+    # (the answer's page is written as the page that posted it was: its language and the agent's zone came with it)
+    shown = wiring.link_answers().accept(body.t)
+    return html(pages.link_page(shown, body.t or "", _browser_language(body.lang), body.tz))
 
 
 @links.route(
@@ -110,4 +113,10 @@ def offer_reject(body: LinkForm) -> Response:
     from hod.api import pages
 
     wiring.link_answers().reject(body.t)
-    return html(pages.closed_page("Referral rejected", "Thank you. The consumer goes at once to the next agent."))
+    return html(pages.rejected_page(_browser_language(body.lang)))
+
+
+def _browser_language(posted: str | None = None) -> str:
+    """The language of a link page whose agent's language the link does not carry: the one of the page that posted
+    the answer, else the browser's."""
+    return page_language(posted, links.request.headers.get("accept-language"))

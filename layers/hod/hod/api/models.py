@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema, field_validator
 
 from hod.domain import availability as av
-from hod.domain.agent import Address, AgentRecord, ContactMethod, Email
+from hod.domain.agent import Address, AgentRecord, ContactMethod, Email, PageLanguage
 from hod.domain.agent import ProfileUpdate as ProfileUpdate  # the domain's request models, named here
 from hod.domain.agent import PushDevice as PushDevice
 from hod.domain.availability import EARLIEST_MOMENT, LATEST_MOMENT
@@ -105,6 +105,14 @@ class LinkForm(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     t: str | None = Field(default=None, description="the signed link's token")
+    lang: str | None = Field(
+        default=None, max_length=8, description="the language of the page that posted it (en or es), for the answer's"
+    )
+    tz: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the agent's time zone (IANA), for the clock times of the answer's page",
+    )
 
 
 # ----- query strings ---------------------------------------------------------------------------------------------
@@ -237,6 +245,10 @@ class AgentProfile(Answer):
     business_address: Address
     home_state: str
     languages: list[str]
+    page_language: PageLanguage | None = Field(
+        description="the language of pages and messages the agent chose (none yet: pages follow the browser, "
+        "messages the first language spoken)"
+    )
     contact_method: ContactMethod
     state_preferences: list[str] | None
     eligible_states: list[str]

@@ -39,13 +39,15 @@ def get_contacted_page(query: PageLanguageQuery) -> Response:
 @public.route(
     "/portal",
     "GET",
-    summary="The agent portal: Manage Referrals, Availability, Profile, Metrics",
+    summary="The agent portal: Manage Referrals, Availability, Profile, Metrics, in English or Spanish (lang=es, "
+    "else the browser's language; once signed in, the agent's choice)",
+    query=PageLanguageQuery,
     page=True,
     description="HTML page",
 )
-def portal_page() -> Response:
+def portal_page(query: PageLanguageQuery) -> Response:
     """The agent portal: Manage Referrals, Availability, Profile, Metrics (signed in by an e-mailed link)."""
-    return html(web.portal_page())
+    return html(web.portal_page(web.page_language(query.lang, public.request.headers.get("accept-language"))))
 
 
 @public.route("/admin", "GET", summary="The administrator's console", page=True, description="HTML page")

@@ -57,6 +57,7 @@ def profile(view: AgentView, missed_in_last_7_days: int) -> m.AgentProfile:
         business_address=record.business_address,
         home_state=record.home_state,
         languages=list(agent.languages),
+        page_language=agent.page_language,
         contact_method=agent.contact_method,
         state_preferences=list(agent.state_preferences) if agent.state_preferences is not None else None,
         eligible_states=sorted(view.eligible_states),

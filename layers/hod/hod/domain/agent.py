@@ -66,6 +66,8 @@ Email = Annotated[
     str, AfterValidator(normalise_email), _described(maxLength=254, pattern=EMAIL_PATTERN, examples=["ana@example.com"])
 ]
 Language = Annotated[str, AfterValidator(normalise_language), _described(enum=sorted(LANGUAGES))]
+# The languages the agent's pages and messages are written in (apart from the languages the agent speaks)
+PageLanguage = Literal["en", "es"]
 
 
 class ContactMethod(StrEnum):
@@ -228,6 +230,9 @@ class ProfileUpdate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     languages: tuple[Language, ...] | None = Field(default=None, min_length=1, max_length=20)
+    page_language: PageLanguage | None = Field(
+        default=None, description="Language of your pages and messages (en or es); omit to keep"
+    )
     contact_method: ContactMethod | None = None
     mobile_phone: Phone | None = None
     state_preferences: tuple[StateCode, ...] | None = Field(
@@ -253,6 +258,7 @@ class Agent(BaseModel):
     city: str
     county: str
     languages: tuple[str, ...]
+    page_language: PageLanguage | None = Field(default=None, description="None: not chosen yet")
     contact_method: ContactMethod
     mobile_phone: str | None = Field(default=None, description="Number for text messages; default the record's")
     devices: tuple[PushDevice, ...] = ()
@@ -275,6 +281,12 @@ class Agent(BaseModel):
     @property
     def time_zone(self) -> str:
         return self.availability.time_zone
+
+    @property
+    def message_language(self) -> str:
+        """The language the agent's messages are written in: the one chosen for pages and messages; until one is
+        chosen, the first language they speak (English when none)."""
+        return self.page_language or (self.languages[0] if self.languages else "en")
 
     def evolve(self, **changes: Any) -> Agent:
         return self.model_copy(update=changes)

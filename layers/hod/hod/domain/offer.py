@@ -120,7 +120,7 @@ class AgentContact(BaseModel):
             email=agent.record.email,
             phone=agent.record.phone,
             text_phone=agent.text_phone,
-            language=agent.languages[0] if agent.languages else "en",
+            language=agent.message_language,
             channels=tuple(sorted(agent.contact_method.channels)),
             devices=tuple((device.platform, device.token) for device in agent.devices),
             time_zone=agent.time_zone,

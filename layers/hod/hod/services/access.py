@@ -135,7 +135,7 @@ class AccessService:
         base = portal_url or self._site.public_base_url
         recipient = Recipient(
             label=f"agent:{npn}",
-            language=agent.languages[0] if agent.languages else "en",
+            language=agent.message_language,
             channels=frozenset({"email"}),
             email=agent.record.email,
         )

@@ -185,7 +185,7 @@ class AgentService:
                 )
                 status: Literal["created", "updated", "unchanged"] = "created"
             else:
-                # The administrator's data is replaced; what the agent chose (languages, contact method,
+                # The administrator's data is replaced; what the agent chose (languages, page language, contact method,
                 # preferences, availability) is kept.
                 agent = stored.agent.evolve(record=record, location=location, city=place.city, county=place.county)
                 if agent == stored.agent:
@@ -221,6 +221,8 @@ class AgentService:
             changes: dict[str, Any] = {}
             if update.languages is not None:
                 changes["languages"] = tuple(dict.fromkeys(update.languages))
+            if update.page_language is not None:
+                changes["page_language"] = update.page_language
             if update.contact_method is not None:
                 changes["contact_method"] = update.contact_method
             if update.mobile_phone is not None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from hod.domain.offer import Offer, OfferStatus
+from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import Referral, ReferralStatus
 from hod.errors import Forbidden, NotFound
 from hod.ports import Clock, ReferralState
@@ -59,6 +59,7 @@ class LinkPage:
     referral: Referral
     offer: Offer | None = None
     now: datetime | None = None
+    contact: AgentContact | None = None  # the link's agent as the offer keeps them: language, time zone
 
 
 class LinkPages:
@@ -76,9 +77,9 @@ class LinkPages:
         if state is None:
             raise NotFound("This referral")
         referral = state.referral
-        if referral.accepted_by == npn:
-            return accepted_page(referral, self._clock.now())
         mine = state.offer_to(npn)
+        if referral.accepted_by == npn:
+            return accepted_page(referral, self._clock.now(), state.contact or (mine.contact if mine else None))
         if claims.purpose == SAFETY_NET_LINK and mine is None:
             if referral.status is ReferralStatus.SAFETY_NET:
                 return LinkPage(Shown.SAFETY_NET, referral)
@@ -87,16 +88,16 @@ class LinkPages:
             raise Forbidden("This referral was not offered to you.")
         offer, now = mine.offer, self._clock.now()
         if offer.open_at(now):
-            return LinkPage(Shown.OFFER, referral, offer, now)
+            return LinkPage(Shown.OFFER, referral, offer, now, mine.contact)
         if offer.status is OfferStatus.REJECTED:
-            return LinkPage(Shown.REJECTED, referral, offer, now)
-        return LinkPage(Shown.MISSED, referral, offer, now)
+            return LinkPage(Shown.REJECTED, referral, offer, now, mine.contact)
+        return LinkPage(Shown.MISSED, referral, offer, now, mine.contact)
 
 
-def accepted_page(referral: Referral, now: datetime) -> LinkPage:
+def accepted_page(referral: Referral, now: datetime, contact: AgentContact | None = None) -> LinkPage:
     """The page of a link whose agent accepted: the consumer's details only in the minutes after the acceptance."""
     recent = referral.accepted_at is not None and now - referral.accepted_at < DETAILS_BY_LINK
-    return LinkPage(Shown.ACCEPTED if recent else Shown.ACCEPTED_EARLIER, referral)
+    return LinkPage(Shown.ACCEPTED if recent else Shown.ACCEPTED_EARLIER, referral, contact=contact)
 
 
 class LinkAnswers:

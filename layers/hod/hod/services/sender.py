@@ -300,5 +300,5 @@ class Sender:
 
 
 def _language(agent: Agent | None) -> str:
-    """The language an agent's call is written in (their first; English when none, or no such agent)."""
-    return agent.languages[0] if agent is not None and agent.languages else "en"
+    """The language an agent's call is written in (theirs for messages; English when there is no such agent)."""
+    return agent.message_language if agent is not None else "en"

@@ -13,12 +13,14 @@ import re
 from html import escape
 from importlib import resources
 from string import Template
+from typing import get_args
 
-from hod.domain.languages import LANGUAGES, preferred_language
+from hod.domain.agent import PageLanguage
+from hod.domain.languages import LANGUAGES, SPANISH_NAMES, preferred_language
 
 CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 _ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\.(css|js)")
-PAGE_LANGUAGES = ("en", "es")
+PAGE_LANGUAGES: tuple[str, ...] = get_args(PageLanguage)
 
 
 @functools.cache
@@ -39,8 +41,9 @@ def asset(name: str) -> tuple[str, str] | None:
 
 
 @functools.cache
-def _consumer_text() -> dict[str, dict[str, str]]:
-    data: dict[str, dict[str, str]] = json.loads(_read("consumer.json"))
+def catalogue(name: str) -> dict[str, dict[str, str]]:
+    """A page's words in each of PAGE_LANGUAGES (``consumer``, ``portal``, ``offer``): hod/web/<name>.json."""
+    data: dict[str, dict[str, str]] = json.loads(_read(f"{name}.json"))
     return data
 
 
@@ -55,7 +58,7 @@ def page_language(requested: str | None, accept_language: str | None) -> str:
 @functools.cache
 def consumer_page(language: str) -> str:
     """The Get Contacted page in ``language`` (one of PAGE_LANGUAGES)."""
-    text = _consumer_text()[language]
+    text = catalogue("consumer")[language]
     options = "".join(
         f'<option value="{code}"{" selected" if code == language else ""}>{escape(own)}'
         f"{'' if own == english else f' ({escape(english)})'}</option>"
@@ -73,15 +76,38 @@ def consumer_page(language: str) -> str:
     return Template(_read("consumer.html")).substitute(values)
 
 
+LOCALES = {"en": "en-US", "es": "es-US"}
+
+
+def language_names(language: str) -> dict[str, str]:
+    """Each language's name as a page in `language` shows it on its own: "Spanish"; in Spanish "Español"."""
+    if language == "es":
+        return {code: SPANISH_NAMES.get(code, english).capitalize() for code, (english, _) in LANGUAGES.items()}
+    return {code: english for code, (english, _) in LANGUAGES.items()}
+
+
 @functools.cache
-def portal_page() -> str:
-    """The agent portal; languages and state names travel with the page so it needs no extra requests."""
+def portal_page(language: str) -> str:
+    from hod.messages import county_kinds
+
+    """The agent portal in `language` (one of PAGE_LANGUAGES): its words, the languages' names and the locale
+    travel with the page (a JSON data block, not a script) so it needs no extra requests."""
+    text = catalogue("portal")[language]
+    names = language_names(language)
     data = {
+        "lang": language,
+        "locale": LOCALES[language],
+        "text": text,
+        "names": names,
+        "county_kinds": county_kinds(language),
+        # the languages an agent may speak: each in its own name, with the page's name for it when they differ
         "languages": {
-            code: own if own == english else f"{own} ({english})" for code, (english, own) in LANGUAGES.items()
-        }
+            code: own if own == names[code] else f"{own} ({names[code]})" for code, (_, own) in LANGUAGES.items()
+        },
     }
-    return Template(_read("portal.html")).substitute(data=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"))
+    values = {key: escape(value) for key, value in text.items()}
+    values.update(lang=language, data=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"))
+    return Template(_read("portal.html")).substitute(values)
 
 
 def admin_page() -> str:

@@ -6,22 +6,18 @@
   const DATA = JSON.parse(document.getElementById("data").textContent);
   const SESSION_KEY = "hod.agent.session";
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-  const DAY_NAMES = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
-  const STATUS_LABELS = {
-    pending: "Pending", accepted: "Accepted", in_progress: "In Progress", not_a_good_referral: "Not a Good Referral",
-    completed: "Completed", missed: "Missed Referral", rejected: "Rejected", taken: "Taken by another agent",
-  };
-  const REASONS = {
-    wrong_contact_details: "Wrong contact details", already_has_broker: "Already has a broker",
-    unreachable_after_three_attempts: "Unreachable after three attempts",
-  };
-  const OUTCOMES = {
-    selected_marketplace_qhp: "Selected a Marketplace QHP", referred_to_medicaid: "Referred to Medicaid",
-    referred_to_navigator_assister: "Referred to a Navigator/Assister", other: "Other",
-  };
-  const METHODS = {
-    email_text_app: "E-mail, text and app", email_text: "E-mail and text", email_app: "E-mail and app", email_only: "E-mail only",
-  };
+  // Every word the page shows comes from its catalogue (hod/web/portal.json), in the page's language
+  const T = DATA.text;
+  const LOCALE = DATA.locale;
+  function t(key, values) {
+    return T[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+  }
+  const labels = (prefix, keys) => Object.fromEntries(keys.map((key) => [key, T[prefix + key]]));
+  const DAY_NAMES = labels("day_", DAYS);
+  const STATUS_LABELS = labels("s_", ["pending", "accepted", "in_progress", "not_a_good_referral", "completed", "missed", "rejected", "taken"]);
+  const REASONS = labels("r_", ["wrong_contact_details", "already_has_broker", "unreachable_after_three_attempts"]);
+  const OUTCOMES = labels("o_", ["selected_marketplace_qhp", "referred_to_medicaid", "referred_to_navigator_assister", "other"]);
+  const METHODS = labels("c_", ["email_text_app", "email_text", "email_app", "email_only"]);
   const US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
     "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico"];
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "America/New_York";
@@ -32,6 +28,8 @@
   let rows = [];
   let availability = null;
   let ticker = null;
+  let wanted = null; // a referral the page was opened at (#referral=ID&status=…, from an offer page's buttons)
+  const NOTICE_KEY = "hod.agent.notice";
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -60,7 +58,7 @@
   // ----- API -------------------------------------------------------------------------------------------------
   class ApiError extends Error {
     constructor(status, body) {
-      super((body && body.message) || "The service did not answer (" + status + ").");
+      super((body && body.message) || t("no_answer", { status }));
       this.status = status;
       this.fields = (body && body.fields) || {};
     }
@@ -73,7 +71,7 @@
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const answer = await response.json().catch(() => null);
     if (response.status === 401 && session) {
-      signOut("Your session has ended. Ask for a new sign-in link.");
+      signOut(T.session_ended);
       throw new ApiError(401, answer);
     }
     if (!response.ok) throw new ApiError(response.status, answer);
@@ -89,8 +87,8 @@
   // for developers ("end must be after start"); the portal says what to do, beside the input (`where`: the API's
   // field name → the input's id), and sums up at the top.
   const PLAIN = [
-    [/must have 10 digits/, "Enter a 10-digit US phone number, like 512-555-0188."],
-    [/end must be after start/, "The end must be after the start."],
+    [/must have 10 digits/, T.plain_phone],
+    [/end must be after start/, T.plain_end],
   ];
 
   function plain(why) {
@@ -120,7 +118,7 @@
       input.insertAdjacentElement("afterend", note);
       placed += 1;
     }
-    const summary = placed ? ["Please check the field marked below.", ...unplaced] : unplaced;
+    const summary = placed ? [T.check_field, ...unplaced] : unplaced;
     notice(summary.length ? summary.join(" ") : error.message, "error");
   }
 
@@ -175,20 +173,20 @@
     input.removeAttribute("aria-invalid");
     if (!/^[^@\s]+@[^@\s]+$/.test(input.value.trim())) {
       input.setAttribute("aria-invalid", "true");
-      error.textContent = "Enter the e-mail address the program has for you.";
+      error.textContent = T.signin_bad_email;
       error.classList.remove("hidden");
       input.focus();
       return;
     }
     try {
-      const answer = await api("POST", "sign-in", { email: input.value.trim() });
-      notice(answer.message + " Check your e-mail and open the link on this device.", "success");
+      await api("POST", "sign-in", { email: input.value.trim() });
+      notice(T.signin_sent, "success");
     } catch (failure) {
       notice(explain(failure), "error");
     }
   });
 
-  $("sign-out").addEventListener("click", () => signOut("You are signed out."));
+  $("sign-out").addEventListener("click", () => signOut(T.signed_out));
 
   // ----- navigation ------------------------------------------------------------------------------------------
   let currentTab = null;
@@ -209,18 +207,64 @@
 
   window.addEventListener("hashchange", () => {
     if (/^#t=/.test(location.hash)) start(); // a sign-in link opened in a tab already showing the portal
-    else if (session) showTab(location.hash.slice(1));
+    else if (session) showTab(openedAt(location.hash) ? "referrals" : location.hash.slice(1));
   });
+
+  // ----- language ------------------------------------------------------------------------------------------
+  // Before sign-in the page is in the language of ?lang= or the browser; once signed in, in the one the agent chose
+  // in Profile. When they differ the page is fetched again in the chosen one (the session stays in this browser);
+  // `said`, a catalogue key, is shown once it is back.
+  function followLanguage(said) {
+    const chosen = profile && profile.page_language;
+    if (!chosen || chosen === DATA.lang) return false;
+    if (said) sessionStorage.setItem(NOTICE_KEY, said);
+    const query = new URLSearchParams(location.search);
+    query.set("lang", chosen);
+    location.replace(location.pathname + "?" + query.toString() + location.hash);
+    return true;
+  }
+
+  function pendingNotice() {
+    const said = sessionStorage.getItem(NOTICE_KEY);
+    sessionStorage.removeItem(NOTICE_KEY);
+    if (said && T[said]) notice(T[said]);
+  }
+
+  function openedAt(hash) {
+    const match = hash.match(/^#referral=([^&]+)(?:&status=(\w+))?$/);
+    if (!match) return false;
+    wanted = { referral: decodeURIComponent(match[1]), status: match[2] || "" };
+    return true;
+  }
 
   // ----- formatting ------------------------------------------------------------------------------------------
   function zoneOptions(select, selected) {
     const zones = Array.from(new Set([browserZone, ...US_ZONES, selected].filter(Boolean)));
-    select.replaceChildren(...zones.map((zone) => el("option", { value: zone, selected: zone === selected }, zone.replace("_", " "))));
+    select.replaceChildren(...zones.map((zone) => el("option", { value: zone, selected: zone === selected }, zoneName(zone))));
+  }
+
+  // A time zone as people name it, in the page's language: "Central Time (Chicago)", not "America/Chicago"
+  function zoneName(zone) {
+    const city = zone.split("/").pop().replace(/_/g, " ");
+    try {
+      const parts = new Intl.DateTimeFormat(LOCALE, { timeZone: zone, timeZoneName: "longGeneric" }).formatToParts(new Date());
+      const name = (parts.find((p) => p.type === "timeZoneName") || {}).value;
+      return name ? name.charAt(0).toUpperCase() + name.slice(1) + " (" + city + ")" : city;
+    } catch (error) {
+      return city;
+    }
+  }
+
+  // A time of day ("18:30") as the page's language writes it: "6:30 PM", "6:30 p. m."
+  function clockTime(hhmm) {
+    const [hours, minutes] = hhmm.split(":").map(Number);
+    return new Intl.DateTimeFormat(LOCALE, { hour: "numeric", minute: "2-digit", timeZone: "UTC" })
+      .format(new Date(Date.UTC(2000, 0, 1, hours, minutes)));
   }
 
   function when(iso, zone) {
     if (!iso) return "—";
-    return new Intl.DateTimeFormat("en-US", {
+    return new Intl.DateTimeFormat(LOCALE, {
       timeZone: zone, month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short",
     }).format(new Date(iso));
   }
@@ -233,7 +277,7 @@
 
   function timeLeft(iso) {
     const seconds = Math.max(0, Math.floor((new Date(iso) - new Date()) / 1000));
-    return Math.floor(seconds / 60) + " min " + String(seconds % 60).padStart(2, "0") + " s left";
+    return t("left", { m: Math.floor(seconds / 60), s: String(seconds % 60).padStart(2, "0") });
   }
 
   // ----- Manage Referrals ------------------------------------------------------------------------------------
@@ -298,10 +342,10 @@
     if (!fresh.length) return;
     const zone = $("f-zone").value || browserZone;
     const row = fresh[0];
-    const by = row.expires_at ? " Answer by " + when(row.expires_at, zone) + "." : " The first agent to accept gets it.";
+    const by = row.expires_at ? t("answer_by", { time: when(row.expires_at, zone) }) : T.first_gets;
     const box = $("new-offer");
-    box.textContent = (fresh.length > 1 ? fresh.length + " new referral offers. " : "New referral offer in " +
-      row.place.city + ", " + row.place.state + ".") + by;
+    box.textContent = (fresh.length > 1 ? t("new_offers", { n: fresh.length })
+      : t("new_offer", { place: row.place.city + ", " + row.place.state })) + " " + by;
     box.classList.remove("hidden");
     if ($("sound").checked) chime();
   }
@@ -349,16 +393,16 @@
   }
 
   function statusCell(row) {
-    const cell = el("td", { "data-label": "Referral Status" });
-    const label = row.status === "missed" ? "Expired" : STATUS_LABELS[row.status] || row.status;
+    const cell = el("td", { "data-label": T.col_status });
+    const label = row.status === "missed" ? T.expired : STATUS_LABELS[row.status] || row.status;
     cell.append(el("span", { class: "badge " + row.status, text: label }));
     if (row.status === "pending") {
       if (row.expires_at) cell.append(el("p", { class: "small", "data-deadline": row.expires_at, text: timeLeft(row.expires_at) }));
-      else cell.append(el("p", { class: "small", text: "Safety net: the first agent to accept gets it" }));
+      else cell.append(el("p", { class: "small", text: T.safety_net_row }));
       cell.append(
         el("div", { class: "row" },
-          el("button", { type: "button", class: "accept shrink", onclick: () => answer(row, "accept") }, "Accept"),
-          el("button", { type: "button", class: "reject shrink", onclick: () => answer(row, "reject") }, "Reject")),
+          el("button", { type: "button", class: "accept shrink", onclick: () => answer(row, "accept") }, T.accept),
+          el("button", { type: "button", class: "reject shrink", onclick: () => answer(row, "reject") }, T.reject)),
       );
     }
     if (row.status === "not_a_good_referral" && row.not_good_reason) cell.append(el("p", { class: "small", text: REASONS[row.not_good_reason] }));
@@ -369,27 +413,33 @@
 
   function statusForm(row) {
     const id = row.referral_id;
-    const choice = el("select", { id: "s-" + id, "aria-label": "New status" },
-      el("option", { value: "" }, "Update status…"),
-      row.status === "accepted" ? el("option", { value: "in_progress" }, "In Progress") : null,
-      el("option", { value: "not_a_good_referral" }, "Not a Good Referral"),
-      el("option", { value: "completed" }, "Completed"));
-    const detail = el("select", { id: "d-" + id, "aria-label": "Reason or outcome", class: "hidden" });
-    choice.addEventListener("change", () => {
+    const choice = el("select", { id: "s-" + id, "aria-label": T.new_status },
+      el("option", { value: "" }, T.update_status),
+      row.status === "accepted" ? el("option", { value: "in_progress" }, STATUS_LABELS.in_progress) : null,
+      el("option", { value: "not_a_good_referral" }, STATUS_LABELS.not_a_good_referral),
+      el("option", { value: "completed" }, STATUS_LABELS.completed));
+    const detail = el("select", { id: "d-" + id, "aria-label": T.reason_outcome, class: "hidden" });
+    const showDetail = () => {
       const options = choice.value === "completed" ? OUTCOMES : choice.value === "not_a_good_referral" ? REASONS : null;
       detail.classList.toggle("hidden", !options);
       detail.replaceChildren(...Object.entries(options || {}).map(([value, label]) => el("option", { value }, label)));
-    });
-    const save = el("button", { type: "button", class: "shrink" }, "Save status");
+    };
+    choice.addEventListener("change", showDetail);
+    if (wanted && wanted.referral === id && choice.querySelector('option[value="' + wanted.status + '"]')) {
+      choice.value = wanted.status; // opened from the offer page's status buttons
+      showDetail();
+    }
+    const save = el("button", { type: "button", class: "shrink" }, T.save_status);
     save.addEventListener("click", async () => {
-      if (!choice.value) return notice("Choose a new status first.", "error");
+      if (!choice.value) return notice(T.choose_status, "error");
       const body = { status: choice.value };
       if (choice.value === "completed") body.outcome = detail.value;
       if (choice.value === "not_a_good_referral") body.reason = detail.value;
       try {
         await api("POST", "agent/referrals/" + encodeURIComponent(id) + "/status", body);
         await loadReferrals();
-        notice("Status saved: " + STATUS_LABELS[body.status] + ".");
+        wanted = null;
+        notice(t("status_saved", { status: STATUS_LABELS[body.status] }));
       } catch (error) {
         notice(explain(error), "error");
       }
@@ -403,9 +453,9 @@
       await loadReferrals();
       if (verb === "accept") {
         const c = result.consumer;
-        notice("Accepted. Please call " + c.first_name + " " + c.last_name + " now at " + c.phone + ".");
+        notice(t("accepted_call", { name: c.first_name + " " + c.last_name, phone: usPhone(c.phone) }));
       } else {
-        notice("Rejected. The consumer goes at once to the next available agent.", "info");
+        notice(T.rejected_note, "info");
       }
     } catch (error) {
       await loadReferrals();
@@ -417,26 +467,32 @@
     const zone = $("f-zone").value || browserZone;
     // pending offers first (they wait for an answer), each group newest first as the API gives them
     const shown = filtered().sort((a, b) => (b.status === "pending") - (a.status === "pending"));
-    $("ref-count").textContent = shown.length + " of " + rows.length + " referrals (last 90 days)";
+    $("ref-count").textContent = t("count", { shown: shown.length, total: rows.length });
     const body = $("ref-table").querySelector("tbody");
     body.replaceChildren(...shown.map((row) => {
       const c = row.consumer;
       const speaks = languageName(row.language);
-      const place = row.place.city + ", " + row.place.county + ", " + row.place.state + " · " + speaks;
+      const place = row.place.city + ", " + countyName(row.place.county) + ", " + row.place.state + " · " + speaks;
       const name = c ? c.first_name + " " + c.last_name
-        : row.status === "missed" ? "Missed Referral" : row.status === "pending" ? "Shown once you accept" : "—";
+        : row.status === "missed" ? STATUS_LABELS.missed : row.status === "pending" ? T.shown_once : "—";
       const contact = c
-        ? el("td", { "data-label": "Contact Information" }, el("a", { href: "tel:" + c.phone }, usPhone(c.phone)),
+        ? el("td", { "data-label": T.col_contact }, el("a", { href: "tel:" + c.phone }, usPhone(c.phone)),
           c.email ? el("br") : null, c.email ? el("a", { href: "mailto:" + c.email }, c.email) : null)
-        : el("td", { "data-label": "Contact Information", text: row.status === "missed" ? "—" : place });
+        : el("td", { "data-label": T.col_contact, text: row.status === "missed" ? "—" : place });
       return el("tr", { "data-referral": row.referral_id },
-        el("td", { "data-label": "Name" }, name, c ? el("br") : null, c ? el("span", { class: "small muted", text: place }) : null),
+        el("td", { "data-label": T.col_name }, name, c ? el("br") : null, c ? el("span", { class: "small muted", text: place }) : null),
         contact,
-        el("td", { "data-label": "Referral Assigned", text: when(row.assigned_at, zone) }),
+        el("td", { "data-label": T.col_assigned, text: when(row.assigned_at, zone) }),
         deadlineCell(row, zone),
         statusCell(row));
     }));
-    if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "5", text: rows.length ? "No referral matches this search." : "No referrals yet." })));
+    const opened = wanted && body.querySelector('tr[data-referral="' + CSS.escape(wanted.referral) + '"]');
+    if (opened && !wanted.shown) {
+      wanted.shown = true;
+      opened.scrollIntoView({ block: "center" });
+      (opened.querySelector("select") || opened).focus();
+    }
+    if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "5", text: rows.length ? T.no_match : T.no_referrals })));
   }
 
   // An accepted referral's deadline is R12's: call within 15 minutes of accepting, never more than 30.
@@ -446,16 +502,22 @@
   function deadlineCell(row, zone) {
     if (ANSWERED.includes(row.status) && row.answered_at) {
       const by = new Date(new Date(row.answered_at).getTime() + CALL_WITHIN_MS).toISOString();
-      const text = (row.status === "accepted" ? "Call by " : "Contact by ") + when(by, zone);
-      return el("td", { "data-label": "Contact By", text });
+      const text = t(row.status === "accepted" ? "call_by" : "contact_by", { time: when(by, zone) });
+      return el("td", { "data-label": T.col_contact_by, text });
     }
-    return el("td", { "data-label": "Referral Expires", text: row.expires_at ? when(row.expires_at, zone) : "—" });
+    return el("td", { "data-label": T.col_expires, text: row.expires_at ? when(row.expires_at, zone) : "—" });
+  }
+
+  // "Travis County"; on a Spanish page "condado de Travis"
+  function countyName(county) {
+    for (const [kind, word] of Object.entries(DATA.county_kinds).sort((a, b) => b[0].length - a[0].length)) {
+      if (county.endsWith(" " + kind)) return word + " de " + county.slice(0, -kind.length - 1);
+    }
+    return county;
   }
 
   function languageName(code) {
-    const label = DATA.languages[code] || code;
-    const english = label.match(/\(([^)]+)\)$/);
-    return english ? english[1] : label; // "Español (Spanish)" → "Spanish": the portal speaks English
+    return DATA.names[code] || code; // in the page's language: "Spanish", "Español"
   }
 
   function usPhone(phone) {
@@ -490,11 +552,11 @@
 
   function renderAvailability() {
     const a = availability.availability;
-    $("av-now").textContent = (availability.available_now ? "You are receiving referrals now." : "You are not receiving referrals now.")
-      + (availability.next_change ? " This changes " + when(availability.next_change, a.time_zone) + "." : "");
+    $("av-now").textContent = (availability.available_now ? T.av_on : T.av_off)
+      + (availability.next_change ? " " + t("av_changes", { time: when(availability.next_change, a.time_zone) }) : "");
     zoneOptions($("av-zone"), a.time_zone);
     $("zone-hint").textContent = a.time_zone !== browserZone
-      ? " Your hours are kept in " + a.time_zone + "; this device is in " + browserZone + "." : " Detected from this device.";
+      ? " " + t("zone_kept", { zone: zoneName(a.time_zone), device: zoneName(browserZone) }) : " " + T.zone_detected;
     const today = a.today;
     $("today-on").checked = today ? today.available : availability.available_now;
     $("today-stop").value = today && today.stop_at && today.stop_at !== "24:00" ? today.stop_at : "";
@@ -511,22 +573,22 @@
 
   function dayEditor(day, hours) {
     const toggle = el("input", { type: "checkbox", id: "day-" + day, role: "switch", checked: hours.enabled });
-    const start = el("input", { type: "time", id: "start-" + day, value: hours.start, "aria-label": DAY_NAMES[day] + " start" });
-    const end = el("input", { type: "time", id: "end-" + day, value: hours.end === "24:00" ? "23:59" : hours.end, "aria-label": DAY_NAMES[day] + " end" });
+    const start = el("input", { type: "time", id: "start-" + day, value: hours.start, "aria-label": t("day_start", { day: DAY_NAMES[day] }) });
+    const end = el("input", { type: "time", id: "end-" + day, value: hours.end === "24:00" ? "23:59" : hours.end, "aria-label": t("day_end", { day: DAY_NAMES[day] }) });
     const breaks = el("div", { class: "breaks" });
     const addBreak = (value) => {
-      const bs = el("input", { type: "time", value: value ? value.start : "12:00", "aria-label": DAY_NAMES[day] + " break start", class: "break-start" });
-      const be = el("input", { type: "time", value: value ? value.end : "13:00", "aria-label": DAY_NAMES[day] + " break end", class: "break-end" });
-      const line = el("div", { class: "times" }, "Break", bs, "to", be);
-      line.append(el("button", { type: "button", class: "link", onclick: () => line.remove() }, "Remove break"));
+      const bs = el("input", { type: "time", value: value ? value.start : "12:00", "aria-label": t("break_start", { day: DAY_NAMES[day] }), class: "break-start" });
+      const be = el("input", { type: "time", value: value ? value.end : "13:00", "aria-label": t("break_end", { day: DAY_NAMES[day] }), class: "break-end" });
+      const line = el("div", { class: "times" }, T.break_word, bs, T.to, be);
+      line.append(el("button", { type: "button", class: "link", onclick: () => line.remove() }, T.remove_break));
       breaks.append(line);
     };
     for (const b of hours.breaks) addBreak(b);
     return el("div", { class: "day", "data-day": day },
       el("label", { for: "day-" + day }, toggle, DAY_NAMES[day]),
-      el("div", { class: "times" }, start, "to", end),
+      el("div", { class: "times" }, start, T.to, end),
       breaks,
-      el("button", { type: "button", class: "link", onclick: () => addBreak(null) }, "Add a break on " + DAY_NAMES[day]));
+      el("button", { type: "button", class: "link", onclick: () => addBreak(null) }, t("add_break", { day: DAY_NAMES[day] })));
   }
 
   function weekFromEditors() {
@@ -562,38 +624,39 @@
   }
 
   $("week-save").addEventListener("click", () =>
-    saveAvailability("PUT", "agent/availability", { weekly: weekFromEditors(), time_zone: $("av-zone").value }, "Weekly hours saved."));
+    saveAvailability("PUT", "agent/availability", { weekly: weekFromEditors(), time_zone: $("av-zone").value }, T.week_saved));
   $("today-save").addEventListener("click", () => {
     const on = $("today-on").checked;
     const body = { available: on };
     if (on && $("today-stop").value) body.stop_at = $("today-stop").value;
     saveAvailability("PUT", "agent/availability/today", body,
-      on ? "Today's Availability is On" + (body.stop_at ? " until " + body.stop_at : "") + "." : "Today's Availability is Off: no referrals until tomorrow.",
+      on ? (body.stop_at ? t("today_on_until", { time: clockTime(body.stop_at) }) : T.today_on_saved) : T.today_off_saved,
       { stop_at: "today-stop" });
   });
   $("today-clear").addEventListener("click", () =>
-    saveAvailability("DELETE", "agent/availability/today", undefined, "Today follows your standard hours again."));
+    saveAvailability("DELETE", "agent/availability/today", undefined, T.today_cleared));
   $("ooo-save").addEventListener("click", () => {
-    if (!$("ooo-start").value) return notice("Choose when Out of Office starts.", "error");
+    if (!$("ooo-start").value) return notice(T.ooo_need_start, "error");
     const body = { start: new Date($("ooo-start").value).toISOString(), end: $("ooo-end").value ? new Date($("ooo-end").value).toISOString() : null };
-    saveAvailability("PUT", "agent/availability/out-of-office", body, "Out of Office is set.",
+    saveAvailability("PUT", "agent/availability/out-of-office", body, T.ooo_set,
       { body: "ooo-end", end: "ooo-end", start: "ooo-start" });
   });
   $("ooo-clear").addEventListener("click", () =>
-    saveAvailability("DELETE", "agent/availability/out-of-office", undefined, "Out of Office is off."));
+    saveAvailability("DELETE", "agent/availability/out-of-office", undefined, T.ooo_off));
 
   // ----- Profile ---------------------------------------------------------------------------------------------
   async function loadProfile() {
     profile = await api("GET", "agent/profile");
-    $("who").textContent = profile.first_name + " " + profile.last_name + " · NPN " + profile.npn;
+    $("who").textContent = t("who", { name: profile.first_name + " " + profile.last_name, npn: profile.npn });
     $("who").classList.remove("hidden");
     const alert = $("alert");
     alert.classList.toggle("hidden", !profile.alert);
-    alert.textContent = profile.alert || "";
+    const missed = profile.missed_in_last_7_days;
+    alert.textContent = profile.alert ? t(missed === 1 ? "alert_one" : "alert_many", { n: missed }) : "";
     const suspended = $("suspended");
     suspended.classList.toggle("hidden", !profile.suspended);
     suspended.textContent = profile.suspended
-      ? "Your account is suspended: you receive no referrals until the program reactivates it. Contact your program administrator." : "";
+      ? T.suspended : "";
   }
 
   function renderProfile() {
@@ -602,9 +665,10 @@
     const address = p.business_address;
     $("contact-card").replaceChildren(
       el("h2", { text: p.first_name + " " + p.last_name }),
-      el("p", {}, "E-mail: " + p.email, el("br"), "Phone: " + p.phone, el("br"),
-        "Business address: " + [address.street, address.city, address.state, address.zip].filter(Boolean).join(", ")),
-      el("p", { class: "small muted", text: "These details come from your licensing record; ask your program administrator to change them." }));
+      el("p", {}, t("p_email", { value: p.email }), el("br"), t("p_phone", { value: usPhone(p.phone) }), el("br"),
+        t("p_address", { value: [address.street, address.city, address.state, address.zip].filter(Boolean).join(", ") })),
+      el("p", { class: "small muted", text: T.p_record_note }));
+    $("p-page-language").value = p.page_language || DATA.lang;
     $("p-mobile").value = p.mobile_phone || "";
     $("p-methods").replaceChildren(...Object.entries(METHODS).map(([value, label]) =>
       el("label", {}, el("input", { type: "radio", name: "method", value, checked: p.contact_method === value }), label)));
@@ -614,8 +678,8 @@
     const chosen = p.state_preferences || p.eligible_states;
     $("p-states").replaceChildren(...p.eligible_states.map((state) =>
       el("label", { class: "shrink" }, el("input", { type: "checkbox", name: "state", value: state, checked: chosen.includes(state) }), state)));
-    if (!p.eligible_states.length) $("p-states").append(el("p", { text: "You are not eligible in any state yet." }));
-    $("p-not-eligible").textContent = p.not_eligible.length ? "Not eligible: " + p.not_eligible.join("; ") : "";
+    if (!p.eligible_states.length) $("p-states").append(el("p", { text: T.p_no_states }));
+    $("p-not-eligible").textContent = p.not_eligible.length ? t("p_not_eligible", { value: p.not_eligible.join("; ") }) : "";
   }
 
   // Whether the chosen contact method can reach the agent: app notifications need a registered phone, texts a
@@ -624,11 +688,10 @@
     const method = (document.querySelector('input[name="method"]:checked') || {}).value || "";
     const problems = [];
     if (method.includes("app") && !(profile.devices || []).length) {
-      problems.push("No phone is registered for app notifications, so they reach no one: offers still come by e-mail" +
-        (method.includes("text") ? " and text." : "."));
+      problems.push(method.includes("text") ? T.reach_app_text : T.reach_app);
     }
     if (method.includes("text") && !$("p-mobile").value.trim() && !profile.mobile_phone) {
-      problems.push("Texts go to your listed phone (" + usPhone(profile.phone) + "). If it cannot take texts, add a mobile number above.");
+      problems.push(t("reach_text", { phone: usPhone(profile.phone) }));
     }
     $("p-reach").textContent = problems.join(" ");
     $("p-reach").classList.toggle("hidden", !problems.length);
@@ -643,17 +706,21 @@
     error.classList.add("hidden");
     clearProblems();
     const checked = (name) => Array.from(document.querySelectorAll('input[name="' + name + '"]:checked')).map((i) => i.value);
-    const body = { languages: checked("language"), contact_method: (document.querySelector('input[name="method"]:checked') || {}).value };
+    const body = {
+      languages: checked("language"), page_language: $("p-page-language").value,
+      contact_method: (document.querySelector('input[name="method"]:checked') || {}).value,
+    };
     const states = checked("state");
     if (states.length === profile.eligible_states.length) body.reset_state_preferences = true;
     else body.state_preferences = states;
     if ($("p-mobile").value.trim()) body.mobile_phone = $("p-mobile").value.trim();
-    if (!body.languages.length) { error.textContent = "Choose at least one language."; error.classList.remove("hidden"); return; }
-    if (!states.length) { error.textContent = "Keep at least one state, or ask to be suspended."; error.classList.remove("hidden"); return; }
+    if (!body.languages.length) { error.textContent = T.p_need_language; error.classList.remove("hidden"); return; }
+    if (!states.length) { error.textContent = T.p_need_state; error.classList.remove("hidden"); return; }
     try {
       profile = await api("PUT", "agent/profile", body);
+      if (followLanguage("p_saved")) return; // the page comes back in the language just chosen
       renderProfile();
-      notice("Profile saved.");
+      notice(T.p_saved);
     } catch (failure) {
       showProblems(failure, { mobile_phone: "p-mobile" });
     }
@@ -680,7 +747,8 @@
 
   function minutes(seconds) {
     if (seconds === null) return "—";
-    return seconds < 90 ? Math.round(seconds) + " s" : (seconds / 60).toFixed(1) + " min";
+    const number = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+    return seconds < 90 ? Math.round(seconds) + " s" : number.format(seconds / 60) + " min";
   }
 
   function renderMetrics(list) {
@@ -700,20 +768,20 @@
     const direct = list.filter((row) => row.kind === "direct").length;
     const acceptRate = direct ? Math.round((100 * list.filter((r) => r.kind === "direct" && r.consumer).length) / direct) + "%" : "—";
     metricRows = [
-      ["Referrals offered", list.length],
-      ["Accepted (all statuses after acceptance)", taken],
-      ["Acceptance rate of direct offers", acceptRate],
-      ...Object.keys(STATUS_LABELS).map((key) => ["Status: " + STATUS_LABELS[key], counts[key]]),
-      ...Object.keys(OUTCOMES).map((key) => ["Completed: " + OUTCOMES[key], outcomes[key]]),
-      ["Median response time", minutes(median(responses))],
-      ["Fastest response time", minutes(responses.length ? Math.min(...responses) : null)],
-      ["Missed in the last 7 days", profile ? profile.missed_in_last_7_days : "—"],
+      [T.m_offered, list.length],
+      [T.m_taken, taken],
+      [T.m_rate, acceptRate],
+      ...Object.keys(STATUS_LABELS).map((key) => [t("m_status", { label: STATUS_LABELS[key] }), counts[key]]),
+      ...Object.keys(OUTCOMES).map((key) => [t("m_outcome", { label: OUTCOMES[key] }), outcomes[key]]),
+      [T.m_median, minutes(median(responses))],
+      [T.m_fastest, minutes(responses.length ? Math.min(...responses) : null)],
+      [T.m_missed_7, profile ? profile.missed_in_last_7_days : "—"],
     ];
     $("m-stats").replaceChildren(
-      el("div", { class: "stat" }, el("b", { text: String(list.length) }), "offered"),
-      el("div", { class: "stat" }, el("b", { text: String(taken) }), "accepted"),
-      el("div", { class: "stat" }, el("b", { text: String(counts.missed) }), "missed"),
-      el("div", { class: "stat" }, el("b", { text: minutes(median(responses)) }), "median response"));
+      el("div", { class: "stat" }, el("b", { text: String(list.length) }), T.m_stat_offered),
+      el("div", { class: "stat" }, el("b", { text: String(taken) }), T.m_stat_accepted),
+      el("div", { class: "stat" }, el("b", { text: String(counts.missed) }), T.m_stat_missed),
+      el("div", { class: "stat" }, el("b", { text: minutes(median(responses)) }), T.m_stat_median));
     const biggest = Math.max(1, ...Object.values(counts));
     const chart = $("m-chart");
     chart.setAttribute("aria-label", Object.keys(STATUS_LABELS).map((k) => STATUS_LABELS[k] + " " + counts[k]).join(", "));
@@ -731,7 +799,7 @@
 
   $("m-days").addEventListener("change", loadMetrics);
   $("m-export").addEventListener("click", () => {
-    const lines = [["Measure", "Value"], ...metricRows].map((row) => row.map(csvCell).join(","));
+    const lines = [[T.m_measure, T.m_value], ...metricRows].map((row) => row.map(csvCell).join(","));
     const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
     const link = el("a", { href: URL.createObjectURL(blob), download: "help-on-demand-metrics-" + $("m-days").value + "-days.csv" });
     document.body.append(link);
@@ -760,7 +828,9 @@
       if (error.status !== 401) notice(explain(error), "error");
       return;
     }
-    showTab(location.hash.slice(1) || "referrals");
+    if (followLanguage(null)) return;
+    showTab(openedAt(location.hash) ? "referrals" : location.hash.slice(1) || "referrals");
+    pendingNotice();
     if (ticker) clearInterval(ticker);
     ticker = setInterval(tick, 1000);
     schedulePoll(POLL_S);

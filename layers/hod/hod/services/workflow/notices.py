@@ -221,7 +221,7 @@ def agent_recipient(agent: Agent, channels: frozenset[str] | None = None) -> Rec
     """An agent as a message recipient: their preferred contact method unless `channels` narrows it."""
     return Recipient(
         label=f"agent:{agent.npn}",
-        language=agent.languages[0] if agent.languages else "en",
+        language=agent.message_language,
         channels=agent.contact_method.channels if channels is None else channels,
         email=agent.record.email,
         phone=agent.text_phone,
