@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from hod.adapters.agent_loads import LoadItem, add_waiter, claim_slot, release_slot
 from hod.adapters.dynamo import (
+    ROUND_FAILED,
     DynamoReferralStore,
     ReferralItem,
     _conditional_failed,
@@ -443,3 +444,52 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     return False
                 raise
         return True
+
+    # ----- the consumer's status page ------------------------------------------------------------------------------
+    def consumer_state(self, referral_id: str) -> tuple[ReferralState, frozenset[str]] | None:
+        """The referral with the accepting agent's contact details, and the keys of the follow-ups recorded on it
+        (reminders sent, the consumer's "nobody has called me"): one GetItem of the referral alone."""
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True)
+            except ReferralItem.DoesNotExist:
+                return None
+        state = _state([item])
+        return (state, frozenset(item.reminded or ())) if state is not None else None
+
+    def report_not_called(
+        self,
+        referral_id: str,
+        npn: str,
+        key: str,
+        *,
+        at: datetime,
+        accepted_by_then: datetime,
+        events: Sequence[AuditEvent],
+        reassign: bool,
+    ) -> None:
+        """The consumer says the accepting agent has not called: recorded once per acceptance (`key`), only while
+        the referral is still accepted by `npn` with no progress, and only for an acceptance made at or before
+        `accepted_by_then` (its contact-by time has passed). With `reassign` the same write sends the referral back to
+        searching and flags it for the sweep, which starts its next round as it does after a failed one."""
+        condition = (
+            (ReferralItem.status == ReferralStatus.ACCEPTED.value)
+            & (ReferralItem.accepted_by == npn)
+            & (ReferralItem.accepted_at <= accepted_by_then.isoformat())
+            & ~ReferralItem.reminded.contains(key)
+        )
+        actions: list[Action] = [ReferralItem.reminded.add({key}), ReferralItem.updated_at.set(at.isoformat())]
+        if reassign:
+            actions += [
+                ReferralItem.status.set(ReferralStatus.SEARCHING.value),
+                ReferralItem.accepted_by.remove(),
+                ReferralItem.accepted_at.remove(),
+                ReferralItem.contact.remove(),
+                ReferralItem.needs_start.set(key_for(ROUND_FAILED, referral_id)),
+            ]
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(ReferralItem(_pk(referral_id), _HEAD), actions=actions, condition=condition)
+
+        self._transact(referral_id, events, build, "This request cannot be reported as not called now.")
