@@ -50,6 +50,7 @@ class ReferralStatusAnswer(Answer):
     language: str = Field(description="the page's language")
     version: str = Field(description="changes whenever what the page shows changes")
     updated_at: datetime
+    matched: bool = Field(description="an agent available now was offered the request, or has it")
     agent: StatusAgent | None = None
     contact_by: datetime | None = Field(default=None, description="R12: the agent calls by then")
     contact_by_local: str | None = Field(default=None, description="the same, in the consumer's time zone")
@@ -88,6 +89,7 @@ def status_answer(view: StatusView) -> ReferralStatusAnswer:
         language=language,
         version=status_page.version(view),
         updated_at=view.updated_at,
+        matched=view.matched,
         agent=agent,
         contact_by=view.contact_by,
         contact_by_local=status_page.at(view.contact_by, view) or None,

@@ -122,6 +122,7 @@ class StatusView:
     state: str
     time_zone: str
     updated_at: datetime
+    matched: bool = False  # an agent available now was offered the request, or has it
     agent_first_name: str | None = None
     agent_phone: str | None = None
     contact_by: datetime | None = None
@@ -165,6 +166,7 @@ def status_view(state: ReferralState, follow_ups: frozenset[str], now: datetime,
         state=referral.place.state,
         time_zone=referral.place.time_zone,
         updated_at=referral.updated_at,
+        matched=referral.status is ReferralStatus.OFFERED or referral.accepted_by is not None,
     )
     if stage is Stage.SAFETY_NET:
         return replace(view, safety_net=safety_net_times(referral, times))
