@@ -80,6 +80,17 @@ def receipt_link(stack: Stack, email: str, mark: set[str]) -> str:
     raise AssertionError(f"no receipt with a status link to {email}")
 
 
+def follow_receipt(page: Any, stack: Stack, language: str, zip_code: str, email: str, promise: str) -> set[str]:
+    """Ask for help, see the confirmation make its `promise` (an available agent has the request), then open the
+    receipt e-mail's status link; what the outbox held before the request."""
+    mark = stack.mark()
+    ask_for_help(page, stack, language, zip_code, email)
+    page.get_by_text(promise).wait_for()
+    assert page.locator("#after-hours").is_hidden()
+    page.goto(receipt_link(stack, email, mark))
+    return mark
+
+
 def accept_offer(stack: Stack, agent_email: str, mark: set[str]) -> None:
     offer = stack.wait_for_email(agent_email, "Help On Demand referral in", mark, timeout=WAIT_S)
     link = next(link for link in offer["links"] if "/offers/view?t=" in link)
@@ -108,15 +119,10 @@ def test_a_consumer_follows_the_receipts_link_through_each_stage_and_says_nobody
     status_stack: Stack, sessions: dict[str, str], page: Any
 ) -> None:
     stack = status_stack
-    # Given Grace available in Austin, a consumer there asks for help in English
-    mark = stack.mark()
-    ask_for_help(page, stack, "en", "78702", "rosa.status@example.org")
-    # Then the confirmation promises a call within minutes only once an available agent has the request
-    page.get_by_text("usually within minutes").wait_for()
-    assert page.locator("#after-hours").is_hidden()
+    # Given Grace available in Austin, a consumer there asks for help in English: the confirmation promises a call
+    # within minutes once an available agent has the request
     # When the consumer opens the link in the receipt e-mail: the request is being offered
-    link = receipt_link(stack, "rosa.status@example.org", mark)
-    page.goto(link)
+    mark = follow_receipt(page, stack, "en", "78702", "rosa.status@example.org", "usually within minutes")
     assert page.get_by_role("heading", name="We are finding an agent for you").is_visible()
     screenshot(page, "status-searching")
     # When Grace accepts, the page updates itself: her first name, business phone and the contact-by time
@@ -136,6 +142,8 @@ def test_a_consumer_follows_the_receipts_link_through_each_stage_and_says_nobody
     # Then it is recorded, Grace is reminded, and the button does not come back
     assert "We reminded Grace to call you now." in page.locator("#not-called-done").inner_text()
     assert page.locator("#not-called").count() == 0
+    # (the answer is the page at its own address: its stylesheet and script still load)
+    assert page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth") == "544px"
     stack.wait_for_email(GRACE["email"], "says nobody has called", mark)
     screenshot(page, "status-not-called")
     reference = accepted_referral(stack, sessions[GRACE["npn"]])
@@ -154,11 +162,8 @@ def test_a_spanish_speaking_consumer_sees_each_stage_in_spanish(
 ) -> None:
     stack = status_stack
     # Given Lucía available in Miami, a consumer there asks for help in Spanish
-    mark = stack.mark()
-    ask_for_help(page, stack, "es", "33125", "rosa.estado@example.org")
-    page.get_by_text("normalmente en pocos minutos").wait_for()
     # When they open the receipt's link: the page is in Spanish
-    page.goto(receipt_link(stack, "rosa.estado@example.org", mark))
+    mark = follow_receipt(page, stack, "es", "33125", "rosa.estado@example.org", "normalmente en pocos minutos")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.get_by_role("heading", name="Estamos buscando un agente para usted").is_visible()
     screenshot(page, "status-searching-es")

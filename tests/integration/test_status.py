@@ -89,8 +89,17 @@ def receipt_link(address: str) -> str:
     return tokens[0]
 
 
+def asked_and_offered(client: Client, workflow: Workflow, *agents: tuple[str, str]) -> tuple[str, str]:
+    """Agents (npn, ZIP) available around the clock, and a consumer's request offered to the first: its status
+    token and referral id."""
+    add_agents(*((npn, zip_code, ALWAYS) for npn, zip_code in agents))
+    receipt = submit(client)
+    workflow.wait_for(lambda: link_of(agents[0][0], workflow), what="the offer")
+    return receipt["status_token"], receipt["referral_id"]
+
+
 def not_called(client: Client, token: str) -> tuple[int, str]:
-    answer = client.http.post("/status/not-called", body=f"t={token}", headers=FORM)
+    answer = client.http.post("/status", body=f"t={token}", headers=FORM)
     return answer.status_code, answer.body.decode()
 
 
@@ -173,9 +182,7 @@ def test_a_link_that_is_forged_expired_or_for_another_purpose_shows_a_clear_page
     workflow: Workflow, client: Client, clock: MovableClock
 ) -> None:
     # Given a referral and its status link
-    add_agents(("101", "78701", ALWAYS))
-    receipt = submit(client)
-    token, rid = receipt["status_token"], receipt["referral_id"]
+    token, rid = asked_and_offered(client, workflow, ("101", "78701"))
     offer_link = link_of("101", workflow)
     before = actions(client, rid)
     # When the token is tampered with, or missing: a 401 page in the browser's language
@@ -217,9 +224,7 @@ def test_nobody_has_called_me_is_refused_before_the_contact_by_time_and_recorded
     workflow: Workflow, client: Client, clock: MovableClock
 ) -> None:
     # Given a referral an agent accepted
-    add_agents(("101", "78701", ALWAYS))
-    receipt = submit(client)
-    token, rid = receipt["status_token"], receipt["referral_id"]
+    token, rid = asked_and_offered(client, workflow, ("101", "78701"))
     accepted_by(client, workflow, "101")
     # When the consumer says nobody called before the contact-by time: refused, nothing recorded or sent
     code, page = not_called(client, token)
@@ -260,9 +265,7 @@ def test_under_the_reassign_policy_nobody_has_called_me_sends_the_referral_to_th
     workflow: Workflow, client: Client, clock: MovableClock
 ) -> None:
     # Given two agents, the nearest of whom accepted and did not call by the contact-by time
-    add_agents(("101", "78701", ALWAYS), ("102", "78205", ALWAYS))
-    receipt = submit(client)
-    token, rid = receipt["status_token"], receipt["referral_id"]
+    token, rid = asked_and_offered(client, workflow, ("101", "78701"), ("102", "78205"))
     accepted_by(client, workflow, "101")
     workflow.wait_for(lambda: workflow.execution(rid)["status"] == "SUCCEEDED", what="the first execution to end")
     clock.ahead = timedelta(seconds=601)
@@ -293,9 +296,7 @@ def test_a_failing_write_of_the_report_loses_nothing_and_it_can_be_made_again(
     workflow: Workflow, client: Client, clock: MovableClock, faults: Faults
 ) -> None:
     # Given an accepted referral past its contact-by time
-    add_agents(("101", "78701", ALWAYS))
-    receipt = submit(client)
-    token, rid = receipt["status_token"], receipt["referral_id"]
+    token, rid = asked_and_offered(client, workflow, ("101", "78701"))
     accepted_by(client, workflow, "101")
     clock.ahead = timedelta(seconds=601)
     # When DynamoDB keeps failing the report's transaction

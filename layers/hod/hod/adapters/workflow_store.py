@@ -35,7 +35,7 @@ from hod.domain.capacity import AgentLoad, Waiter
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
-from hod.ports import OfferRecord, ReferralState, SlotClaim, SlotRelease
+from hod.ports import NotCalledReport, OfferRecord, ReferralState, SlotClaim, SlotRelease
 from hod.shards import key_for
 
 _HEAD = "REFERRAL"
@@ -458,29 +458,24 @@ class DynamoWorkflowStore(DynamoReferralStore):
         state = _state([item])
         return (state, frozenset(item.reminded or ())) if state is not None else None
 
-    def report_not_called(
-        self,
-        referral_id: str,
-        npn: str,
-        key: str,
-        *,
-        at: datetime,
-        accepted_by_then: datetime,
-        events: Sequence[AuditEvent],
-        reassign: bool,
-    ) -> None:
-        """The consumer says the accepting agent has not called: recorded once per acceptance (`key`), only while
-        the referral is still accepted by `npn` with no progress, and only for an acceptance made at or before
-        `accepted_by_then` (its contact-by time has passed). With `reassign` the same write sends the referral back to
-        searching and flags it for the sweep, which starts its next round as it does after a failed one."""
+    def report_not_called(self, report: NotCalledReport) -> None:
+        """The consumer says the accepting agent has not called: recorded once per acceptance (`report.key`), only
+        while the referral is still accepted by `report.npn` with no progress, and only for an acceptance made at or
+        before `report.accepted_by_then` (its contact-by time has passed). With `report.reassign` the same write sends
+        the referral back to searching and flags it for the sweep, which starts its next round as it does after a
+        failed one."""
+        referral_id = report.referral_id
         condition = (
             (ReferralItem.status == ReferralStatus.ACCEPTED.value)
-            & (ReferralItem.accepted_by == npn)
-            & (ReferralItem.accepted_at <= accepted_by_then.isoformat())
-            & ~ReferralItem.reminded.contains(key)
+            & (ReferralItem.accepted_by == report.npn)
+            & (ReferralItem.accepted_at <= report.accepted_by_then.isoformat())
+            & ~ReferralItem.reminded.contains(report.key)
         )
-        actions: list[Action] = [ReferralItem.reminded.add({key}), ReferralItem.updated_at.set(at.isoformat())]
-        if reassign:
+        actions: list[Action] = [
+            ReferralItem.reminded.add({report.key}),
+            ReferralItem.updated_at.set(report.at.isoformat()),
+        ]
+        if report.reassign:
             actions += [
                 ReferralItem.status.set(ReferralStatus.SEARCHING.value),
                 ReferralItem.accepted_by.remove(),
@@ -492,4 +487,4 @@ class DynamoWorkflowStore(DynamoReferralStore):
         def build(tx: TransactWrite) -> None:
             tx.update(ReferralItem(_pk(referral_id), _HEAD), actions=actions, condition=condition)
 
-        self._transact(referral_id, events, build, "This request cannot be reported as not called now.")
+        self._transact(referral_id, report.events, build, "This request cannot be reported as not called now.")

@@ -1,5 +1,5 @@
 """The consumer's status link: the page (GET /status, never changing anything), its JSON twin that the page and
-the confirmation screen poll (GET /status.json), and "Nobody has called me" (POST /status/not-called)."""
+the confirmation screen poll (GET /status.json), and "Nobody has called me" (POST /status, the page's own button)."""
 
 from __future__ import annotations
 
@@ -140,10 +140,11 @@ def status_json(query: LinkQuery) -> ReferralStatusAnswer:
 
 
 @status.route(
-    "/status/not-called",
+    "/status",
     "POST",
-    summary='"Nobody has called me", after the contact-by time (form field t): recorded once per acceptance, the '
-    "agent reminded and, under the reassign policy, the request sent on to the next agent",
+    summary='The status page\'s "Nobody has called me", after the contact-by time (form field t): recorded once per '
+    "acceptance, the agent reminded and, under the reassign policy, the request sent on to the next agent (posted "
+    "to the page's own address, so the answer, the same page, keeps its relative links)",
     body=LinkForm,
     body_media=(FORM,),
     page=True,

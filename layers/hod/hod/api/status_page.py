@@ -85,7 +85,7 @@ def _not_called(view: StatusView, token: str, text: dict[str, str]) -> str:
         return _p(escape(text["not_called_wait"]).format(contact_by=escape(at(view.contact_by, view))), "muted")
     return (
         f"<h2>{escape(text['not_called_question'])}</h2>"
-        '<form method="post" action="status/not-called">'
+        '<form method="post" action="status">'
         f'<input type="hidden" name="t" value="{escape(token)}">'
         f'<button type="submit" id="not-called">{escape(text["not_called_button"])}</button></form>'
     )

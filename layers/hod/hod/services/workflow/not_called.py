@@ -6,14 +6,14 @@ a referral whose round failed (`IntakeService.start_unstarted`): the nearest age
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from hod.domain.offer import AgentContact
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, NotFound
-from hod.ports import ReferralState
+from hod.ports import NotCalledReport, ReferralState
 from hod.services.notifier import Notifier, Outcome
 from hod.services.status import NOT_CALLED_KEY, contact_by
 from hod.services.workflow.common import WorkflowPorts
@@ -33,17 +33,7 @@ class NotCalledPolicy(StrEnum):
 class NotCalledStore(Protocol):
     def consumer_state(self, referral_id: str) -> tuple[ReferralState, frozenset[str]] | None: ...
 
-    def report_not_called(
-        self,
-        referral_id: str,
-        npn: str,
-        key: str,
-        *,
-        at: datetime,
-        accepted_by_then: datetime,
-        events: list[AuditEvent],
-        reassign: bool,
-    ) -> None: ...
+    def report_not_called(self, report: NotCalledReport) -> None: ...
 
     def append_events(self, referral_id: str, events: list[AuditEvent]) -> None: ...
 
@@ -88,7 +78,7 @@ class NotCalled:
             events.append(self._ports.event("system", "referral.reassigned", from_agent_npn=contact.npn))
         accepted_by_then = now - timedelta(seconds=self._ports.policy.follow_up_seconds)
         self._store.report_not_called(
-            referral_id, contact.npn, key, at=now, accepted_by_then=accepted_by_then, events=events, reassign=reassign
+            NotCalledReport(referral_id, contact.npn, key, now, accepted_by_then, events, reassign)
         )
         outcomes = self._remind(state.referral, contact, reassign)
         reminded = self._ports.event("system", "agent.reminded", agent_npn=contact.npn, reason="not_called", **outcomes)
