@@ -9,12 +9,18 @@ from chalice.app import Response
 from pydantic import Field
 
 from hod import web, wiring
-from hod.api import status_page
 from hod.api.models import Answer, LinkForm, LinkQuery
 from hod.api.routing import FORM, Audience, html
 from hod.errors import Conflict, NotFound, Unauthorized
-from hod.services.status import Stage, StatusView
-from hod.services.workflow.not_called import ALREADY, NOT_YET
+from hod.services.status import (
+    ALREADY,
+    CALL_CENTER_PHONE,
+    CALL_CENTER_SITES,
+    CALL_CENTER_TTY,
+    NOT_YET,
+    Stage,
+    StatusView,
+)
 
 status = Audience("status", tag="consumers")
 STATUS_REFUSALS = (401, 404)
@@ -38,8 +44,8 @@ class StatusSafetyNet(Answer):
 
 
 class CallCenter(Answer):
-    phone: str = status_page.CALL_CENTER_PHONE
-    tty: str = status_page.CALL_CENTER_TTY
+    phone: str = CALL_CENTER_PHONE
+    tty: str = CALL_CENTER_TTY
     site: str
 
 
@@ -68,6 +74,8 @@ def _language(view: StatusView | None) -> str:
 
 
 def _refused(exc: Unauthorized | NotFound) -> Response:
+    from hod.api import status_page  # (the page renderer: loaded by these routes alone)
+
     if isinstance(exc, NotFound):
         return html(status_page.refusal_page(_language(None), "not_found"), 404)
     kind = "expired" if "expired" in str(exc) else "invalid"
@@ -75,6 +83,8 @@ def _refused(exc: Unauthorized | NotFound) -> Response:
 
 
 def status_answer(view: StatusView) -> ReferralStatusAnswer:
+    from hod.api import status_page
+
     language = _language(view)
     agent = None
     if view.agent_first_name is not None and view.agent_phone is not None:
@@ -105,7 +115,7 @@ def status_answer(view: StatusView) -> ReferralStatusAnswer:
         )
         if net is not None
         else None,
-        call_center=CallCenter(site=status_page.CALL_CENTER_SITES.get(language, status_page.CALL_CENTER_SITES["en"])),
+        call_center=CallCenter(site=CALL_CENTER_SITES.get(language, CALL_CENTER_SITES["en"])),
     )
 
 
@@ -120,6 +130,8 @@ def status_answer(view: StatusView) -> ReferralStatusAnswer:
     refusals=STATUS_REFUSALS,
 )
 def status_view(query: LinkQuery) -> Response:
+    from hod.api import status_page
+
     try:
         view = wiring.consumer_status().view(query.t)
     except (Unauthorized, NotFound) as exc:
@@ -153,6 +165,8 @@ def status_json(query: LinkQuery) -> ReferralStatusAnswer:
     refusals=STATUS_REFUSALS,
 )
 def not_called(body: LinkForm) -> Response:
+    from hod.api import status_page
+
     consumer_status = wiring.consumer_status()
     try:
         referral_id = wiring.status_links().referral_id(body.t)

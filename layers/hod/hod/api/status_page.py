@@ -13,11 +13,8 @@ from string import Template
 from zoneinfo import ZoneInfo
 
 from hod.messages import local_time
-from hod.services.status import Stage, StatusView
+from hod.services.status import CALL_CENTER_PHONE, CALL_CENTER_SITES, CALL_CENTER_TTY, Stage, StatusView
 
-CALL_CENTER_PHONE = "1-800-318-2596"
-CALL_CENTER_TTY = "1-855-889-4325"
-CALL_CENTER_SITES = {"en": "https://www.healthcare.gov/", "es": "https://www.cuidadodesalud.gov/es/"}
 _US_PHONE = re.compile(r"\+1(\d{3})(\d{3})(\d{4})")
 
 

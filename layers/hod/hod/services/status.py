@@ -25,6 +25,13 @@ STATUS_LINK_LIFETIME = timedelta(days=30)
 CONSUMER = "consumer"  # the token's subject: a status link stands for no person
 # What "nobody has called me" records on the referral, once per acceptance (hod.services.workflow.not_called)
 NOT_CALLED_KEY = "not_called:{npn}"
+# The Marketplace Call Center, named wherever no agent can help now (HealthCare.gov; CuidadoDeSalud.gov in Spanish)
+CALL_CENTER_PHONE = "1-800-318-2596"
+CALL_CENTER_TTY = "1-855-889-4325"
+CALL_CENTER_SITES = {"en": "https://www.healthcare.gov/", "es": "https://www.cuidadodesalud.gov/es/"}
+# What a refused "nobody has called me" says (hod.services.workflow.not_called), and the page's words for it
+NOT_YET = "The agent still has time to call you; you can tell us after the time shown."
+ALREADY = "You have already told us; we have reminded the agent."
 
 
 class Stage(StrEnum):

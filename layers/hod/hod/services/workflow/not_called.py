@@ -15,12 +15,9 @@ from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, NotFound
 from hod.ports import NotCalledReport, ReferralState
 from hod.services.notifier import Notifier, Outcome
-from hod.services.status import NOT_CALLED_KEY, contact_by
+from hod.services.status import ALREADY, NOT_CALLED_KEY, NOT_YET, contact_by
 from hod.services.workflow.common import WorkflowPorts
 from hod.services.workflow.notices import contact_recipient
-
-NOT_YET = "The agent still has time to call you; you can tell us after the time shown."
-ALREADY = "You have already told us; we have reminded the agent."
 
 
 class NotCalledPolicy(StrEnum):
