@@ -269,6 +269,8 @@ def test_under_the_reassign_policy_nobody_has_called_me_sends_the_referral_to_th
     accepted_by(client, workflow, "101")
     workflow.wait_for(lambda: workflow.execution(rid)["status"] == "SUCCEEDED", what="the first execution to end")
     clock.ahead = timedelta(seconds=601)
+    # (its first reminder went at the contact-by time, as R12's schedule does)
+    assert wiring.workflow_store().claim_reminder(rid, "15") is not None
     # When the consumer says nobody called
     code, page = not_called(client, token)
     # Then the referral is searching again, the first agent told it is no longer theirs
@@ -285,6 +287,8 @@ def test_under_the_reassign_policy_nobody_has_called_me_sends_the_referral_to_th
     referral = wiring.workflow_store().get(rid)
     assert referral is not None
     assert referral.accepted_by == "102"
+    # And the new acceptance gets its own reminders (the first acceptance's are not counted against it)
+    assert wiring.workflow_store().claim_reminder(rid, "15") is not None
     trail = actions(client, rid)
     assert trail.count("consumer.not_called") == 1
     assert trail.count("referral.reassigned") == 1

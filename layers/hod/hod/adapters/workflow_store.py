@@ -471,10 +471,11 @@ class DynamoWorkflowStore(DynamoReferralStore):
             & (ReferralItem.accepted_at <= report.accepted_by_then.isoformat())
             & ~ReferralItem.reminded.contains(report.key)
         )
-        actions: list[Action] = [
-            ReferralItem.reminded.add({report.key}),
-            ReferralItem.updated_at.set(report.at.isoformat()),
-        ]
+        # Sent on, the referral's next acceptance starts its reminders afresh: only the report's key stays
+        followed_up = (
+            ReferralItem.reminded.set({report.key}) if report.reassign else ReferralItem.reminded.add({report.key})
+        )
+        actions: list[Action] = [followed_up, ReferralItem.updated_at.set(report.at.isoformat())]
         if report.reassign:
             actions += [
                 ReferralItem.status.set(ReferralStatus.SEARCHING.value),
