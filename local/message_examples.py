@@ -18,6 +18,8 @@ SAMPLE = {
     "deadline": "3:45 PM CST",  # in each language's own form in the examples (local_time)
     "link": "https://hod.example.org/v1/offers/view?t=v1.example-token",
     "text_link": "https://hod.example.org/v1/l/Xq3v9KpT2aw",
+    "status_link": "https://hod.example.org/v1/status?t=v1.example-token",
+    "text_status_link": "https://hod.example.org/v1/l/Tz8m2RwQ5bc",
     "consumer_name": "Rosa Martínez",
     "consumer_phone": "+15125550188",
     "consumer_email": "rosa@example.org",
@@ -42,6 +44,8 @@ KINDS = (
     "consumer_agent_assigned",
     "missed",
     "suspended",
+    "not_called",
+    "not_called_reassigned",
     "sign_in",
     "activation",
 )

@@ -58,6 +58,7 @@ def parameters_from_environment(base_url: str) -> dict[str, str]:
         ("SafetyNetRounds", "HOD_SAFETY_NET_ROUNDS"),
         ("SuspendAfterMissed", "HOD_SUSPEND_AFTER_MISSED"),
         ("FollowUpSeconds", "HOD_FOLLOW_UP_SECONDS"),
+        ("NotCalledPolicy", "HOD_NOT_CALLED_POLICY"),
         ("OfferCapacity", "HOD_OFFER_CAPACITY"),
         ("WrapUpSeconds", "HOD_WRAP_UP_SECONDS"),
     ):

@@ -21,7 +21,13 @@ from benchmarks._probe import _Context
 from benchmarks.coldstart import SENDER, _api_event
 from local.cfn import create_local_resources, load_template
 
-LAZY = ("hod.api.pages", "hod.services.offer_links", "hod.services.workflow.tasks", "aws_xray_sdk.core")
+LAZY = (
+    "hod.api.pages",
+    "hod.api.status_page",
+    "hod.services.offer_links",
+    "hod.services.workflow.tasks",
+    "aws_xray_sdk.core",
+)
 with mock_aws():
     parameters = {"SenderEmail": SENDER, "PlanYear": "2026", "Stage": "probe"}
     env = create_local_resources(boto3.session.Session(), load_template(), parameters=parameters)

@@ -14,7 +14,12 @@ from aws_lambda_powertools import Logger
 from hod.errors import DependencyFailed
 from hod.services.notifier import Notifier, Recipient
 
-VALUES = {"first_name": "Ana", "consumer_phone": "+15125550142"}
+VALUES = {
+    "first_name": "Ana",
+    "consumer_phone": "+15125550142",
+    "status_link": "https://hod.test/status?t=x",
+    "text_status_link": "https://hod.test/l/x",
+}
 
 
 class Outbox:

@@ -7,6 +7,8 @@ import pytest
 from hod.messages import render, template_languages
 from local.message_examples import KINDS, OUT, SAMPLE, examples
 
+STATUS_LINKS = {"status_link": "https://hod.test/status?t=x", "text_status_link": "https://hod.test/l/x"}
+
 
 def test_english_and_spanish_have_every_message() -> None:
     assert {"en", "es"} <= set(template_languages())
@@ -27,15 +29,19 @@ def test_the_words_of_a_text_fit_one_sms_segment_besides_the_link() -> None:
 
 
 def test_values_are_escaped_in_html_but_not_in_text() -> None:
-    message = render("consumer_received", "en", {"first_name": "<b>Ann</b> & co", "consumer_phone": "+1"})
+    message = render(
+        "consumer_received", "en", {**STATUS_LINKS, "first_name": "<b>Ann</b> & co", "consumer_phone": "+1"}
+    )
     assert "&lt;b&gt;Ann&lt;/b&gt; &amp; co" in message.html
     assert "<b>Ann</b> & co" in message.text
 
 
 def test_a_language_without_templates_falls_back_to_english_and_missing_values_are_named() -> None:
-    assert render("consumer_received", "vi", {"first_name": "An", "consumer_phone": "+1"}).language == "en"
+    assert (
+        render("consumer_received", "vi", {**STATUS_LINKS, "first_name": "An", "consumer_phone": "+1"}).language == "en"
+    )
     with pytest.raises(ValueError, match="first_name"):
-        render("consumer_received", "en", {"consumer_phone": "+1"})
+        render("consumer_received", "en", {**STATUS_LINKS, "consumer_phone": "+1"})
 
 
 def test_committed_examples_are_current() -> None:

@@ -451,3 +451,18 @@ class MissedCount(Protocol):
     def missed_recently(self, npn: str) -> int:
         """How many direct offers the agent missed in the last 7 days (R9)."""
         ...
+
+
+@dataclass(frozen=True)
+class NotCalledReport:
+    """A consumer's "nobody has called me" as one write records it (hod.services.workflow.not_called): once per
+    acceptance (`key`), for an acceptance by `npn` made at or before `accepted_by_then`; with `reassign`, the referral
+    goes back to searching in the same write."""
+
+    referral_id: str
+    npn: str
+    key: str
+    at: datetime
+    accepted_by_then: datetime
+    events: Sequence[AuditEvent]
+    reassign: bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
@@ -58,6 +58,9 @@ class Settings(BaseModel):
     send_queue_url: str = ""  # the send queue: safety-net calls, and messages held while a channel was throttling
     ses_send_rate: Annotated[float, Field(gt=0)] = 14.0  # recipients a second the safety net may e-mail
     safety_net_senders: Positive = 2  # send functions side by side (the send queue's maximum concurrency)
+    # What a consumer's "nobody has called me" does after the contact-by time (hod.services.workflow.not_called):
+    # remind the agent, or remind them and send the referral on to the next agent
+    not_called_policy: Literal["remind", "reassign"] = "remind"
 
     @property
     def is_local(self) -> bool:

@@ -36,11 +36,13 @@ if TYPE_CHECKING:
     from hod.services.referral_views import ReferralViews
     from hod.services.reports import ReportService
     from hod.services.sender import Sender
+    from hod.services.status import ConsumerReceipt, ConsumerStatus, StatusLinks
     from hod.services.submissions import Submissions
     from hod.services.sweep import AvailabilitySweep
     from hod.services.workflow.answers import Answers
     from hod.services.workflow.common import WorkflowPorts
     from hod.services.workflow.missed import MissedOffers
+    from hod.services.workflow.not_called import NotCalled
     from hod.services.workflow.notices import Notices
     from hod.services.workflow.queue import WaitingReferrals
     from hod.services.workflow.tasks import WorkflowTasks
@@ -293,7 +295,7 @@ def intake() -> IntakeService:
         clock(),
         settings.plan_year,
         zipdir.lookup,
-        receipt=notices().receipt,
+        receipt=consumer_receipt(),
         offer_window_seconds=settings.offer_window_seconds,
         safety_net_window_seconds=settings.safety_net_window_seconds,
     )
@@ -397,6 +399,38 @@ def link_answers() -> LinkAnswers:
     from hod.services.offer_links import LinkAnswers
 
     return LinkAnswers(auth(), answers(), clock())
+
+
+# ----- the consumer's status page ---------------------------------------------------------------------------------
+@_factory
+def status_links() -> StatusLinks:
+    from hod.services.status import StatusLinks
+
+    return StatusLinks(auth(), get_settings())
+
+
+@_factory
+def consumer_receipt() -> ConsumerReceipt:
+    """The receipt the intake sends, with the consumer's status link (a short one in the text)."""
+    from hod.services.status import ConsumerReceipt
+
+    return ConsumerReceipt(notifier(), status_links(), _LinksOnFirstUse(), clock())
+
+
+@_factory
+def consumer_status() -> ConsumerStatus:
+    from hod.services.status import ConsumerStatus, StatusTimes
+
+    settings = get_settings()
+    times = StatusTimes(settings.follow_up_seconds, settings.safety_net_window_seconds, settings.safety_net_rounds)
+    return ConsumerStatus(status_links(), workflow_store(), clock(), times)
+
+
+@_factory
+def not_called() -> NotCalled:
+    from hod.services.workflow.not_called import NotCalled, NotCalledPolicy
+
+    return NotCalled(workflow_ports(), workflow_store(), notifier(), NotCalledPolicy(get_settings().not_called_policy))
 
 
 # ----- the send function ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pynamodb.transactions import TransactWrite
 
 from hod.adapters.agent_loads import LoadItem, add_waiter, claim_slot, release_slot
 from hod.adapters.dynamo import (
+    ROUND_FAILED,
     DynamoReferralStore,
     ReferralItem,
     _conditional_failed,
@@ -34,7 +35,7 @@ from hod.domain.capacity import AgentLoad, Waiter
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
-from hod.ports import OfferRecord, ReferralState, SlotClaim, SlotRelease
+from hod.ports import NotCalledReport, OfferRecord, ReferralState, SlotClaim, SlotRelease
 from hod.shards import key_for
 
 _HEAD = "REFERRAL"
@@ -445,3 +446,48 @@ class DynamoWorkflowStore(DynamoReferralStore):
                     return False
                 raise
         return True
+
+    # ----- the consumer's status page ------------------------------------------------------------------------------
+    def consumer_state(self, referral_id: str) -> tuple[ReferralState, frozenset[str]] | None:
+        """The referral with the accepting agent's contact details, and the keys of the follow-ups recorded on it
+        (reminders sent, the consumer's "nobody has called me"): one GetItem of the referral alone."""
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True)
+            except ReferralItem.DoesNotExist:
+                return None
+        state = _state([item])
+        return (state, frozenset(item.reminded or ())) if state is not None else None
+
+    def report_not_called(self, report: NotCalledReport) -> None:
+        """The consumer says the accepting agent has not called: recorded once per acceptance (`report.key`), only
+        while the referral is still accepted by `report.npn` with no progress, and only for an acceptance made at or
+        before `report.accepted_by_then` (its contact-by time has passed). With `report.reassign` the same write sends
+        the referral back to searching and flags it for the sweep, which starts its next round as it does after a
+        failed one."""
+        referral_id = report.referral_id
+        condition = (
+            (ReferralItem.status == ReferralStatus.ACCEPTED.value)
+            & (ReferralItem.accepted_by == report.npn)
+            & (ReferralItem.accepted_at <= report.accepted_by_then.isoformat())
+            & ~ReferralItem.reminded.contains(report.key)
+        )
+        # Sent on, the referral's next acceptance starts its reminders afresh: only the report's key stays
+        followed_up = (
+            ReferralItem.reminded.set({report.key}) if report.reassign else ReferralItem.reminded.add({report.key})
+        )
+        actions: list[Action] = [followed_up, ReferralItem.updated_at.set(report.at.isoformat())]
+        if report.reassign:
+            actions += [
+                ReferralItem.status.set(ReferralStatus.SEARCHING.value),
+                ReferralItem.accepted_by.remove(),
+                ReferralItem.accepted_at.remove(),
+                ReferralItem.contact.remove(),
+                ReferralItem.needs_start.set(key_for(ROUND_FAILED, referral_id)),
+            ]
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(ReferralItem(_pk(referral_id), _HEAD), actions=actions, condition=condition)
+
+        self._transact(referral_id, report.events, build, "This request cannot be reported as not called now.")

@@ -8,5 +8,6 @@ from hod.api.consumers import consumers
 from hod.api.links import links
 from hod.api.public import public
 from hod.api.routing import Audience
+from hod.api.status import status
 
-AUDIENCES: tuple[Audience, ...] = (public, consumers, agents, administrators, links)
+AUDIENCES: tuple[Audience, ...] = (public, consumers, status, agents, administrators, links)

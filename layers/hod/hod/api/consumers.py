@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from hod import wiring
 from hod.api import views
 from hod.api.models import ConsumerRequest, ReferralReceipt
-from hod.api.routing import Audience, logger, metrics
+from hod.api.routing import Audience, logger, metrics, public_base_url
 from hod.domain.languages import preferred_language
 from hod.errors import ValidationFailed
 from hod.services.intake import ANSWER_LANGUAGES
@@ -49,4 +49,6 @@ def create_referral(body: ConsumerRequest) -> ReferralReceipt:
     referral = wiring.submissions().submit(body, key)
     metrics().add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
     logger().info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})
-    return views.referral_receipt(referral)
+    links = wiring.status_links()
+    token = links.token(referral.referral_id)
+    return views.referral_receipt(referral, f"{public_base_url(consumers.request)}/status?t={token}", token)

@@ -220,6 +220,10 @@ class ReferralReceipt(Answer):
     language: str
     place: Locality
     message: str = Field(description="the thank-you message, in the consumer's language")
+    status_link: str = Field(
+        description="the consumer's status page (a signed link, valid 30 days), as in the receipt's e-mail"
+    )
+    status_token: str = Field(description="the status link's token, for GET /status.json?t=")
 
 
 class ImportSummary(Answer):

@@ -30,13 +30,15 @@ def _consumer(referral: Referral) -> m.ConsumerContact:
     return m.ConsumerContact.model_validate(referral.consumer, from_attributes=True)
 
 
-def referral_receipt(referral: Referral) -> m.ReferralReceipt:
+def referral_receipt(referral: Referral, status_link: str, status_token: str) -> m.ReferralReceipt:
     return m.ReferralReceipt(
         referral_id=referral.referral_id,
         status=referral.status,
         language=referral.language,
         place=_locality(referral.place),
         message=RECEIPT_MESSAGES.get(referral.language, RECEIPT_MESSAGES["en"]),
+        status_link=status_link,
+        status_token=status_token,
     )
 
 

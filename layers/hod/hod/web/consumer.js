@@ -88,6 +88,57 @@
     return errors;
   }
 
+  // Whether an agent is available now is decided within about a second of the request (the match, or the safety
+  // net when nobody is): the confirmation asks the status page's JSON twin for a few seconds, and promises "usually
+  // within minutes" only once an available agent has it; in the safety net it says so, when a call can be expected,
+  // and gives the Marketplace Call Center.
+  const POLLS = 8;
+
+  function callCenter(element, center) {
+    const parts = text.call_center.split(/(\{phone\}|\{tty\}|\{site\})/);
+    element.replaceChildren();
+    for (const part of parts) {
+      const link = document.createElement("a");
+      if (part === "{phone}" || part === "{tty}") {
+        const number = part === "{phone}" ? center.phone : center.tty;
+        link.href = "tel:" + number;
+        link.textContent = number;
+      } else if (part === "{site}") {
+        link.href = center.site;
+        link.textContent = text.call_center_site;
+      } else {
+        element.appendChild(document.createTextNode(part));
+        continue;
+      }
+      element.appendChild(link);
+    }
+  }
+
+  function showAfterHours(status) {
+    const net = status.safety_net;
+    document.getElementById("after-hours-when").textContent = text.after_hours
+      .replace("{next_search}", net.next_search_local)
+      .replace("{until}", net.tries_until_local);
+    callCenter(document.getElementById("after-hours-call-center"), status.call_center);
+    document.getElementById("after-hours").classList.remove("hidden");
+    document.getElementById("done-step-2").textContent = text.after_hours_step_2;
+  }
+
+  async function whenToExpect(token, polls) {
+    try {
+      const response = await fetch("status.json?t=" + encodeURIComponent(token), { cache: "no-store" });
+      const status = response.ok ? await response.json() : null;
+      if (status && status.stage === "safety_net" && status.safety_net) return showAfterHours(status);
+      if (status && status.matched) {
+        document.getElementById("done-step-2").textContent = text.done_step_2;
+        return;
+      }
+    } catch (error) {
+      // not known yet: the confirmation keeps its plain words
+    }
+    if (polls > 1) window.setTimeout(() => whenToExpect(token, polls - 1), 1000);
+  }
+
   form.addEventListener("input", function () {
     key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   });
@@ -122,6 +173,11 @@
         const done = document.getElementById("done");
         done.classList.remove("hidden");
         done.focus();
+        if (answer.status_token) {
+          document.getElementById("done-status-link").href = "status?t=" + encodeURIComponent(answer.status_token);
+          document.getElementById("done-status").classList.remove("hidden");
+          whenToExpect(answer.status_token, POLLS);
+        }
         return;
       }
       if (response.status === 400 && answer.fields) return showFieldErrors(answer.fields);
