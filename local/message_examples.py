@@ -20,6 +20,7 @@ SAMPLE = {
     "text_link": "https://hod.example.org/v1/l/Xq3v9KpT2aw",
     "consumer_name": "Rosa Martínez",
     "consumer_phone": "+15125550188",
+    "code": "HK7M-4QXZ",
     "consumer_email": "rosa@example.org",
     "first_name": "Rosa",
     "agent_name": "Ana García",

@@ -27,15 +27,20 @@ def test_the_words_of_a_text_fit_one_sms_segment_besides_the_link() -> None:
 
 
 def test_values_are_escaped_in_html_but_not_in_text() -> None:
-    message = render("consumer_received", "en", {"first_name": "<b>Ann</b> & co", "consumer_phone": "+1"})
+    message = render(
+        "consumer_received", "en", {"first_name": "<b>Ann</b> & co", "consumer_phone": "+1", "code": "HK7M-4QXZ"}
+    )
     assert "&lt;b&gt;Ann&lt;/b&gt; &amp; co" in message.html
     assert "<b>Ann</b> & co" in message.text
 
 
 def test_a_language_without_templates_falls_back_to_english_and_missing_values_are_named() -> None:
-    assert render("consumer_received", "vi", {"first_name": "An", "consumer_phone": "+1"}).language == "en"
+    assert (
+        render("consumer_received", "vi", {"first_name": "An", "consumer_phone": "+1", "code": "HK7M-4QXZ"}).language
+        == "en"
+    )
     with pytest.raises(ValueError, match="first_name"):
-        render("consumer_received", "en", {"consumer_phone": "+1"})
+        render("consumer_received", "en", {"consumer_phone": "+1", "code": "HK7M-4QXZ"})
 
 
 def test_committed_examples_are_current() -> None:

@@ -77,7 +77,8 @@ def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
 @administrators.route(
     "/admin/referrals/{referral_id}",
     "GET",
-    summary="A referral and its audit trail (no consumer contact details)",
+    summary="A referral and its audit trail (no consumer contact details), by its id or its confirmation code "
+    "(HK7M-4QXZ; any case, hyphen optional)",
     auth="admin",
     scope="referrals:read",
     response=ReferralForAdmin,

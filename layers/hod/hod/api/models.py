@@ -208,6 +208,10 @@ class ReferralReceipt(Answer):
     """A consumer's request, received."""
 
     referral_id: str
+    confirmation_code: str = Field(
+        description="the code the consumer is given to quote (8 symbols, no 0/O or 1/I/L, grouped: HK7M-4QXZ)",
+        examples=["HK7M-4QXZ"],
+    )
     status: ReferralStatus
     language: str
     place: Locality
@@ -286,6 +290,7 @@ class ReferralForAdmin(Answer):
     """A referral and its audit trail, without the consumer's name or contact details."""
 
     referral_id: str
+    confirmation_code: str | None = Field(description="the code the consumer was given (HK7M-4QXZ)")
     status: ReferralStatus
     language: str
     place: ReferralPlace

@@ -33,6 +33,7 @@ def _consumer(referral: Referral) -> m.ConsumerContact:
 def referral_receipt(referral: Referral) -> m.ReferralReceipt:
     return m.ReferralReceipt(
         referral_id=referral.referral_id,
+        confirmation_code=referral.shown_code,
         status=referral.status,
         language=referral.language,
         place=_locality(referral.place),
@@ -93,6 +94,7 @@ def agent_for_admin(view: AgentView, missed_in_last_7_days: int) -> m.AgentForAd
 def referral_for_admin(referral: Referral, trail: list[AuditEvent]) -> m.ReferralForAdmin:
     return m.ReferralForAdmin(
         referral_id=referral.referral_id,
+        confirmation_code=referral.shown_code or None,
         status=referral.status,
         language=referral.language,
         place=m.ReferralPlace.model_validate(referral.place, from_attributes=True),

@@ -49,7 +49,7 @@ class Notices:
     def receipt(self, referral: Referral) -> dict[str, str]:
         """Tell the consumer, in their language, that the request arrived (sent once: by the call that stored it)."""
         consumer = referral.consumer
-        values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
+        values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone, "code": referral.shown_code}
         rid = referral.referral_id
         outcomes = self._notifier.send(
             rid, "received", consumer_recipient(referral), "consumer_received", values, claim=False, trail=rid
