@@ -419,6 +419,10 @@ class ReportSource(Protocol):
         """Suspended agents by NPN, after the NPN `after`; and the NPN to continue after, when there are more."""
         ...
 
+    def find_agents(self, text: str, limit: int) -> list[Agent]:
+        """At most `limit` agents whose NPN is `text`, whose e-mail address is `text`, or whose name starts so."""
+        ...
+
 
 # ----- links between services (each implemented by another service, or by the settings) --------------------------
 class PublicSite(Protocol):

@@ -35,6 +35,7 @@ from pynamodb.transactions import TransactWrite
 from hod.adapters import aws
 from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
+from hod.domain.folding import name_key
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import CodeTaken, Conflict, DependencyFailed
 from hod.ports import DueRefresh, EarlierSubmission, StoredAgent, SubmissionKey
@@ -186,6 +187,15 @@ class _ByEmail(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-ca
     email_key = UnicodeAttribute(hash_key=True)
 
 
+class _ByName(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by-name"
+        projection = KeysOnlyProjection()
+
+    name_bucket = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
 class AgentItem(Model):
     class Meta:
         table_name: ClassVar[str | None] = None
@@ -198,9 +208,13 @@ class AgentItem(Model):
     next_change_at = NumberAttribute(null=True)
     email_key = UnicodeAttribute(null=True)  # the e-mail address in lower case: sign-in looks agents up by it
     suspended_key = UnicodeAttribute(null=True)  # "1" while suspended: the sparse "suspended" index (adapters.reports)
+    # The administrator's search by name (adapters.reports): the folded name, last name first, and its first letter
+    name_bucket = UnicodeAttribute(null=True)
+    name_key = UnicodeAttribute(null=True)
     version = VersionAttribute()
     due_changes = _DueChanges()
     by_email = _ByEmail()
+    by_name = _ByName()
 
 
 class _ByAgent(GlobalSecondaryIndex["ReferralItem"]):  # type: ignore[no-untyped-call]
@@ -263,6 +277,12 @@ class ReferralItem(Model):
     unstarted = _Unstarted()
 
 
+def name_index_keys(first_name: str, last_name: str, npn: str) -> tuple[str, str]:
+    """What puts an agent in the `by-name` index: "garcia ana#1001" under "g" (a prefix of the key is a Query)."""
+    key = name_key(first_name, last_name)
+    return key[:1] or "_", f"{key}#{npn}"
+
+
 def sweep_shard(npn: str) -> str:
     return str(shard_of(npn, SWEEP_SHARDS))
 
@@ -304,6 +324,7 @@ class DynamoAgentStore:
         next_change_at: int | None,
     ) -> int:
         bind(AgentItem, self._table)
+        name_bucket, name = name_index_keys(agent.record.first_name, agent.record.last_name, agent.npn)
         item = AgentItem(
             npn=agent.npn,
             doc=agent.model_dump_json(),
@@ -312,6 +333,8 @@ class DynamoAgentStore:
             next_change_at=next_change_at,
             email_key=agent.record.email.strip().lower() if agent.record.email else None,
             suspended_key=SUSPENDED_KEY if agent.suspended else None,
+            name_bucket=name_bucket,
+            name_key=name,
         )
         if expected_version is not None:
             item.version = expected_version

@@ -21,8 +21,9 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from hod.adapters.dynamo import SUSPENDED_KEY, _sdk, bind
+from hod.adapters.dynamo import SUSPENDED_KEY, AgentItem, _sdk, bind
 from hod.domain.agent import Agent
+from hod.domain.folding import name_key, name_prefixes
 from hod.domain.metrics import OfferFact, ReferralFact
 from hod.shards import every_key
 
@@ -182,3 +183,29 @@ class DynamoReports:
         agents = [Agent.model_validate_json(item.doc) for item in items[:limit]]
         more = len(items) > limit
         return agents, (agents[-1].npn if more and agents else None)
+
+    def find_agents(self, text: str, limit: int) -> list[Agent]:
+        """Agents by NPN (all digits: that agent), e-mail address (with "@": exact, any case; the sign-in index) or
+        name (a prefix of the last name, or of "first last" / "last first"; the `by-name` index): at most `limit`,
+        by name. Each way is one Query (two for a name of several words) of at most `limit` keys, then one
+        BatchGetItem."""
+        bind(AgentItem, self._agents_table)
+        typed = text.strip()
+        if typed.isdigit():
+            npns = [typed]
+        elif "@" in typed:
+            with _sdk("Query"):
+                npns = [item.npn for item in AgentItem.by_email.query(typed.lower(), limit=limit)]
+        else:
+            npns = []
+            with _sdk("Query"):
+                for prefix in name_prefixes(typed):
+                    found = AgentItem.by_name.query(prefix[0], AgentItem.name_key.startswith(prefix), limit=limit)
+                    npns += [item.npn for item in found]
+        wanted = list(dict.fromkeys(npns))[:limit]
+        if not wanted:
+            return []
+        with _sdk("BatchGetItem"):
+            items = list(AgentItem.batch_get(wanted))
+        agents = [Agent.model_validate_json(item.doc) for item in items]
+        return sorted(agents, key=lambda agent: (name_key(agent.record.first_name, agent.record.last_name), agent.npn))

@@ -17,6 +17,7 @@ from hod.api.models import (
     SuspendedAgents,
     SuspendedQuery,
 )
+from hod.api.report_models import AgentMatches, AgentSearchQuery, Suspension
 from hod.api.routing import JSON, Audience, logger, raw_body
 from hod.services import reports
 from hod.services.agents import AgentView
@@ -72,6 +73,37 @@ def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
     view = wiring.agents().reactivate(npn)
     logger().info("agent reactivated", extra={"by": admin, "agent_npn": npn})
     return _agent(view)
+
+
+@administrators.route(
+    "/admin/agents/{npn}/suspend",
+    "POST",
+    summary="Suspend an agent: no referrals are offered to them until reactivated",
+    auth="admin",
+    scope="agents:suspend",
+    body=Suspension,
+    response=AgentForAdmin,
+)
+def admin_suspend(npn: str, admin: str, body: Suspension) -> AgentForAdmin:
+    view = wiring.agents().suspend(npn, body.reason)
+    logger().info("agent suspended", extra={"by": admin, "agent_npn": npn})
+    return _agent(view)
+
+
+@administrators.route(
+    "/admin/search/agents",
+    "GET",
+    summary="Find agents by NPN, e-mail address or the start of their name (any case, accents optional): "
+    "eligibility and suspension",
+    auth="admin",
+    scope="agents:read",
+    query=AgentSearchQuery,
+    response=AgentMatches,
+)
+def admin_find_agents(query: AgentSearchQuery) -> AgentMatches:
+    agents = wiring.agents()
+    found = wiring.reports().find_agents(query.q, query.limit)
+    return AgentMatches(agents=[views.agent_match(agents.view_of(agent)) for agent in found])
 
 
 @administrators.route(

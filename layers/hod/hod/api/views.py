@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hod.api import models as m
+from hod.api import report_models as rm
 from hod.domain.metrics import COLUMNS, ProgramMetrics
 from hod.domain.offer import OfferKind
 from hod.domain.referral import AuditEvent, Referral
@@ -88,6 +89,24 @@ def agent_for_admin(view: AgentView, missed_in_last_7_days: int) -> m.AgentForAd
         next_change=view.next_change,
         created_at=agent.created_at,
         updated_at=agent.updated_at,
+    )
+
+
+def agent_match(view: AgentView) -> rm.AgentMatch:
+    agent = view.agent
+    record = agent.record
+    return rm.AgentMatch(
+        npn=agent.npn,
+        first_name=record.first_name,
+        last_name=record.last_name,
+        email=record.email,
+        home_state=record.home_state,
+        eligible_states=sorted(view.eligible_states),
+        not_eligible=list(view.not_eligible),
+        available_now=view.available_now,
+        suspended=agent.suspended,
+        suspended_reason=agent.suspended_reason,
+        suspended_at=agent.suspended_at.isoformat() if agent.suspended_at else None,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 from hod.domain.agent import Agent
+from hod.domain.folding import fold
 from hod.domain.metrics import COLUMNS, OfferFact, ProgramMetrics, ReferralFact, program_metrics
 from hod.errors import ValidationFailed
 from hod.ports import MissedCount, ReportSource
@@ -19,6 +20,8 @@ from hod.ports import MissedCount, ReportSource
 MAX_METRICS_DAYS = 31
 MAX_METRICS_ITEMS = 100_000
 MAX_SUSPENDED_PAGE = 200
+MAX_SEARCH_RESULTS = 50
+MAX_SEARCH_TEXT = 100
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,17 @@ class ReportService:
         """One page of suspended agents (at most `limit`, NPNs after `after`) and the NPN the next page starts after."""
         agents, next_after = self._source.suspended_agents(limit, after)
         return [SuspendedAgent(agent, self._missed.missed_recently(agent.npn)) for agent in agents], next_after
+
+    def find_agents(self, text: str, limit: int) -> list[Agent]:
+        """Agents found by NPN, e-mail address or the start of their name (`ReportSource.find_agents`)."""
+        typed = text.strip()
+        if not fold(typed):
+            raise ValidationFailed({"q": "type an NPN, an e-mail address or the start of a name"})
+        if len(typed) > MAX_SEARCH_TEXT:
+            raise ValidationFailed({"q": f"at most {MAX_SEARCH_TEXT} characters"})
+        if typed.isdigit() and len(typed) > 10:
+            raise ValidationFailed({"q": "an NPN has at most 10 digits"})
+        return self._source.find_agents(typed, min(limit, MAX_SEARCH_RESULTS))
 
     def metrics(self, first: date, last: date) -> ProgramMetrics:
         """Program metrics for the UTC days first–last, both included."""

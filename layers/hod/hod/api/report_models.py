@@ -1,0 +1,62 @@
+"""The contract of the finding and reporting routes (part of `hod.api.models`, kept apart to keep each module
+readable): the administrator's agent search and today's referral lists, and the agent's filtered referrals, export
+and metrics. The same rules hold: requests refuse unknown or malformed fields with 400; responses have exactly these
+fields, each always present."""
+
+# No `from __future__ import annotations`: see hod.api.models.
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hod.api.models import Answer
+from hod.services.reports import MAX_SEARCH_RESULTS, MAX_SEARCH_TEXT
+
+
+# ----- the administrator's search --------------------------------------------------------------------------------
+class AgentSearchQuery(BaseModel):
+    """`GET /admin/search/agents`: agents by NPN, e-mail address or the start of their name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_SEARCH_TEXT,
+        description='an NPN (digits: that agent), an e-mail address (with "@": that address, any case) or the start '
+        'of a name ("garc", "ana garc", "garcia ana"; any case, accents optional)',
+    )
+    limit: int = Field(default=20, ge=1, le=MAX_SEARCH_RESULTS, description="agents at most")
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError("must be a whole number")
+        return value
+
+
+class AgentMatch(Answer):
+    """An agent found: who, whether they can take referrals, and whether they are suspended."""
+
+    npn: str
+    first_name: str
+    last_name: str
+    email: str
+    home_state: str
+    eligible_states: list[str] = Field(description="states the agent may be offered referrals in (R2)")
+    not_eligible: list[str] = Field(description="why the agent is eligible nowhere, when so")
+    available_now: bool
+    suspended: bool
+    suspended_reason: str | None
+    suspended_at: str | None = Field(description="ISO 8601, when suspended")
+
+
+class AgentMatches(Answer):
+    agents: list[AgentMatch] = Field(description="by last name, then first name")
+
+
+class Suspension(BaseModel):
+    """`POST /admin/agents/{npn}/suspend`: why (shown to the administrators, kept with the agent)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    reason: str = Field(min_length=3, max_length=200, examples=["Complaint under review"])
