@@ -293,7 +293,7 @@ def test_the_administrator_finds_agents_by_npn_name_and_email_and_suspends_one(a
         search.fill(text)
         page.get_by_role("button", name="Search").click()
         page.locator("#agents-heading").wait_for(state="visible")
-        page.wait_for_function("document.activeElement && document.activeElement.id === 'agents-heading'")
+        wait_until(lambda: page.evaluate("document.activeElement.id") == "agents-heading", "the search's answer")
         return [rows.nth(i).get_attribute("data-npn") for i in range(rows.count())]
 
     # When the administrator searches by name without the accent, by NPN, and by e-mail in capitals
@@ -325,5 +325,40 @@ def test_the_administrator_finds_agents_by_npn_name_and_email_and_suspends_one(a
     assert agent["profile"]["suspended"] is True
     # And a reactivation from the same row lifts it
     page.get_by_role("button", name="Reactivate Lucía Fernández (NPN 7800010)").click()
-    page.wait_for_function("document.querySelector('#agents-message').textContent.includes('reactivated')")
+    wait_until(lambda: "reactivated" in page.locator("#agents-message").inner_text(), "the reactivation")
     assert stack.call("GET", "/admin/agents/7800010", token=stack.admin_token)[1]["profile"]["suspended"] is False
+
+
+def test_the_administrator_lists_the_days_open_safety_net_and_unserved_referrals(admin_stack: Stack, page: Any) -> None:
+    stack = admin_stack
+    # Given a referral received today
+    rid = referral(stack, "67202", phone_end=151)
+    status, answer = stack.call("GET", f"/admin/referrals/{rid}", token=stack.admin_token)
+    assert status == 200, answer
+    # When the administrator lists today's referrals of each kind, in the browser's time zone
+    sign_in(page, stack)
+    page.get_by_role("link", name="Today's referrals").click()
+    zone = page.get_by_label("Time zone").input_value()
+    assert zone
+    found_in: list[str] = []
+    for value, name in (
+        ("open", "Open referrals"),
+        ("safety_net", "Referrals in the safety net"),
+        ("unserved", "Unserved referrals"),
+    ):
+        page.get_by_label("List", exact=True).select_option(value)
+        page.get_by_role("button", name="Show referrals").click()
+        wait_until(lambda name=name: page.locator("#today-heading").inner_text().startswith(name), name)
+        assert f"({zone})" in page.locator("#today-heading").inner_text()
+        if page.locator(f"#today-table tr[data-referral='{rid}']").count():
+            found_in.append(value)
+            screenshot(page, "admin-today")
+    # Then the referral is in the list of where it stands (or was accepted meanwhile), and opens its trail
+    latest = stack.call("GET", f"/admin/referrals/{rid}", token=stack.admin_token)[1]["status"]
+    assert found_in or latest in ("accepted", "in_progress", "completed", "not_a_good_referral")
+    if found_in:
+        page.get_by_label("List", exact=True).select_option(found_in[0])
+        page.get_by_role("button", name="Show referrals").click()
+        page.locator(f"#today-table tr[data-referral='{rid}'] button").click()
+        page.locator("#referral-result").wait_for(state="visible")
+        assert rid in page.locator("#referral-facts").inner_text()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -24,7 +24,7 @@ from pynamodb.models import Model
 from hod.adapters.dynamo import SUSPENDED_KEY, AgentItem, _sdk, bind
 from hod.domain.agent import Agent
 from hod.domain.folding import name_key, name_prefixes
-from hod.domain.metrics import OfferFact, ReferralFact
+from hod.domain.metrics import ListedReferral, OfferFact, ReferralFact
 from hod.shards import every_key
 
 _HEAD = "REFERRAL"
@@ -152,6 +152,17 @@ def _read_shard(key: str, budget: ItemBudget) -> list[DayItem]:
             return found
 
 
+def _listed(item: DayItem) -> ListedReferral:
+    return ListedReferral(
+        referral_id=item.pk.removeprefix("REF#"),
+        created_at=datetime.fromisoformat(item.report_at or ""),
+        state=item.report_state or "",
+        language=item.report_language or "",
+        status=item.status or "",
+        safety_net_round=int(item.safety_net_round or 0),
+    )
+
+
 class DynamoReports:
     def __init__(self, agents_table: str, referrals_table: str) -> None:
         self._agents_table = agents_table
@@ -172,6 +183,29 @@ class DynamoReports:
             elif item.sk.startswith(_OFFER):
                 offers.append(_offer_fact(item))
         return referrals, offers
+
+    def referrals_between(
+        self, start: datetime, end: datetime, statuses: frozenset[str], budget: int
+    ) -> tuple[list[ListedReferral], bool]:
+        """Referrals created in [start, end) whose status is one of `statuses`, oldest first, from the `by-day`
+        index: the UTC days the span touches, every shard of each, only the span's range of times. At most
+        `budget` index items (referrals and offers) are read; the flag says the span held more."""
+        bind(DayItem, self._referrals_table)
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
+        days = [first.date() + timedelta(days=n) for n in range((last.date() - first.date()).days + 1)]
+        span = DayItem.report_at.between(first.isoformat(), last.isoformat())
+        found: list[ListedReferral] = []
+        read = 0
+        with _sdk("Query"):
+            for key in (key for day in days for key in every_key(day.isoformat())):
+                results = DayItem.by_day.query(key, span, limit=budget - read + 1, page_size=_PAGE)
+                for item in results:
+                    read += 1
+                    if read > budget:
+                        return sorted(found, key=lambda row: row.created_at), True
+                    if item.sk == _HEAD and item.status in statuses and item.report_at != last.isoformat():
+                        found.append(_listed(item))
+        return sorted(found, key=lambda row: row.created_at), False
 
     def suspended_agents(self, limit: int, after: str | None) -> tuple[list[Agent], str | None]:
         bind(SuspendedAgentItem, self._agents_table)
@@ -206,6 +240,6 @@ class DynamoReports:
         if not wanted:
             return []
         with _sdk("BatchGetItem"):
-            items = list(AgentItem.batch_get(wanted))
+            items = list(AgentItem.batch_get(wanted, consistent_read=True))
         agents = [Agent.model_validate_json(item.doc) for item in items]
         return sorted(agents, key=lambda agent: (name_key(agent.record.first_name, agent.record.last_name), agent.npn))

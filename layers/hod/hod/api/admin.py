@@ -17,7 +17,14 @@ from hod.api.models import (
     SuspendedAgents,
     SuspendedQuery,
 )
-from hod.api.report_models import AgentMatches, AgentSearchQuery, Suspension
+from hod.api.report_models import (
+    AgentMatches,
+    AgentSearchQuery,
+    ListedReferralRow,
+    ReferralList,
+    ReferralListQuery,
+    Suspension,
+)
 from hod.api.routing import JSON, Audience, logger, raw_body
 from hod.services import reports
 from hod.services.agents import AgentView
@@ -117,6 +124,23 @@ def admin_find_agents(query: AgentSearchQuery) -> AgentMatches:
 )
 def admin_referral(referral_id: str) -> ReferralForAdmin:
     return views.referral_for_admin(*wiring.referral_views().with_audit_trail(referral_id))
+
+
+@administrators.route(
+    "/admin/referrals",
+    "GET",
+    summary="A day's referrals (today by default) in a time zone that are open, in the safety net or unserved, "
+    "oldest first",
+    auth="admin",
+    scope="referrals:read",
+    query=ReferralListQuery,
+    response=ReferralList,
+)
+def admin_referral_list(query: ReferralListQuery) -> ReferralList:
+    day = query.day or reports.local_today(query.tz, wiring.clock().now())
+    found = wiring.reports().referral_list(query.list, query.tz, day)
+    rows = [ListedReferralRow.model_validate(row, from_attributes=True) for row in found.referrals]
+    return ReferralList(kind=query.list, tz=query.tz, day=day, referrals=rows, truncated=found.truncated)
 
 
 @administrators.route(

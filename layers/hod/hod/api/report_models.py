@@ -4,11 +4,13 @@ and metrics. The same rules hold: requests refuse unknown or malformed fields wi
 fields, each always present."""
 
 # No `from __future__ import annotations`: see hod.api.models.
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hod.api.models import Answer
+from hod.api.models import Answer, Timestamp
+from hod.domain.referral import ReferralStatus
 from hod.services.reports import MAX_SEARCH_RESULTS, MAX_SEARCH_TEXT
 
 
@@ -60,3 +62,34 @@ class Suspension(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     reason: str = Field(min_length=3, max_length=200, examples=["Complaint under review"])
+
+
+# ----- the administrator's lists of a day's referrals -------------------------------------------------------------
+class ReferralListQuery(BaseModel):
+    """`GET /admin/referrals`: the referrals created on a day (today by default) in a time zone, by where they stand."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    list: Literal["open", "safety_net", "unserved"] = Field(
+        description="open: still searching or offered to an agent; safety_net: in the safety net; unserved: closed "
+        "without an agent"
+    )
+    tz: str = Field(default="UTC", max_length=64, examples=["America/Chicago"], description="the day's time zone")
+    day: date | None = Field(default=None, description="YYYY-MM-DD in `tz`; today there when absent")
+
+
+class ListedReferralRow(Answer):
+    referral_id: str
+    status: ReferralStatus
+    state: str
+    language: str
+    created_at: Timestamp
+    safety_net_round: int
+
+
+class ReferralList(Answer):
+    kind: str = Field(description="the list asked for")
+    tz: str
+    day: date
+    referrals: list[ListedReferralRow] = Field(description="oldest first")
+    truncated: bool = Field(description="the day held more referrals and offers than one list reads")

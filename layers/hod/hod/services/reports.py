@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hod.domain.agent import Agent
 from hod.domain.folding import fold
-from hod.domain.metrics import COLUMNS, OfferFact, ProgramMetrics, ReferralFact, program_metrics
+from hod.domain.metrics import COLUMNS, ListedReferral, OfferFact, ProgramMetrics, ReferralFact, program_metrics
 from hod.errors import ValidationFailed
 from hod.ports import MissedCount, ReportSource
 
@@ -21,6 +22,13 @@ MAX_METRICS_DAYS = 31
 MAX_METRICS_ITEMS = 100_000
 MAX_SUSPENDED_PAGE = 200
 MAX_SEARCH_RESULTS = 50
+MAX_LIST_ITEMS = 20_000  # index items (referrals and offers) one list may read
+# The administrator's lists of a day's referrals, by the statuses each shows
+REFERRAL_LISTS = {
+    "open": frozenset({"searching", "offered"}),
+    "safety_net": frozenset({"safety_net"}),
+    "unserved": frozenset({"unserved"}),
+}
 MAX_SEARCH_TEXT = 100
 
 
@@ -28,6 +36,14 @@ MAX_SEARCH_TEXT = 100
 class SuspendedAgent:
     agent: Agent
     missed_in_last_7_days: int
+
+
+@dataclass(frozen=True)
+class ReferralList:
+    start: datetime
+    end: datetime
+    referrals: list[ListedReferral]
+    truncated: bool
 
 
 class ReportService:
@@ -51,6 +67,15 @@ class ReportService:
             raise ValidationFailed({"q": "an NPN has at most 10 digits"})
         return self._source.find_agents(typed, min(limit, MAX_SEARCH_RESULTS))
 
+    def referral_list(self, kind: str, zone: str, day: date) -> ReferralList:
+        """The referrals created on `day` in the time zone `zone` that are now open, in the safety net or unserved
+        (`kind`), oldest first; `truncated` when the day held more than MAX_LIST_ITEMS referrals and offers."""
+        tz = _zone(zone)
+        start = datetime.combine(day, time(0), tz)
+        end = datetime.combine(day + timedelta(days=1), time(0), tz)
+        rows, truncated = self._source.referrals_between(start, end, REFERRAL_LISTS[kind], MAX_LIST_ITEMS)
+        return ReferralList(start, end, rows, truncated)
+
     def metrics(self, first: date, last: date) -> ProgramMetrics:
         """Program metrics for the UTC days first–last, both included."""
         if last < first:
@@ -70,6 +95,18 @@ class ReportService:
                     {"to": f"more than {MAX_METRICS_ITEMS:,} referrals and offers in this range; choose fewer days"}
                 )
         return program_metrics(referrals, offers)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed({"tz": "an IANA time zone, such as America/Chicago"}) from None
+
+
+def local_today(zone: str, now: datetime) -> date:
+    """The date it is in time zone `zone` at `now`."""
+    return now.astimezone(_zone(zone)).date()
 
 
 def metrics_csv(metrics: ProgramMetrics) -> str:

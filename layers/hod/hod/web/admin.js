@@ -7,7 +7,7 @@
   const TOKEN_KEY = "hod-admin-token";
   const MAX_IMPORT = parseInt(document.body.dataset.maxImport, 10) || 1000;
   const MAX_ROWS_SHOWN = 2000;
-  const PANELS = ["import", "agents", "referral", "suspended", "metrics"];
+  const PANELS = ["import", "agents", "referral", "today", "suspended", "metrics"];
   const $ = (id) => document.getElementById(id);
   const LANGUAGE_NAMES = JSON.parse($("language-names").textContent);
   const languageName = (code) => (LANGUAGE_NAMES[code] ? LANGUAGE_NAMES[code] + " (" + code + ")" : code);
@@ -138,6 +138,10 @@
     }
     if (!quiet) $(current + "-title").focus();
     if (current === "metrics" && !$("metrics-from").value) defaultDates();
+    if (current === "today" && !$("today-day").value) {
+      $("today-day").value = localDay(new Date());
+      $("today-tz").value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    }
   }
 
   window.addEventListener("hashchange", () => {
@@ -351,12 +355,12 @@
         button.disabled = false;
         return problem($("agents-error"), "Could not " + change + " " + label + ": " + fieldMessages(answer));
       }
+      await findAgents(false);
       const message = $("agents-message");
       message.textContent = change === "suspend"
         ? label + " is suspended: no referrals are offered to them until reactivated."
         : label + " is reactivated and can receive referrals again.";
       show(message, true);
-      await findAgents(false);
       message.focus();
     } catch (error) {
       button.disabled = false;
@@ -487,8 +491,12 @@
     return [el("dt", {}, term), el("dd", {}, value)];
   }
 
-  $("referral-form").addEventListener("submit", async (event) => {
+  $("referral-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    lookUp();
+  });
+
+  async function lookUp() {
     problem($("referral-error"), "");
     show($("referral-result"), false);
     const typed = $("referral-id").value.trim();
@@ -534,6 +542,65 @@
       $("referral-heading").focus();
     } catch (error) {
       if (!(error instanceof SignedOut)) problem($("referral-error"), error.message);
+    }
+  }
+
+  // ----- today's referrals -----------------------------------------------------------------------------------
+  const LIST_NAMES = { open: "Open referrals", safety_net: "Referrals in the safety net", unserved: "Unserved referrals" };
+
+  function localDay(date) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
+  }
+
+  function listedRow(row, zone) {
+    const received = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: zone }).format(
+      new Date(row.created_at),
+    );
+    const open = el("button", { type: "button", class: "secondary", "aria-label": "Look up the referral received at " +
+      received + " in " + row.state }, "Look up");
+    open.addEventListener("click", () => {
+      $("referral-id").value = row.referral_id;
+      location.hash = "#referral";
+      lookUp();
+    });
+    return el(
+      "tr",
+      { "data-referral": row.referral_id },
+      el("td", { "data-label": "Received" }, el("time", { datetime: row.created_at }, received)),
+      el("td", { "data-label": "Status" }, el("span", { class: "badge " + row.status }, STATUS_NAMES[row.status] || row.status)),
+      el("td", { "data-label": "State" }, row.state),
+      el("td", { "data-label": "Language" }, languageName(row.language)),
+      el("td", { "data-label": "Safety-net round" }, row.safety_net_round || "—"),
+      el("td", { "data-label": "Action" }, open),
+    );
+  }
+
+  $("today-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem($("today-error"), "");
+    const zone = $("today-tz").value.trim();
+    const query = "list=" + $("today-list").value + "&day=" + encodeURIComponent($("today-day").value) +
+      "&tz=" + encodeURIComponent(zone);
+    try {
+      const response = await api("GET", "admin/referrals?" + query);
+      const answer = await json(response);
+      if (response.status !== 200) {
+        const fields = answer.fields || {};
+        if (fields.tz) $("today-tz").setAttribute("aria-invalid", "true");
+        return problem($("today-error"), fields.tz ? "Time zone: " + fields.tz + "." : fieldMessages(answer));
+      }
+      $("today-tz").removeAttribute("aria-invalid");
+      $("today-table").tBodies[0].replaceChildren(...answer.referrals.map((row) => listedRow(row, answer.tz)));
+      $("today-heading").textContent = LIST_NAMES[answer.kind] + ", " + answer.day + " (" + answer.tz + "): " +
+        answer.referrals.length;
+      show($("today-table"), answer.referrals.length > 0);
+      show($("today-empty"), answer.referrals.length === 0);
+      show($("today-truncated"), answer.truncated);
+      show($("today-result"), true);
+      $("today-heading").focus();
+    } catch (error) {
+      if (!(error instanceof SignedOut)) problem($("today-error"), error.message);
     }
   });
 
