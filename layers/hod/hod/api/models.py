@@ -32,6 +32,10 @@ from hod.services.agents import ImportResult
 from hod.services.reports import MAX_SUSPENDED_PAGE
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RowStatus = Literal[
+    "pending", "accepted", "rejected", "missed", "taken", "in_progress", "not_a_good_referral", "completed"
+]
+ROW_STATUSES: tuple[str, ...] = RowStatus.__args__  # type: ignore[attr-defined]
 
 Timestamp = Annotated[
     datetime,
@@ -123,22 +127,68 @@ class LinkQuery(BaseModel):
 
 
 class AgentReferralsQuery(BaseModel):
-    """`GET /agent/referrals`: the offers of the last `days` days."""
+    """`GET /agent/referrals`: the offers of the last `days` days, or of the days `from`–`to` in `tz`; filtered by
+    status and by the consumer's name (a prefix, any case, accents optional: only referrals this agent accepted
+    carry a name); a page at a time (`before` = the previous page's next_before), or every row as CSV."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
+
+    days: int | None = Field(default=None, ge=1, le=366, description="how many days back, 1-366 (default 30)")
+    from_: date | None = Field(default=None, alias="from", description="first day assigned, YYYY-MM-DD in `tz`")
+    to: date | None = Field(default=None, description="last day assigned (included), YYYY-MM-DD in `tz`")
+    tz: str = Field(default="UTC", max_length=64, description="the time zone of `from` and `to`")
+    status: str | None = Field(
+        default=None,
+        max_length=200,
+        description="one row status or several, comma-separated: " + ", ".join(ROW_STATUSES),
+        examples=["pending,accepted"],
+    )
+    first_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's first name")
+    last_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's last name")
+    limit: int = Field(default=1000, ge=1, le=1000, description="rows per page")
+    before: datetime | None = Field(default=None, description="only offers made before this moment (paging)")
+    format: Literal["json", "csv"] = Field(default="json", description="csv: every matching row, then the totals")
+
+    @field_validator("days", "limit", mode="before")
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError("must be a whole number")
+        return value
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _day(cls, value: Any) -> Any:
+        if value is not None and (not isinstance(value, str) or not _DAY.match(value.strip())):
+            raise ValueError("a date as YYYY-MM-DD")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | None) -> str | None:
+        unknown = [s for s in (value or "").split(",") if s.strip() not in ROW_STATUSES]
+        if value is not None and unknown:
+            raise ValueError(f"unknown status {unknown[0].strip()!r}; one of {', '.join(ROW_STATUSES)}")
+        return value
+
+    @property
+    def statuses(self) -> frozenset[str]:
+        return frozenset(s.strip() for s in (self.status or "").split(",") if s.strip())
+
+
+class AgentMetricsQuery(BaseModel):
+    """`GET /agent/metrics`: the agent's numbers over the last `days` days."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     days: int = Field(default=30, ge=1, le=366, description="how many days back, 1-366")
 
     @field_validator("days", mode="before")
     @classmethod
-    def _whole_days(cls, value: Any) -> int:
-        try:
-            days = int(value)
-        except (TypeError, ValueError):
-            raise ValueError("must be a whole number of days") from None
-        if not 1 <= days <= 366:
-            raise ValueError("must be between 1 and 366")
-        return days
+    def _whole(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError("must be a whole number")
+        return value
 
 
 class SuspendedQuery(BaseModel):
@@ -350,11 +400,6 @@ class AgentSession(Answer):
     expires_at: Timestamp
 
 
-RowStatus = Literal[
-    "pending", "accepted", "rejected", "missed", "taken", "in_progress", "not_a_good_referral", "completed"
-]
-
-
 class ReferralRow(Answer):
     """One row of Manage Referrals (R11): an offer the agent received."""
 
@@ -384,6 +429,9 @@ class AcceptedReferralRow(ReferralRow):
 
 class AgentReferrals(Answer):
     referrals: list[AcceptedReferralRow | MissedReferralRow | ReferralRow] = Field(description="newest first")
+    next_before: Timestamp | None = Field(
+        default=None, description="pass as `before` for the next page; null on the last page"
+    )
 
 
 class AcceptedReferral(Answer):

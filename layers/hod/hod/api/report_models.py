@@ -93,3 +93,20 @@ class ReferralList(Answer):
     day: date
     referrals: list[ListedReferralRow] = Field(description="oldest first")
     truncated: bool = Field(description="the day held more referrals and offers than one list reads")
+
+
+# ----- the agent's own numbers -----------------------------------------------------------------------------------
+class AgentMetricsReport(Answer):
+    """The agent's offers over the last `days` days, counted on the server from the rows of Manage Referrals."""
+
+    days: int
+    start: Timestamp
+    end: Timestamp
+    offers: int = Field(description="offers received (direct and safety net)")
+    by_status: dict[str, int] = Field(description="offers by the status Manage Referrals shows")
+    by_outcome: dict[str, int] = Field(description="completed referrals by outcome")
+    accepted: int = Field(description="referrals this agent accepted, whatever happened after")
+    missed: int
+    acceptance_rate_pct: float | None = Field(description="accepted / (accepted + rejected + missed)")
+    response_p50_s: int | None = Field(description="median seconds from offer to answer (accepted or rejected)")
+    response_p90_s: int | None = Field(description="90th percentile (nearest rank) of the same")

@@ -156,8 +156,8 @@ def metrics_report(query: m.MetricsQuery, metrics: ProgramMetrics, generated_at:
     )
 
 
-def agent_referrals(rows: list[AgentReferral]) -> m.AgentReferrals:
-    return m.AgentReferrals(referrals=[agent_row(row) for row in rows])
+def agent_referrals(rows: list[AgentReferral], next_before: datetime | None = None) -> m.AgentReferrals:
+    return m.AgentReferrals(referrals=[agent_row(row) for row in rows], next_before=next_before)
 
 
 def agent_row(row: AgentReferral) -> m.ReferralRow:

@@ -3,9 +3,8 @@ look-up of one referral. Consumer details go only to the agent who accepted (R7)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from hod.domain import confirmation
@@ -23,10 +22,6 @@ class ReferralReads(Protocol):
     def get(self, referral_id: str) -> Referral | None: ...
 
     def audit_trail(self, referral_id: str) -> list[AuditEvent]: ...
-
-    def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]: ...
-
-    def referrals(self, referral_ids: Sequence[str]) -> dict[str, Referral]: ...
 
     def referral_for_code(self, code: str) -> str | None: ...
 
@@ -54,15 +49,6 @@ class ReferralViews:
     def __init__(self, store: ReferralReads, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-
-    def agent_referrals(self, npn: str, days: int) -> list[AgentReferral]:
-        """The agent's offers of the last `days` days, newest first."""
-        now = self._clock.now()
-        offers = self._store.offers_for_agent(npn, now - timedelta(days=days))
-        referrals = self._store.referrals([o.referral_id for o in offers if o.status is OfferStatus.ACCEPTED])
-        rows = [agent_referral(offer, referrals.get(offer.referral_id), npn, now) for offer in offers]
-        rows.sort(key=lambda row: row.offer.offered_at.isoformat(), reverse=True)
-        return rows
 
     def with_audit_trail(self, key: str) -> tuple[Referral, list[AuditEvent]]:
         """A referral and its audit trail, for an administrator: `key` is the referral's id or its confirmation
