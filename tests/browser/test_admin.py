@@ -189,8 +189,8 @@ def test_an_administrator_signs_in_imports_looks_up_reactivates_and_reads_metric
     # ----- metrics: totals, charts with text values, a table; the CSV download has exactly the table's rows
     page.get_by_role("link", name="Program metrics").click()
     today = datetime.now(UTC).date()
-    page.get_by_label("From (UTC day)").fill((today - timedelta(days=1)).isoformat())
-    page.get_by_label("To (UTC day, included)").fill(today.isoformat())
+    page.get_by_label("From (day)").fill((today - timedelta(days=1)).isoformat())
+    page.get_by_label("To (day, included)").fill(today.isoformat())
     page.get_by_role("button", name="Show metrics").click()
     page.locator("#metrics-result").wait_for(state="visible")
     stats = page.locator("#metrics-stats").inner_text()
@@ -237,12 +237,12 @@ def test_an_administrator_signs_in_imports_looks_up_reactivates_and_reads_metric
 def test_bad_metrics_dates_are_shown_next_to_the_field(admin_stack: Stack, page: Any) -> None:
     sign_in(page, admin_stack)
     page.get_by_role("link", name="Program metrics").click()
-    page.get_by_label("From (UTC day)").fill("2026-01-01")
-    page.get_by_label("To (UTC day, included)").fill("2026-03-01")
+    page.get_by_label("From (day)").fill("2026-01-01")
+    page.get_by_label("To (day, included)").fill("2026-03-01")
     page.get_by_role("button", name="Show metrics").click()
     page.locator("#metrics-to-error").wait_for(state="visible")
     assert "at most 31 days" in page.locator("#metrics-to-error").inner_text()
-    assert page.get_by_label("To (UTC day, included)").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("To (day, included)").get_attribute("aria-invalid") == "true"
     assert page.locator("#metrics-result").is_hidden()
 
 

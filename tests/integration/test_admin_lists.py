@@ -120,3 +120,19 @@ def test_a_bad_list_request_is_refused_naming_its_field_and_changes_nothing(
     assert response.status_code == 400, response.body
     assert field in response.json_body["fields"]
     assert stored() == before
+
+
+def test_metrics_count_the_days_in_the_administrators_time_zone(client: Client, day: dict[str, str]) -> None:  # noqa: F811
+    # Given three referrals on the 24th at 15:00 UTC and one at 03:00 UTC on the 25th (still the 24th in Chicago)
+    # When the administrator asks for the 24th's metrics in Chicago, and in UTC
+    chicago = client.http.get(
+        "/admin/metrics?from=2026-11-24&to=2026-11-24&tz=America/Chicago", headers=admin_headers()
+    )
+    utc = client.http.get("/admin/metrics?from=2026-11-24&to=2026-11-24", headers=admin_headers())
+    # Then Chicago's day counts all four and UTC's three, each saying which days it counted
+    assert chicago.status_code == 200, chicago.body
+    assert (chicago.json_body["totals"]["referrals"], chicago.json_body["days_in"]) == (4, "America/Chicago")
+    assert (utc.json_body["totals"]["referrals"], utc.json_body["days_in"]) == (3, "UTC")
+    # And a time zone that does not exist is refused, naming it
+    bad = client.http.get("/admin/metrics?from=2026-11-24&to=2026-11-24&tz=Mars/Olympus", headers=admin_headers())
+    assert (bad.status_code, list(bad.json_body["fields"])) == (400, ["tz"])

@@ -161,7 +161,8 @@ def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
 @administrators.route(
     "/admin/metrics",
     "GET",
-    summary="Program metrics for UTC days `from`-`to` (both included, at most 31 days): volumes by state and "
+    summary="Program metrics for the days `from`-`to` in time zone `tz` (UTC by default; both included, at most 31 "
+    "days): volumes by state and "
     "language, time to accept (p50/p90/p95), missed-offer and safety-net rates, unserved; format=csv for the same "
     "table as CSV",
     auth="admin",
@@ -172,18 +173,10 @@ def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
     media=(JSON, CSV),
 )
 def admin_metrics(admin: str, query: MetricsQuery) -> MetricsReport | Response:
-    """Program metrics (R11) for UTC days from–to: JSON, or the same table as CSV (format=csv)."""
-    program = wiring.reports().metrics(query.from_, query.to)
+    """Program metrics (R11) for the days from–to in `tz`: JSON, or the same table as CSV (format=csv)."""
+    program = wiring.reports().metrics(query.from_, query.to, query.tz)
     logger().info("metrics read", extra={"by": admin, "from": query.from_.isoformat(), "to": query.to.isoformat()})
     if query.format == "csv":
         name = f"hod-metrics-{query.from_.isoformat()}-to-{query.to.isoformat()}.csv"
-        return Response(
-            body=reports.metrics_csv(program),
-            status_code=200,
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return views.csv_download(reports.metrics_csv(program), name)
     return views.metrics_report(query, program, wiring.clock().now())

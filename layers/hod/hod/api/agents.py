@@ -159,15 +159,8 @@ def agent_referrals(npn: str, query: AgentReferralsQuery) -> AgentReferrals | Re
     which = agent_reports.RowFilter(query.statuses, query.first_name or "", query.last_name or "")
     if query.format == "csv":
         rows = reports.every_row(npn, span, which)
-        return Response(
-            body=agent_reports.referrals_csv(rows, agent_reports.measured(rows)),
-            status_code=200,
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="help-on-demand-referrals-{now.date().isoformat()}.csv"',
-                "Cache-Control": "no-store",
-            },
-        )
+        body = agent_reports.referrals_csv(rows, agent_reports.measured(rows))
+        return views.csv_download(body, f"help-on-demand-referrals-{now.date().isoformat()}.csv")
     rows, next_before = reports.page(npn, span, which, query.limit, query.before)
     return views.agent_referrals(rows, next_before)
 

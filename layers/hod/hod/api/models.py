@@ -16,7 +16,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from hod.domain import availability as av
 from hod.domain.agent import Address, AgentRecord, ContactMethod, Email
@@ -36,6 +45,23 @@ RowStatus = Literal[
     "pending", "accepted", "rejected", "missed", "taken", "in_progress", "not_a_good_referral", "completed"
 ]
 ROW_STATUSES: tuple[str, ...] = RowStatus.__args__  # type: ignore[attr-defined]
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _iso_day(value: Any) -> Any:
+    if not isinstance(value, str) or not _DAY.match(value.strip()):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value.strip()
+
+
+# A query's whole number, and its day as YYYY-MM-DD (a query string's text, checked before pydantic converts it)
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 Timestamp = Annotated[
     datetime,
@@ -133,9 +159,9 @@ class AgentReferralsQuery(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
-    days: int | None = Field(default=None, ge=1, le=366, description="how many days back, 1-366 (default 30)")
-    from_: date | None = Field(default=None, alias="from", description="first day assigned, YYYY-MM-DD in `tz`")
-    to: date | None = Field(default=None, description="last day assigned (included), YYYY-MM-DD in `tz`")
+    days: WholeNumber | None = Field(default=None, ge=1, le=366, description="how many days back, 1-366 (default 30)")
+    from_: Day | None = Field(default=None, alias="from", description="first day assigned, YYYY-MM-DD in `tz`")
+    to: Day | None = Field(default=None, description="last day assigned (included), YYYY-MM-DD in `tz`")
     tz: str = Field(default="UTC", max_length=64, description="the time zone of `from` and `to`")
     status: str | None = Field(
         default=None,
@@ -145,23 +171,9 @@ class AgentReferralsQuery(BaseModel):
     )
     first_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's first name")
     last_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's last name")
-    limit: int = Field(default=1000, ge=1, le=1000, description="rows per page")
+    limit: WholeNumber = Field(default=1000, ge=1, le=1000, description="rows per page")
     before: datetime | None = Field(default=None, description="only offers made before this moment (paging)")
     format: Literal["json", "csv"] = Field(default="json", description="csv: every matching row, then the totals")
-
-    @field_validator("days", "limit", mode="before")
-    @classmethod
-    def _whole(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip().isdigit():
-            raise ValueError("must be a whole number")
-        return value
-
-    @field_validator("from_", "to", mode="before")
-    @classmethod
-    def _day(cls, value: Any) -> Any:
-        if value is not None and (not isinstance(value, str) or not _DAY.match(value.strip())):
-            raise ValueError("a date as YYYY-MM-DD")
-        return value
 
     @field_validator("status")
     @classmethod
@@ -181,14 +193,7 @@ class AgentMetricsQuery(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    days: int = Field(default=30, ge=1, le=366, description="how many days back, 1-366")
-
-    @field_validator("days", mode="before")
-    @classmethod
-    def _whole(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip().isdigit():
-            raise ValueError("must be a whole number")
-        return value
+    days: WholeNumber = Field(default=30, ge=1, le=366, description="how many days back, 1-366")
 
 
 class SuspendedQuery(BaseModel):
@@ -202,20 +207,14 @@ class SuspendedQuery(BaseModel):
 
 
 class MetricsQuery(BaseModel):
-    """`GET /admin/metrics`: UTC days from–to, both included."""
+    """`GET /admin/metrics`: days from–to in time zone `tz` (UTC by default), both included."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
-    from_: date = Field(alias="from", description="first UTC day, YYYY-MM-DD")
-    to: date = Field(description="last UTC day, YYYY-MM-DD (included)")
+    from_: Day = Field(alias="from", description="first day, YYYY-MM-DD in `tz`")
+    to: Day = Field(description="last day, YYYY-MM-DD in `tz` (included)")
+    tz: str = Field(default="UTC", max_length=64, examples=["America/Chicago"], description="the days' time zone")
     format: Literal["json", "csv"] = Field(default="json", description="csv: the same table as a CSV file")
-
-    @field_validator("from_", "to", mode="before")
-    @classmethod
-    def _day(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not _DAY.match(value.strip()):
-            raise ValueError("a date as YYYY-MM-DD")
-        return value.strip()
 
     @field_validator("from_", "to")
     @classmethod
@@ -380,7 +379,7 @@ class MetricsReport(Answer):
 
     from_: date = Field(alias="from")
     to: date
-    days_in: Literal["UTC"]
+    days_in: str = Field(description="the time zone of the days (IANA name; UTC unless `tz` said otherwise)")
     generated_at: Timestamp
     columns: list[MetricsColumn]
     totals: GroupMetrics

@@ -5,11 +5,11 @@ fields, each always present."""
 
 # No `from __future__ import annotations`: see hod.api.models.
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from hod.api.models import Answer, Timestamp
+from hod.api.models import Answer, Day, Timestamp, WholeNumber
 from hod.domain.referral import ReferralStatus
 from hod.services.reports import MAX_SEARCH_RESULTS, MAX_SEARCH_TEXT
 
@@ -26,14 +26,7 @@ class AgentSearchQuery(BaseModel):
         description='an NPN (digits: that agent), an e-mail address (with "@": that address, any case) or the start '
         'of a name ("garc", "ana garc", "garcia ana"; any case, accents optional)',
     )
-    limit: int = Field(default=20, ge=1, le=MAX_SEARCH_RESULTS, description="agents at most")
-
-    @field_validator("limit", mode="before")
-    @classmethod
-    def _whole(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip().isdigit():
-            raise ValueError("must be a whole number")
-        return value
+    limit: WholeNumber = Field(default=20, ge=1, le=MAX_SEARCH_RESULTS, description="agents at most")
 
 
 class AgentMatch(Answer):
@@ -75,7 +68,7 @@ class ReferralListQuery(BaseModel):
         "without an agent"
     )
     tz: str = Field(default="UTC", max_length=64, examples=["America/Chicago"], description="the day's time zone")
-    day: date | None = Field(default=None, description="YYYY-MM-DD in `tz`; today there when absent")
+    day: Day | None = Field(default=None, description="YYYY-MM-DD in `tz`; today there when absent")
 
 
 class ListedReferralRow(Answer):

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalice.app import Response
+
 from hod.api import models as m
 from hod.api import report_models as rm
 from hod.domain.metrics import COLUMNS, ProgramMetrics
@@ -16,6 +18,20 @@ from hod.services.agents import AgentView, ImportReport
 from hod.services.referral_views import MISSED, AgentReferral
 from hod.services.reports import MAX_METRICS_DAYS, MAX_METRICS_ITEMS, SuspendedAgent
 from hod.services.workflow.missed import missed_alert
+
+
+def csv_download(body: str, filename: str) -> Response:
+    """A CSV file to download, never cached."""
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
 
 RECEIPT_MESSAGES = {
     "en": "Thank you. A licensed agent or broker who speaks your language will contact you shortly.",
@@ -146,7 +162,7 @@ def metrics_report(query: m.MetricsQuery, metrics: ProgramMetrics, generated_at:
     return m.MetricsReport(
         from_=query.from_,
         to=query.to,
-        days_in="UTC",
+        days_in=query.tz,
         generated_at=generated_at,
         columns=[m.MetricsColumn(name=name, label=label) for name, label in COLUMNS],
         totals=metrics.totals,

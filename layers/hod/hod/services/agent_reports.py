@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hod.domain.agent_metrics import AgentMetrics, RowFact, agent_metrics
 from hod.domain.folding import fold
@@ -23,6 +22,7 @@ from hod.domain.referral import Referral
 from hod.errors import ValidationFailed
 from hod.ports import Clock
 from hod.services.referral_views import MISSED, AgentReferral, agent_referral
+from hod.services.reports import time_zone
 
 MAX_DAYS = 366
 MAX_PAGE = 1000
@@ -68,10 +68,7 @@ class RowFilter:
 
 def period(now: datetime, days: int | None, first: date | None, last: date | None, zone: str) -> Period:
     """The last `days` days to `now`, or the days `first`–`last` (both included) in time zone `zone`."""
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed({"tz": "an IANA time zone, such as America/Chicago"}) from None
+    tz = time_zone(zone)
     if first is None and last is None:
         return Period(now - timedelta(days=days or 30), now + timedelta(seconds=1))
     if days is not None:

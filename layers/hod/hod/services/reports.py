@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hod.domain.agent import Agent
@@ -70,34 +70,44 @@ class ReportService:
     def referral_list(self, kind: str, zone: str, day: date) -> ReferralList:
         """The referrals created on `day` in the time zone `zone` that are now open, in the safety net or unserved
         (`kind`), oldest first; `truncated` when the day held more than MAX_LIST_ITEMS referrals and offers."""
-        tz = _zone(zone)
+        tz = time_zone(zone)
         start = datetime.combine(day, time(0), tz)
         end = datetime.combine(day + timedelta(days=1), time(0), tz)
         rows, truncated = self._source.referrals_between(start, end, REFERRAL_LISTS[kind], MAX_LIST_ITEMS)
         return ReferralList(start, end, rows, truncated)
 
-    def metrics(self, first: date, last: date) -> ProgramMetrics:
-        """Program metrics for the UTC days first–last, both included."""
+    def metrics(self, first: date, last: date, zone: str = "UTC") -> ProgramMetrics:
+        """Program metrics for the days first–last, both included, in time zone `zone`: the UTC days those days
+        touch are read, and only referrals created (and offers made) within them are counted."""
         if last < first:
             raise ValidationFailed({"to": "must be on or after from"})
         days = (last - first).days + 1
         if days > MAX_METRICS_DAYS:
             raise ValidationFailed({"to": f"at most {MAX_METRICS_DAYS} days per request (from and to included)"})
+        tz = time_zone(zone)
+        start = datetime.combine(first, time(0), tz)
+        end = datetime.combine(last + timedelta(days=1), time(0), tz)
+        first_utc = start.astimezone(UTC).date()
+        utc_days = (end.astimezone(UTC) - timedelta(microseconds=1)).date().toordinal() - first_utc.toordinal() + 1
         referrals: list[ReferralFact] = []
         offers: list[OfferFact] = []
-        for n in range(days):
+        for n in range(utc_days):
             left = MAX_METRICS_ITEMS - len(referrals) - len(offers)
-            day_referrals, day_offers = self._source.day(first + timedelta(days=n), left + 1)
+            day_referrals, day_offers = self._source.day(first_utc + timedelta(days=n), left + 1)
             referrals += day_referrals
             offers += day_offers
             if len(referrals) + len(offers) > MAX_METRICS_ITEMS:
                 raise ValidationFailed(
                     {"to": f"more than {MAX_METRICS_ITEMS:,} referrals and offers in this range; choose fewer days"}
                 )
-        return program_metrics(referrals, offers)
+        return program_metrics(
+            [fact for fact in referrals if start <= fact.created_at < end],
+            [fact for fact in offers if start <= fact.offered_at < end],
+        )
 
 
-def _zone(name: str) -> ZoneInfo:
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`; refused as the parameter `tz` when there is none of that name."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -106,7 +116,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def local_today(zone: str, now: datetime) -> date:
     """The date it is in time zone `zone` at `now`."""
-    return now.astimezone(_zone(zone)).date()
+    return now.astimezone(time_zone(zone)).date()
 
 
 def metrics_csv(metrics: ProgramMetrics) -> str:

@@ -690,14 +690,10 @@
   // ----- program metrics -------------------------------------------------------------------------------------
   let metricsRange = null;
 
-  function isoDay(date) {
-    return date.toISOString().slice(0, 10);
-  }
-
   function defaultDates() {
     const today = new Date();
-    $("metrics-to").value = isoDay(today);
-    $("metrics-from").value = isoDay(new Date(today.getTime() - 6 * 86400000));
+    $("metrics-to").value = localDay(today);
+    $("metrics-from").value = localDay(new Date(today.getTime() - 6 * 86400000));
   }
 
   // As the CSV writes them: rates (…_pct) with one decimal, counts and seconds as whole numbers.
@@ -770,7 +766,7 @@
         ),
       ),
     );
-    $("metrics-heading").textContent = "Summary, " + answer.from + " to " + answer.to + " (UTC)";
+    $("metrics-heading").textContent = "Summary, " + answer.from + " to " + answer.to + " (" + answer.days_in + ")";
     show($("metrics-result"), true);
     $("metrics-heading").focus();
   }
@@ -798,7 +794,8 @@
     metricsFieldErrors(local);
     if (Object.keys(local).length) return problem($("metrics-error"), "Choose both days.");
     try {
-      const query = "from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to);
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+      const query = "from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to) + "&tz=" + encodeURIComponent(zone);
       const response = await api("GET", "admin/metrics?" + query);
       const answer = await json(response);
       if (response.status === 400 && answer.fields) {
