@@ -103,6 +103,8 @@ def test_without_a_day_the_list_is_of_today_in_the_time_zone(client: Client, day
         ("list=open&tz=" + "A" * 65, "tz"),
         ("list=open&day=2026-13-01", "day"),
         ("list=open&day=yesterday", "day"),
+        ("list=open&day=0001-01-01", "day"),
+        ("list=open&tz=America", "tz"),
         ("list=open&limit=5", "limit"),
     ],
 )

@@ -215,6 +215,9 @@ def test_the_agents_metrics_count_statuses_outcomes_acceptance_and_response_time
         ("/agent/referrals?limit=0", "limit"),
         ("/agent/referrals?limit=1001", "limit"),
         ("/agent/referrals?before=yesterday", "before"),
+        ("/agent/referrals?before=2026-11-24T15:00:00", "before"),  # (no offset: which moment?)
+        ("/agent/referrals?from=1900-01-01&to=1900-01-02", "from"),
+        ("/agent/referrals?from=2026-11-01&to=2026-11-02&tz=America", "tz"),
         ("/agent/referrals?format=xml", "format"),
         ("/agent/referrals?first_name=" + "a" * 51, "first_name"),
         ("/agent/referrals?colour=blue", "colour"),

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from hod.errors import DependencyFailed
 from hod.services.notifier import Notifier, Recipient
 
-VALUES = {"first_name": "Ana", "consumer_phone": "+15125550142"}
+VALUES = {"first_name": "Ana", "consumer_phone": "+15125550142", "code": "HK7M-4QXZ"}
 
 
 class Outbox:

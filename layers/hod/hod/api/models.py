@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -59,9 +61,15 @@ def _iso_day(value: Any) -> Any:
     return value.strip()
 
 
+def _this_century(value: date) -> date:
+    if not EARLIEST_MOMENT.year <= value.year < LATEST_MOMENT.year:
+        raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
+    return value
+
+
 # A query's whole number, and its day as YYYY-MM-DD (a query string's text, checked before pydantic converts it)
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
-Day = Annotated[date, BeforeValidator(_iso_day)]
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_this_century)]
 
 Timestamp = Annotated[
     datetime,
@@ -172,7 +180,9 @@ class AgentReferralsQuery(BaseModel):
     first_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's first name")
     last_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's last name")
     limit: WholeNumber = Field(default=1000, ge=1, le=1000, description="rows per page")
-    before: datetime | None = Field(default=None, description="only offers made before this moment (paging)")
+    before: AwareDatetime | None = Field(
+        default=None, description="only offers made before this moment, with its offset (paging)"
+    )
     format: Literal["json", "csv"] = Field(default="json", description="csv: every matching row, then the totals")
 
     @field_validator("status")
@@ -215,13 +225,6 @@ class MetricsQuery(BaseModel):
     to: Day = Field(description="last day, YYYY-MM-DD in `tz` (included)")
     tz: str = Field(default="UTC", max_length=64, examples=["America/Chicago"], description="the days' time zone")
     format: Literal["json", "csv"] = Field(default="json", description="csv: the same table as a CSV file")
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _this_century(cls, value: date) -> date:
-        if not EARLIEST_MOMENT.year <= value.year < LATEST_MOMENT.year:
-            raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
-        return value
 
 
 # ----- responses -------------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def time_zone(name: str) -> ZoneInfo:
     """The IANA time zone `name`; refused as the parameter `tz` when there is none of that name."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # (a folder of zones, "America", is an OSError)
         raise ValidationFailed({"tz": "an IANA time zone, such as America/Chicago"}) from None
 
 
