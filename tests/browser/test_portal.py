@@ -51,7 +51,11 @@ def submit_consumer(page: Any, stack: Stack, first: str, last: str, phone: str) 
     page.get_by_role("textbox", name="ZIP code").fill(CONSUMER_ZIP)
     page.get_by_role("button", name="Get contacted").click()
     page.locator("#done").wait_for(state="visible")
-    return str(page.locator("#done-reference").inner_text())
+    # the consumer sees a confirmation code; the referral it names, as the administrator finds it
+    code = page.locator("#done-reference").inner_text()
+    status, referral = stack.call("GET", f"/admin/referrals/{code}", token=stack.admin_token)
+    assert status == 200, referral
+    return str(referral["referral_id"])
 
 
 def sign_in_in_browser(page: Any, stack: Stack, email: str) -> None:
