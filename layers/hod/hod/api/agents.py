@@ -12,10 +12,8 @@ from hod.api import views
 from hod.api.models import (
     AcceptedReferral,
     AgentAvailability,
-    AgentMetricsQuery,
     AgentProfile,
     AgentReferrals,
-    AgentReferralsQuery,
     Devices,
     OutOfOffice,
     ProfileUpdate,
@@ -25,7 +23,7 @@ from hod.api.models import (
     TodayChange,
     WeeklyChange,
 )
-from hod.api.report_models import AgentMetricsReport
+from hod.api.report_models import AgentMetricsQuery, AgentMetricsReport, AgentReferralsQuery
 from hod.api.routing import JSON, Audience
 from hod.domain.referral import ReferralStatus
 from hod.services import agent_reports

@@ -1,17 +1,64 @@
 """The contract of the finding and reporting routes (part of `hod.api.models`, kept apart to keep each module
-readable): the administrator's agent search and today's referral lists, and the agent's filtered referrals, export
-and metrics. The same rules hold: requests refuse unknown or malformed fields with 400; responses have exactly these
+readable): the agent's filtered referrals, export and metrics, and the administrator's agent search and lists of a
+day's referrals. The same rules hold: requests refuse unknown or malformed fields with 400; responses have exactly these
 fields, each always present."""
 
 # No `from __future__ import annotations`: see hod.api.models.
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from hod.api.models import Answer, Day, Timestamp, WholeNumber
+from hod.api.models import ROW_STATUSES, Answer, Day, Timestamp, WholeNumber
 from hod.domain.referral import ReferralStatus
 from hod.services.reports import MAX_SEARCH_RESULTS, MAX_SEARCH_TEXT
+
+
+# ----- the agent's referrals and numbers --------------------------------------------------------------------------
+class AgentReferralsQuery(BaseModel):
+    """`GET /agent/referrals`: the offers of the last `days` days, or of the days `from`–`to` in `tz`; filtered by
+    status and by the consumer's name (a prefix, any case, accents optional: only referrals this agent accepted
+    carry a name); a page at a time (`before` = the previous page's next_before), or every row as CSV."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
+
+    days: WholeNumber | None = Field(default=None, ge=1, le=366, description="how many days back, 1-366 (default 30)")
+    from_: Day | None = Field(default=None, alias="from", description="first day assigned, YYYY-MM-DD in `tz`")
+    to: Day | None = Field(default=None, description="last day assigned (included), YYYY-MM-DD in `tz`")
+    tz: str = Field(default="UTC", max_length=64, description="the time zone of `from` and `to`")
+    status: str | None = Field(
+        default=None,
+        max_length=200,
+        description="one row status or several, comma-separated: " + ", ".join(ROW_STATUSES),
+        examples=["pending,accepted"],
+    )
+    first_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's first name")
+    last_name: str | None = Field(default=None, max_length=50, description="the start of the consumer's last name")
+    limit: WholeNumber = Field(default=1000, ge=1, le=1000, description="rows per page")
+    before: AwareDatetime | None = Field(
+        default=None, description="only offers made before this moment, with its offset (paging)"
+    )
+    format: Literal["json", "csv"] = Field(default="json", description="csv: every matching row, then the totals")
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | None) -> str | None:
+        unknown = [s for s in (value or "").split(",") if s.strip() not in ROW_STATUSES]
+        if value is not None and unknown:
+            raise ValueError(f"unknown status {unknown[0].strip()!r}; one of {', '.join(ROW_STATUSES)}")
+        return value
+
+    @property
+    def statuses(self) -> frozenset[str]:
+        return frozenset(s.strip() for s in (self.status or "").split(",") if s.strip())
+
+
+class AgentMetricsQuery(BaseModel):
+    """`GET /agent/metrics`: the agent's numbers over the last `days` days."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    days: WholeNumber = Field(default=30, ge=1, le=366, description="how many days back, 1-366")
 
 
 # ----- the administrator's search --------------------------------------------------------------------------------
