@@ -22,6 +22,7 @@ SAMPLE = {
     "text_status_link": "https://hod.example.org/v1/l/Tz8m2RwQ5bc",
     "consumer_name": "Rosa Martínez",
     "consumer_phone": "+15125550188",
+    "code": "HK7M-4QXZ",
     "consumer_email": "rosa@example.org",
     "first_name": "Rosa",
     "agent_name": "Ana García",

@@ -92,6 +92,7 @@ def key_designs() -> list[KeyDesign]:
             referral, "", "<referral>#calls<shard> (safety-net call ledger)", r"[0-9a-f]{32}#calls\d+", "ledger",
             LEDGER_SHARDS,
         ),
+        KeyDesign(referral, "", "CODE#<code> (confirmation code)", r"CODE#[2-9A-HJKMNP-TV-Z]{8}", "one"),
         KeyDesign(referral, "by-agent", "<npn>", r"\d+", "agent"),
         KeyDesign(referral, "unstarted", "<flag>#<shard>", rf"(pending|1|retry){shard}", "shared", REFERRAL_SHARDS, 1),
         KeyDesign(referral, "by-day", "<UTC day>#<shard>", rf"\d{{4}}-\d\d-\d\d{shard}", "shared", REFERRAL_SHARDS, 1),
@@ -103,6 +104,9 @@ def key_designs() -> list[KeyDesign]:
         KeyDesign(agents, "by-email", "<e-mail address>", r"[^@\s]+@[^@\s]+", "agent"),
         KeyDesign(agents, "due-invites", "<shard>", r"\d+", "shared", INVITE_SHARDS),
         KeyDesign(agents, "suspended", "1", r"1", "shared"),
+        # the first letter of the folded last name: about 10 keys' worth, as the commonest letters each hold up to
+        # a tenth of US last names (written only when a name changes)
+        KeyDesign(agents, "by-name", "<first letter of the last name>", r"[0-9a-z@._]", "shared", 10),
         KeyDesign("AvailableAgentsTable", "", "<state>#<language>", r"[A-Z]{2}#[a-z]{2,3}", "area"),
         KeyDesign("AvailableAgentsTable", "", "ROSTER#<state>#<shard>", rf"ROSTER#[A-Z]{{2}}{shard}", "roster",
                   ROSTER_SHARDS, 1),

@@ -1,5 +1,5 @@
-"""The administrator's console in a real browser: sign-in with a token, agent import, referral look-up, suspended
-agents, program metrics with CSV export.
+"""The administrator's console in a real browser: sign-in with a token, agent import, agent search with suspension,
+referral look-up (by the consumer's confirmation code too), suspended agents, program metrics with CSV export.
 
 These tests run their own local stack with a 3-second offer window and suspension after 2 missed offers, so an agent
 can be suspended through the real workflow within the test; the shared stack (900-second window) is left as it is.
@@ -163,7 +163,9 @@ def test_an_administrator_signs_in_imports_looks_up_reactivates_and_reads_metric
     page.get_by_label("Referral ID").fill("no-such-referral")
     page.get_by_role("button", name="Look up").click()
     page.locator("#referral-error").wait_for(state="visible")
-    assert "No referral has the ID no-such-referral" in page.locator("#referral-error").inner_text()
+    assert (
+        "No referral has the confirmation code or ID no-such-referral" in page.locator("#referral-error").inner_text()
+    )
 
     # ----- suspended agents: Boris, with the reason and his missed count; reactivate him
     page.get_by_role("link", name="Suspended agents").click()
@@ -187,8 +189,8 @@ def test_an_administrator_signs_in_imports_looks_up_reactivates_and_reads_metric
     # ----- metrics: totals, charts with text values, a table; the CSV download has exactly the table's rows
     page.get_by_role("link", name="Program metrics").click()
     today = datetime.now(UTC).date()
-    page.get_by_label("From (UTC day)").fill((today - timedelta(days=1)).isoformat())
-    page.get_by_label("To (UTC day, included)").fill(today.isoformat())
+    page.get_by_label("From (day)").fill((today - timedelta(days=1)).isoformat())
+    page.get_by_label("To (day, included)").fill(today.isoformat())
     page.get_by_role("button", name="Show metrics").click()
     page.locator("#metrics-result").wait_for(state="visible")
     stats = page.locator("#metrics-stats").inner_text()
@@ -235,10 +237,128 @@ def test_an_administrator_signs_in_imports_looks_up_reactivates_and_reads_metric
 def test_bad_metrics_dates_are_shown_next_to_the_field(admin_stack: Stack, page: Any) -> None:
     sign_in(page, admin_stack)
     page.get_by_role("link", name="Program metrics").click()
-    page.get_by_label("From (UTC day)").fill("2026-01-01")
-    page.get_by_label("To (UTC day, included)").fill("2026-03-01")
+    page.get_by_label("From (day)").fill("2026-01-01")
+    page.get_by_label("To (day, included)").fill("2026-03-01")
     page.get_by_role("button", name="Show metrics").click()
     page.locator("#metrics-to-error").wait_for(state="visible")
     assert "at most 31 days" in page.locator("#metrics-to-error").inner_text()
-    assert page.get_by_label("To (UTC day, included)").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("To (day, included)").get_attribute("aria-invalid") == "true"
     assert page.locator("#metrics-result").is_hidden()
+
+
+def test_the_confirmation_code_a_consumer_sees_is_found_by_the_administrator(admin_stack: Stack, page: Any) -> None:
+    stack = admin_stack
+    # Given a consumer who sent a request and was shown a confirmation code
+    page.goto(f"{stack.base}/get-contacted?lang=en")
+    page.get_by_label("First name").fill("Marisol")
+    page.get_by_label("Last name").fill("Quintero")
+    page.get_by_label("Phone number").fill("402-555-0150")
+    page.get_by_label("ZIP code").fill("68102")
+    page.get_by_role("button", name="Get contacted").click()
+    page.locator("#done").wait_for(state="visible")
+    code = page.locator("#done-reference").inner_text()
+    assert len(code) == 9
+    assert code[4] == "-"
+    # When the administrator types it as read out over the phone (lower case, a space for the hyphen)
+    sign_in(page, stack)
+    page.get_by_role("link", name="Referral look-up").click()
+    page.get_by_label("Confirmation code or referral ID").fill(code.lower().replace("-", " "))
+    page.get_by_role("button", name="Look up").click()
+    # Then the referral is shown, with its code and where the consumer is, and never who they are
+    page.locator("#referral-result").wait_for(state="visible")
+    assert page.locator("#referral-heading").inner_text() == f"Referral {code}"
+    facts = page.locator("#referral-facts").inner_text()
+    assert f"Confirmation code\n{code}" in facts
+    assert "Omaha, Douglas County, NE 68102" in facts
+    assert "Request received (Omaha, NE)" in page.locator("#referral-trail").inner_text()
+    assert "arn:" not in page.locator("#referral-trail").inner_text()
+    for detail in ("Marisol", "Quintero", "555-0150"):
+        assert detail not in page.locator("main").inner_text()
+    screenshot(page, "admin-code-lookup")
+
+
+def test_the_administrator_finds_agents_by_npn_name_and_email_and_suspends_one(admin_stack: Stack, page: Any) -> None:
+    stack = admin_stack
+    # Given two agents named Fernández (one with the accent, one without)
+    lucia = agent_record("7800010", "Lucía", "Fernández", "67202", "KS", email="Lucia.F@example.com")
+    luis = agent_record("7800011", "Luis", "Fernandez-Ortiz", "68102", "NE")
+    status, answer = stack.call("POST", "/admin/agents/import", [lucia, luis], token=stack.admin_token)
+    assert status == 200, answer
+    sign_in(page, stack)
+    page.get_by_role("link", name="Find agents").click()
+    search = page.get_by_label("NPN, e-mail or name")
+    rows = page.locator("#agents-table tbody tr")
+
+    def find(text: str) -> list[str]:
+        search.fill(text)
+        page.get_by_role("button", name="Search").click()
+        page.locator("#agents-heading").wait_for(state="visible")
+        wait_until(lambda: page.evaluate("document.activeElement.id") == "agents-heading", "the search's answer")
+        return [rows.nth(i).get_attribute("data-npn") for i in range(rows.count())]
+
+    # When the administrator searches by name without the accent, by NPN, and by e-mail in capitals
+    # Then each finds who it names, with where they may take referrals and their status
+    assert find("fernan") == ["7800010", "7800011"]
+    assert page.locator("#agents-heading").inner_text() == "2 agents found"
+    first = page.locator("#agents-table tr[data-npn='7800010']")
+    assert "Lucía Fernández" in first.inner_text()
+    assert first.locator("td[data-label='Eligible states']").inner_text() == "KS"
+    assert "Active" in first.locator("td[data-label='Status']").inner_text()
+    screenshot(page, "admin-find-agents")
+    assert find("7800011") == ["7800011"]
+    assert find("LUCIA.F@EXAMPLE.COM") == ["7800010"]
+
+    # When the administrator suspends Lucía from the result, with a reason
+    page.get_by_role("button", name="Suspend Lucía Fernández (NPN 7800010)").click()
+    page.get_by_label("Why suspend Lucía Fernández (NPN 7800010)?").fill("Complaint under review")
+    page.get_by_role("button", name="Confirm suspension").click()
+    # Then the console says so, the row shows it with the reason, and the service no longer offers her referrals
+    message = page.locator("#agents-message")
+    message.wait_for(state="visible")
+    assert "Lucía Fernández (NPN 7800010) is suspended" in message.inner_text()
+    status_cell = page.locator("#agents-table tr[data-npn='7800010'] td[data-label='Status']")
+    assert "Suspended" in status_cell.inner_text()
+    assert "Complaint under review" in status_cell.inner_text()
+    screenshot(page, "admin-agent-suspended")
+    status, agent = stack.call("GET", "/admin/agents/7800010", token=stack.admin_token)
+    assert status == 200
+    assert agent["profile"]["suspended"] is True
+    # And a reactivation from the same row lifts it
+    page.get_by_role("button", name="Reactivate Lucía Fernández (NPN 7800010)").click()
+    wait_until(lambda: "reactivated" in page.locator("#agents-message").inner_text(), "the reactivation")
+    assert stack.call("GET", "/admin/agents/7800010", token=stack.admin_token)[1]["profile"]["suspended"] is False
+
+
+def test_the_administrator_lists_the_days_open_safety_net_and_unserved_referrals(admin_stack: Stack, page: Any) -> None:
+    stack = admin_stack
+    # Given a referral received today
+    rid = referral(stack, "67202", phone_end=151)
+    status, answer = stack.call("GET", f"/admin/referrals/{rid}", token=stack.admin_token)
+    assert status == 200, answer
+    # When the administrator lists today's referrals of each kind, in the browser's time zone
+    sign_in(page, stack)
+    page.get_by_role("link", name="Today's referrals").click()
+    zone = page.get_by_label("Time zone").input_value()
+    assert zone
+    found_in: list[str] = []
+    for value, name in (
+        ("open", "Open referrals"),
+        ("safety_net", "Referrals in the safety net"),
+        ("unserved", "Unserved referrals"),
+    ):
+        page.get_by_label("List", exact=True).select_option(value)
+        page.get_by_role("button", name="Show referrals").click()
+        wait_until(lambda name=name: page.locator("#today-heading").inner_text().startswith(name), name)
+        assert f"({zone})" in page.locator("#today-heading").inner_text()
+        if page.locator(f"#today-table tr[data-referral='{rid}']").count():
+            found_in.append(value)
+            screenshot(page, "admin-today")
+    # Then the referral is in the list of where it stands (or was accepted meanwhile), and opens its trail
+    latest = stack.call("GET", f"/admin/referrals/{rid}", token=stack.admin_token)[1]["status"]
+    assert found_in or latest in ("accepted", "in_progress", "completed", "not_a_good_referral")
+    if found_in:
+        page.get_by_label("List", exact=True).select_option(found_in[0])
+        page.get_by_role("button", name="Show referrals").click()
+        page.locator(f"#today-table tr[data-referral='{rid}'] button").click()
+        page.locator("#referral-result").wait_for(state="visible")
+        assert rid in page.locator("#referral-facts").inner_text()

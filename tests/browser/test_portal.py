@@ -51,7 +51,11 @@ def submit_consumer(page: Any, stack: Stack, first: str, last: str, phone: str) 
     page.get_by_role("textbox", name="ZIP code").fill(CONSUMER_ZIP)
     page.get_by_role("button", name="Get contacted").click()
     page.locator("#done").wait_for(state="visible")
-    return str(page.locator("#done-reference").inner_text())
+    # the consumer sees a confirmation code; the referral it names, as the administrator finds it
+    code = page.locator("#done-reference").inner_text()
+    status, referral = stack.call("GET", f"/admin/referrals/{code}", token=stack.admin_token)
+    assert status == 200, referral
+    return str(referral["referral_id"])
 
 
 def sign_in_in_browser(page: Any, stack: Stack, email: str) -> None:
@@ -207,7 +211,9 @@ def test_the_profile_narrows_states_and_languages(stack: Stack, agents: dict[str
     assert stack.call("GET", "/agent/profile", token=agents[BEN["npn"]])[1]["languages"] == ["en", "es"]
 
 
-def test_metrics_export_matches_the_table(stack: Stack, agents: dict[str, str], page: Any) -> None:
+def test_the_metrics_export_lists_the_periods_referrals_and_totals_that_agree_with_the_table(
+    stack: Stack, agents: dict[str, str], page: Any
+) -> None:
     sign_in_in_browser(page, stack, OLIVIA["email"])
     page.get_by_role("link", name="Metrics").click()
     page.get_by_role("heading", name="Metrics").wait_for()
@@ -219,10 +225,15 @@ def test_metrics_export_matches_the_table(stack: Stack, agents: dict[str, str], 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export to CSV").click()
     download = download_info.value
-    assert re.match(r"help-on-demand-metrics-\d+-days\.csv", download.suggested_filename)
+    assert re.match(r"help-on-demand-referrals-\d+-days\.csv", download.suggested_filename)
+    # the server's file: one line per referral of the period, a blank line, then the totals, which agree with the table
     exported = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert exported[0] == ["Measure", "Value"]
-    assert exported[1:] == table
+    assert exported[0][:2] == ["Referral assigned", "Status"]
+    blank = exported.index([])
+    totals = dict(line[:2] for line in exported[blank + 1 :])
+    offered = dict(row[:2] for row in table)["Referrals offered"]
+    assert totals["Total: referrals offered"] == offered
+    assert len(exported[1:blank]) == int(offered)
 
 
 def test_weekly_hours_breaks_and_out_of_office_are_saved(stack: Stack, agents: dict[str, str], page: Any) -> None:

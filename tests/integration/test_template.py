@@ -107,6 +107,7 @@ def test_every_template_table_is_created_in_moto_with_exactly_its_keys_and_index
                 "by-email": ([("email_key", "HASH")], "KEYS_ONLY"),
                 "due-invites": ([("invite_shard", "HASH"), ("invite_at", "RANGE")], "KEYS_ONLY"),
                 "suspended": ([("suspended_key", "HASH"), ("npn", "RANGE")], "ALL"),
+                "by-name": ([("name_bucket", "HASH"), ("name_key", "RANGE")], "KEYS_ONLY"),
             },
             "expires_at",
         ),

@@ -19,6 +19,7 @@ VALUES = {
     "consumer_phone": "+15125550142",
     "status_link": "https://hod.test/status?t=x",
     "text_status_link": "https://hod.test/l/x",
+    "code": "HK7M-4QXZ",
 }
 
 

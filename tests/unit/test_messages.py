@@ -7,7 +7,11 @@ import pytest
 from hod.messages import render, template_languages
 from local.message_examples import KINDS, OUT, SAMPLE, examples
 
-STATUS_LINKS = {"status_link": "https://hod.test/status?t=x", "text_status_link": "https://hod.test/l/x"}
+STATUS_LINKS = {
+    "status_link": "https://hod.test/status?t=x",
+    "text_status_link": "https://hod.test/l/x",
+    "code": "HK7M-4QXZ",
+}
 
 
 def test_english_and_spanish_have_every_message() -> None:

@@ -46,6 +46,10 @@ class Conflict(HodError):
         self.message = message
 
 
+class CodeTaken(Conflict):
+    """A new referral's confirmation code is already another referral's: nothing was stored; draw another."""
+
+
 class Unprocessable(HodError):
     """Well-formed input that cannot be acted on as sent (an Idempotency-Key reused with another body); nothing was
     changed."""

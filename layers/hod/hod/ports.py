@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from hod.domain.agent import Agent
 from hod.domain.capacity import AgentLoad, Slot, Waiter
-from hod.domain.metrics import OfferFact, ReferralFact
+from hod.domain.metrics import ListedReferral, OfferFact, ReferralFact
 from hod.domain.nearest import IndexEntry
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus, WorkflowStart
@@ -418,6 +418,16 @@ class ReportSource(Protocol):
 
     def suspended_agents(self, limit: int, after: str | None) -> tuple[list[Agent], str | None]:
         """Suspended agents by NPN, after the NPN `after`; and the NPN to continue after, when there are more."""
+        ...
+
+    def referrals_between(
+        self, start: datetime, end: datetime, statuses: frozenset[str], budget: int
+    ) -> tuple[list[ListedReferral], bool]:
+        """Referrals created in [start, end) with one of `statuses`; True when more than `budget` items were there."""
+        ...
+
+    def find_agents(self, text: str, limit: int) -> list[Agent]:
+        """At most `limit` agents whose NPN is `text`, whose e-mail address is `text`, or whose name starts so."""
         ...
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hod.adapters.workflow_store import DynamoWorkflowStore
     from hod.ports import AgentStore, Clock, Reminders, Timer, Workflow
     from hod.services.access import AccessService
+    from hod.services.agent_reports import AgentReports
     from hod.services.agents import AgentService
     from hod.services.auth import AuthService
     from hod.services.intake import IntakeService
@@ -381,6 +382,14 @@ def answers() -> Answers:
 
 # ----- what agents and administrators read and answer through the API ---------------------------------------------
 @_factory
+def agent_reports() -> AgentReports:
+    """An agent's referrals filtered, exported and counted on the server."""
+    from hod.adapters.agent_history import DynamoAgentHistory
+    from hod.services.agent_reports import AgentReports
+
+    return AgentReports(DynamoAgentHistory(get_settings().referrals_table), workflow_store(), clock())
+
+
 def referral_views() -> ReferralViews:
     from hod.services.referral_views import ReferralViews
 

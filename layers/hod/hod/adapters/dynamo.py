@@ -35,8 +35,9 @@ from pynamodb.transactions import TransactWrite
 from hod.adapters import aws
 from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
+from hod.domain.folding import name_key
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import Conflict, DependencyFailed
+from hod.errors import CodeTaken, Conflict, DependencyFailed
 from hod.ports import DueRefresh, EarlierSubmission, StoredAgent, SubmissionKey
 from hod.shards import every_key, key_for, shard_of
 
@@ -186,6 +187,15 @@ class _ByEmail(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-ca
     email_key = UnicodeAttribute(hash_key=True)
 
 
+class _ByName(GlobalSecondaryIndex["AgentItem"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by-name"
+        projection = KeysOnlyProjection()
+
+    name_bucket = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
 class AgentItem(Model):
     class Meta:
         table_name: ClassVar[str | None] = None
@@ -198,9 +208,13 @@ class AgentItem(Model):
     next_change_at = NumberAttribute(null=True)
     email_key = UnicodeAttribute(null=True)  # the e-mail address in lower case: sign-in looks agents up by it
     suspended_key = UnicodeAttribute(null=True)  # "1" while suspended: the sparse "suspended" index (adapters.reports)
+    # The administrator's search by name (adapters.reports): the folded name, last name first, and its first letter
+    name_bucket = UnicodeAttribute(null=True)
+    name_key = UnicodeAttribute(null=True)
     version = VersionAttribute()
     due_changes = _DueChanges()
     by_email = _ByEmail()
+    by_name = _ByName()
 
 
 class _ByAgent(GlobalSecondaryIndex["ReferralItem"]):  # type: ignore[no-untyped-call]
@@ -263,6 +277,12 @@ class ReferralItem(Model):
     unstarted = _Unstarted()
 
 
+def name_index_keys(first_name: str, last_name: str, npn: str) -> tuple[str, str]:
+    """What puts an agent in the `by-name` index: "garcia ana#1001" under "g" (a prefix of the key is a Query)."""
+    key = name_key(first_name, last_name)
+    return key[:1] or "_", f"{key}#{npn}"
+
+
 def sweep_shard(npn: str) -> str:
     return str(shard_of(npn, SWEEP_SHARDS))
 
@@ -304,6 +324,7 @@ class DynamoAgentStore:
         next_change_at: int | None,
     ) -> int:
         bind(AgentItem, self._table)
+        name_bucket, name = name_index_keys(agent.record.first_name, agent.record.last_name, agent.npn)
         item = AgentItem(
             npn=agent.npn,
             doc=agent.model_dump_json(),
@@ -312,6 +333,8 @@ class DynamoAgentStore:
             next_change_at=next_change_at,
             email_key=agent.record.email.strip().lower() if agent.record.email else None,
             suspended_key=SUSPENDED_KEY if agent.suspended else None,
+            name_bucket=name_bucket,
+            name_key=name,
         )
         if expected_version is not None:
             item.version = expected_version
@@ -355,6 +378,25 @@ START_FAILED = "1"
 ROUND_FAILED = "retry"
 
 
+# A confirmation code's claim (hod.domain.confirmation): one item per code, holding the referral's id, written with
+# the referral in its one transaction on the condition that no referral holds the code yet.
+_CODE_PREFIX = "CODE#"
+_CODE_SK = "CODE"
+
+
+def _code_item(code: str, referral_id: str) -> ReferralItem:
+    return ReferralItem(_CODE_PREFIX + code, _CODE_SK, doc=referral_id)
+
+
+def _code_taken(exc: PynamoDBException, claimed: bool) -> bool:
+    """Whether the intake's transaction failed only because its confirmation code is taken: the code's claim (the
+    second item) said no, and neither the referral (the first) nor the submission's name (the last, when claimed)."""
+    reasons = [r.code if r is not None else "None" for r in getattr(exc, "cancellation_reasons", None) or []]
+    if len(reasons) < 2 or reasons[1] != "ConditionalCheckFailed" or reasons[0] == "ConditionalCheckFailed":
+        return False
+    return not (claimed and reasons[-1] == "ConditionalCheckFailed")
+
+
 class DynamoReferralStore:
     def __init__(self, table_name: str, submissions_table: str | None = None) -> None:
         self._table = table_name
@@ -383,8 +425,12 @@ class DynamoReferralStore:
 
             claim = name_claim(self._submissions, once, referral.referral_id)
 
+        code = referral.confirmation_code
+
         def build(tx: TransactWrite) -> None:
             tx.save(head, condition=ReferralItem.pk.does_not_exist())
+            if code is not None:  # second, so that a refusal of it is told apart by its place (`_code_taken`)
+                tx.save(_code_item(code, referral.referral_id), condition=ReferralItem.pk.does_not_exist())
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
             if claim is not None:
@@ -396,6 +442,8 @@ class DynamoReferralStore:
             except TransactWriteError as exc:
                 if not _conditional_failed(exc):
                     raise
+                if code is not None and _code_taken(exc, claimed=claim is not None):
+                    raise CodeTaken(f"Confirmation code {code} is taken.") from exc
                 if once is None:
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
                 from hod.adapters.submission_names import name_holder
@@ -412,6 +460,15 @@ class DynamoReferralStore:
         with _sdk("GetItem"):
             try:
                 return ReferralItem.get(f"REF#{referral_id}", "REFERRAL", consistent_read=True)
+            except ReferralItem.DoesNotExist:
+                return None
+
+    def referral_for_code(self, code: str) -> str | None:
+        """The id of the referral given this confirmation code (stored form), or None."""
+        bind(ReferralItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                return ReferralItem.get(_CODE_PREFIX + code, _CODE_SK, consistent_read=True).doc
             except ReferralItem.DoesNotExist:
                 return None
 

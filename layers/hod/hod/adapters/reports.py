@@ -14,16 +14,17 @@ from __future__ import annotations
 import heapq
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from hod.adapters.dynamo import SUSPENDED_KEY, _sdk, bind
+from hod.adapters.dynamo import SUSPENDED_KEY, AgentItem, _sdk, bind
 from hod.domain.agent import Agent
-from hod.domain.metrics import OfferFact, ReferralFact
+from hod.domain.folding import name_key, name_prefixes
+from hod.domain.metrics import ListedReferral, OfferFact, ReferralFact
 from hod.shards import every_key
 
 _HEAD = "REFERRAL"
@@ -151,6 +152,17 @@ def _read_shard(key: str, budget: ItemBudget) -> list[DayItem]:
             return found
 
 
+def _listed(item: DayItem) -> ListedReferral:
+    return ListedReferral(
+        referral_id=item.pk.removeprefix("REF#"),
+        created_at=datetime.fromisoformat(item.report_at or ""),
+        state=item.report_state or "",
+        language=item.report_language or "",
+        status=item.status or "",
+        safety_net_round=int(item.safety_net_round or 0),
+    )
+
+
 class DynamoReports:
     def __init__(self, agents_table: str, referrals_table: str) -> None:
         self._agents_table = agents_table
@@ -172,6 +184,29 @@ class DynamoReports:
                 offers.append(_offer_fact(item))
         return referrals, offers
 
+    def referrals_between(
+        self, start: datetime, end: datetime, statuses: frozenset[str], budget: int
+    ) -> tuple[list[ListedReferral], bool]:
+        """Referrals created in [start, end) whose status is one of `statuses`, oldest first, from the `by-day`
+        index: the UTC days the span touches, every shard of each, only the span's range of times. At most
+        `budget` index items (referrals and offers) are read; the flag says the span held more."""
+        bind(DayItem, self._referrals_table)
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
+        days = [first.date() + timedelta(days=n) for n in range((last.date() - first.date()).days + 1)]
+        span = DayItem.report_at.between(first.isoformat(), last.isoformat())
+        found: list[ListedReferral] = []
+        read = 0
+        with _sdk("Query"):
+            for key in (key for day in days for key in every_key(day.isoformat())):
+                results = DayItem.by_day.query(key, span, limit=budget - read + 1, page_size=_PAGE)
+                for item in results:
+                    read += 1
+                    if read > budget:
+                        return sorted(found, key=lambda row: row.created_at), True
+                    if item.sk == _HEAD and item.status in statuses and item.report_at != last.isoformat():
+                        found.append(_listed(item))
+        return sorted(found, key=lambda row: row.created_at), False
+
     def suspended_agents(self, limit: int, after: str | None) -> tuple[list[Agent], str | None]:
         bind(SuspendedAgentItem, self._agents_table)
         start: dict[str, Any] | None = None
@@ -182,3 +217,29 @@ class DynamoReports:
         agents = [Agent.model_validate_json(item.doc) for item in items[:limit]]
         more = len(items) > limit
         return agents, (agents[-1].npn if more and agents else None)
+
+    def find_agents(self, text: str, limit: int) -> list[Agent]:
+        """Agents by NPN (all digits: that agent), e-mail address (with "@": exact, any case; the sign-in index) or
+        name (a prefix of the last name, or of "first last" / "last first"; the `by-name` index): at most `limit`,
+        by name. Each way is one Query (two for a name of several words) of at most `limit` keys, then one
+        BatchGetItem."""
+        bind(AgentItem, self._agents_table)
+        typed = text.strip()
+        if typed.isdigit():
+            npns = [typed]
+        elif "@" in typed:
+            with _sdk("Query"):
+                npns = [item.npn for item in AgentItem.by_email.query(typed.lower(), limit=limit)]
+        else:
+            npns = []
+            with _sdk("Query"):
+                for prefix in name_prefixes(typed):
+                    found = AgentItem.by_name.query(prefix[0], AgentItem.name_key.startswith(prefix), limit=limit)
+                    npns += [item.npn for item in found]
+        wanted = list(dict.fromkeys(npns))[:limit]
+        if not wanted:
+            return []
+        with _sdk("BatchGetItem"):
+            items = list(AgentItem.batch_get(wanted, consistent_read=True))
+        agents = [Agent.model_validate_json(item.doc) for item in items]
+        return sorted(agents, key=lambda agent: (name_key(agent.record.first_name, agent.record.last_name), agent.npn))

@@ -17,6 +17,14 @@ from hod.api.models import (
     SuspendedAgents,
     SuspendedQuery,
 )
+from hod.api.report_models import (
+    AgentMatches,
+    AgentSearchQuery,
+    ListedReferralRow,
+    ReferralList,
+    ReferralListQuery,
+    Suspension,
+)
 from hod.api.routing import JSON, Audience, logger, raw_body
 from hod.services import reports
 from hod.services.agents import AgentView
@@ -75,15 +83,64 @@ def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
 
 
 @administrators.route(
+    "/admin/agents/{npn}/suspend",
+    "POST",
+    summary="Suspend an agent: no referrals are offered to them until reactivated",
+    auth="admin",
+    scope="agents:suspend",
+    body=Suspension,
+    response=AgentForAdmin,
+)
+def admin_suspend(npn: str, admin: str, body: Suspension) -> AgentForAdmin:
+    view = wiring.agents().suspend(npn, body.reason)
+    logger().info("agent suspended", extra={"by": admin, "agent_npn": npn})
+    return _agent(view)
+
+
+@administrators.route(
+    "/admin/search/agents",
+    "GET",
+    summary="Find agents by NPN, e-mail address or the start of their name (any case, accents optional): "
+    "eligibility and suspension",
+    auth="admin",
+    scope="agents:read",
+    query=AgentSearchQuery,
+    response=AgentMatches,
+)
+def admin_find_agents(query: AgentSearchQuery) -> AgentMatches:
+    agents = wiring.agents()
+    found = wiring.reports().find_agents(query.q, query.limit)
+    return AgentMatches(agents=[views.agent_match(agents.view_of(agent)) for agent in found])
+
+
+@administrators.route(
     "/admin/referrals/{referral_id}",
     "GET",
-    summary="A referral and its audit trail (no consumer contact details)",
+    summary="A referral and its audit trail (no consumer contact details), by its id or its confirmation code "
+    "(HK7M-4QXZ; any case, hyphen optional)",
     auth="admin",
     scope="referrals:read",
     response=ReferralForAdmin,
 )
 def admin_referral(referral_id: str) -> ReferralForAdmin:
     return views.referral_for_admin(*wiring.referral_views().with_audit_trail(referral_id))
+
+
+@administrators.route(
+    "/admin/referrals",
+    "GET",
+    summary="A day's referrals (today by default) in a time zone that are open, in the safety net or unserved, "
+    "oldest first",
+    auth="admin",
+    scope="referrals:read",
+    query=ReferralListQuery,
+    response=ReferralList,
+)
+def admin_referral_list(query: ReferralListQuery) -> ReferralList:
+    day = query.day or reports.local_today(query.tz, wiring.clock().now())
+    found = wiring.reports().referral_list(query.list, query.tz, day)
+    rows = [ListedReferralRow.model_validate(row, from_attributes=True) for row in found.referrals]
+    return ReferralList(kind=query.list, tz=query.tz, day=day, referrals=rows, truncated=found.truncated)
 
 
 @administrators.route(
@@ -104,7 +161,8 @@ def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
 @administrators.route(
     "/admin/metrics",
     "GET",
-    summary="Program metrics for UTC days `from`-`to` (both included, at most 31 days): volumes by state and "
+    summary="Program metrics for the days `from`-`to` in time zone `tz` (UTC by default; both included, at most 31 "
+    "days): volumes by state and "
     "language, time to accept (p50/p90/p95), missed-offer and safety-net rates, unserved; format=csv for the same "
     "table as CSV",
     auth="admin",
@@ -115,18 +173,10 @@ def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
     media=(JSON, CSV),
 )
 def admin_metrics(admin: str, query: MetricsQuery) -> MetricsReport | Response:
-    """Program metrics (R11) for UTC days from–to: JSON, or the same table as CSV (format=csv)."""
-    program = wiring.reports().metrics(query.from_, query.to)
+    """Program metrics (R11) for the days from–to in `tz`: JSON, or the same table as CSV (format=csv)."""
+    program = wiring.reports().metrics(query.from_, query.to, query.tz)
     logger().info("metrics read", extra={"by": admin, "from": query.from_.isoformat(), "to": query.to.isoformat()})
     if query.format == "csv":
         name = f"hod-metrics-{query.from_.isoformat()}-to-{query.to.isoformat()}.csv"
-        return Response(
-            body=reports.metrics_csv(program),
-            status_code=200,
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return views.csv_download(reports.metrics_csv(program), name)
     return views.metrics_report(query, program, wiring.clock().now())

@@ -3,6 +3,10 @@ Referrals with the answers an agent gives from the portal (R3, R4, R8, R11)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from chalice.app import Response
+
 from hod import wiring
 from hod.api import views
 from hod.api.models import (
@@ -10,7 +14,6 @@ from hod.api.models import (
     AgentAvailability,
     AgentProfile,
     AgentReferrals,
-    AgentReferralsQuery,
     Devices,
     OutOfOffice,
     ProfileUpdate,
@@ -20,11 +23,14 @@ from hod.api.models import (
     TodayChange,
     WeeklyChange,
 )
-from hod.api.routing import Audience
+from hod.api.report_models import AgentMetricsQuery, AgentMetricsReport, AgentReferralsQuery
+from hod.api.routing import JSON, Audience
 from hod.domain.referral import ReferralStatus
+from hod.services import agent_reports
 from hod.services.agents import AgentView
 
 agents = Audience("agents", tag="agents")
+CSV = "text/csv"
 
 
 def _profile(view: AgentView) -> AgentProfile:
@@ -134,15 +140,42 @@ def put_device(npn: str, body: PushDevice) -> Devices:
 @agents.route(
     "/agent/referrals",
     "GET",
-    summary="Manage Referrals: your offers of the last `days` days (default 30), newest first; consumer details "
-    "only on referrals you accepted",
+    summary="Manage Referrals: your offers of the last `days` days (default 30) or of the days `from`-`to`, newest "
+    "first, filtered by status and the consumer's name, a page at a time; consumer details only on referrals you "
+    "accepted; format=csv for every matching row and the totals",
     auth="agent",
     query=AgentReferralsQuery,
     response=AgentReferrals,
+    description="Rows as JSON, or text/csv with format=csv",
+    media=(JSON, CSV),
 )
-def agent_referrals(npn: str, query: AgentReferralsQuery) -> AgentReferrals:
-    """Manage Referrals (R11)."""
-    return views.agent_referrals(wiring.referral_views().agent_referrals(npn, query.days))
+def agent_referrals(npn: str, query: AgentReferralsQuery) -> AgentReferrals | Response:
+    """Manage Referrals (R11), filtered on the server."""
+    reports = wiring.agent_reports()
+    now = wiring.clock().now()
+    span = agent_reports.period(now, query.days, query.from_, query.to, query.tz)
+    which = agent_reports.RowFilter(query.statuses, query.first_name or "", query.last_name or "")
+    if query.format == "csv":
+        rows = reports.every_row(npn, span, which)
+        body = agent_reports.referrals_csv(rows, agent_reports.measured(rows))
+        return views.csv_download(body, f"help-on-demand-referrals-{now.date().isoformat()}.csv")
+    rows, next_before = reports.page(npn, span, which, query.limit, query.before)
+    return views.agent_referrals(rows, next_before)
+
+
+@agents.route(
+    "/agent/metrics",
+    "GET",
+    summary="Your numbers over the last `days` days: offers by status and outcome, acceptance rate, response times",
+    auth="agent",
+    query=AgentMetricsQuery,
+    response=AgentMetricsReport,
+)
+def agent_metrics(npn: str, query: AgentMetricsQuery) -> AgentMetricsReport:
+    now = wiring.clock().now()
+    span = agent_reports.period(now, query.days, None, None, "UTC")
+    found = wiring.agent_reports().metrics(npn, span)
+    return AgentMetricsReport(days=query.days, start=span.start, end=now, **asdict(found))
 
 
 @agents.route(

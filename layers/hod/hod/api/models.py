@@ -16,7 +16,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from hod.domain import availability as av
 from hod.domain.agent import Address, AgentRecord, ContactMethod, Email, PageLanguage
@@ -32,6 +42,33 @@ from hod.services.agents import ImportResult
 from hod.services.reports import MAX_SUSPENDED_PAGE
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RowStatus = Literal[
+    "pending", "accepted", "rejected", "missed", "taken", "in_progress", "not_a_good_referral", "completed"
+]
+ROW_STATUSES: tuple[str, ...] = RowStatus.__args__  # type: ignore[attr-defined]
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _iso_day(value: Any) -> Any:
+    if not isinstance(value, str) or not _DAY.match(value.strip()):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value.strip()
+
+
+def _this_century(value: date) -> date:
+    if not EARLIEST_MOMENT.year <= value.year < LATEST_MOMENT.year:
+        raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
+    return value
+
+
+# A query's whole number, and its day as YYYY-MM-DD (a query string's text, checked before pydantic converts it)
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_this_century)]
 
 Timestamp = Annotated[
     datetime,
@@ -130,25 +167,6 @@ class LinkQuery(BaseModel):
     t: str | None = Field(default=None, description="the signed link's token")
 
 
-class AgentReferralsQuery(BaseModel):
-    """`GET /agent/referrals`: the offers of the last `days` days."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
-
-    days: int = Field(default=30, ge=1, le=366, description="how many days back, 1-366")
-
-    @field_validator("days", mode="before")
-    @classmethod
-    def _whole_days(cls, value: Any) -> int:
-        try:
-            days = int(value)
-        except (TypeError, ValueError):
-            raise ValueError("must be a whole number of days") from None
-        if not 1 <= days <= 366:
-            raise ValueError("must be between 1 and 366")
-        return days
-
-
 class SuspendedQuery(BaseModel):
     """`GET /admin/agents?status=suspended`: one page of suspended agents, by NPN."""
 
@@ -160,27 +178,14 @@ class SuspendedQuery(BaseModel):
 
 
 class MetricsQuery(BaseModel):
-    """`GET /admin/metrics`: UTC days from–to, both included."""
+    """`GET /admin/metrics`: days from–to in time zone `tz` (UTC by default), both included."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
-    from_: date = Field(alias="from", description="first UTC day, YYYY-MM-DD")
-    to: date = Field(description="last UTC day, YYYY-MM-DD (included)")
+    from_: Day = Field(alias="from", description="first day, YYYY-MM-DD in `tz`")
+    to: Day = Field(description="last day, YYYY-MM-DD in `tz` (included)")
+    tz: str = Field(default="UTC", max_length=64, examples=["America/Chicago"], description="the days' time zone")
     format: Literal["json", "csv"] = Field(default="json", description="csv: the same table as a CSV file")
-
-    @field_validator("from_", "to", mode="before")
-    @classmethod
-    def _day(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not _DAY.match(value.strip()):
-            raise ValueError("a date as YYYY-MM-DD")
-        return value.strip()
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _this_century(cls, value: date) -> date:
-        if not EARLIEST_MOMENT.year <= value.year < LATEST_MOMENT.year:
-            raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
-        return value
 
 
 # ----- responses -------------------------------------------------------------------------------------------------
@@ -216,6 +221,10 @@ class ReferralReceipt(Answer):
     """A consumer's request, received."""
 
     referral_id: str
+    confirmation_code: str = Field(
+        description="the code the consumer is given to quote (8 symbols, no 0/O or 1/I/L, grouped: HK7M-4QXZ)",
+        examples=["HK7M-4QXZ"],
+    )
     status: ReferralStatus
     language: str
     place: Locality
@@ -302,6 +311,7 @@ class ReferralForAdmin(Answer):
     """A referral and its audit trail, without the consumer's name or contact details."""
 
     referral_id: str
+    confirmation_code: str | None = Field(description="the code the consumer was given (HK7M-4QXZ)")
     status: ReferralStatus
     language: str
     place: ReferralPlace
@@ -341,7 +351,7 @@ class MetricsReport(Answer):
 
     from_: date = Field(alias="from")
     to: date
-    days_in: Literal["UTC"]
+    days_in: str = Field(description="the time zone of the days (IANA name; UTC unless `tz` said otherwise)")
     generated_at: Timestamp
     columns: list[MetricsColumn]
     totals: GroupMetrics
@@ -359,11 +369,6 @@ class AgentSession(Answer):
     npn: str
     first_name: str
     expires_at: Timestamp
-
-
-RowStatus = Literal[
-    "pending", "accepted", "rejected", "missed", "taken", "in_progress", "not_a_good_referral", "completed"
-]
 
 
 class ReferralRow(Answer):
@@ -395,6 +400,9 @@ class AcceptedReferralRow(ReferralRow):
 
 class AgentReferrals(Answer):
     referrals: list[AcceptedReferralRow | MissedReferralRow | ReferralRow] = Field(description="newest first")
+    next_before: Timestamp | None = Field(
+        default=None, description="pass as `before` for the next page; null on the last page"
+    )
 
 
 class AcceptedReferral(Answer):

@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalice.app import Response
+
 from hod.api import models as m
+from hod.api import report_models as rm
 from hod.domain.metrics import COLUMNS, ProgramMetrics
 from hod.domain.offer import OfferKind
 from hod.domain.referral import AuditEvent, Referral
@@ -15,6 +18,20 @@ from hod.services.agents import AgentView, ImportReport
 from hod.services.referral_views import MISSED, AgentReferral
 from hod.services.reports import MAX_METRICS_DAYS, MAX_METRICS_ITEMS, SuspendedAgent
 from hod.services.workflow.missed import missed_alert
+
+
+def csv_download(body: str, filename: str) -> Response:
+    """A CSV file to download, never cached."""
+    return Response(
+        body=body,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
 
 RECEIPT_MESSAGES = {
     "en": "Thank you. A licensed agent or broker who speaks your language will contact you shortly.",
@@ -33,6 +50,7 @@ def _consumer(referral: Referral) -> m.ConsumerContact:
 def referral_receipt(referral: Referral, status_link: str, status_token: str) -> m.ReferralReceipt:
     return m.ReferralReceipt(
         referral_id=referral.referral_id,
+        confirmation_code=referral.shown_code,
         status=referral.status,
         language=referral.language,
         place=_locality(referral.place),
@@ -93,9 +111,28 @@ def agent_for_admin(view: AgentView, missed_in_last_7_days: int) -> m.AgentForAd
     )
 
 
+def agent_match(view: AgentView) -> rm.AgentMatch:
+    agent = view.agent
+    record = agent.record
+    return rm.AgentMatch(
+        npn=agent.npn,
+        first_name=record.first_name,
+        last_name=record.last_name,
+        email=record.email,
+        home_state=record.home_state,
+        eligible_states=sorted(view.eligible_states),
+        not_eligible=list(view.not_eligible),
+        available_now=view.available_now,
+        suspended=agent.suspended,
+        suspended_reason=agent.suspended_reason,
+        suspended_at=agent.suspended_at.isoformat() if agent.suspended_at else None,
+    )
+
+
 def referral_for_admin(referral: Referral, trail: list[AuditEvent]) -> m.ReferralForAdmin:
     return m.ReferralForAdmin(
         referral_id=referral.referral_id,
+        confirmation_code=referral.shown_code or None,
         status=referral.status,
         language=referral.language,
         place=m.ReferralPlace.model_validate(referral.place, from_attributes=True),
@@ -128,7 +165,7 @@ def metrics_report(query: m.MetricsQuery, metrics: ProgramMetrics, generated_at:
     return m.MetricsReport(
         from_=query.from_,
         to=query.to,
-        days_in="UTC",
+        days_in=query.tz,
         generated_at=generated_at,
         columns=[m.MetricsColumn(name=name, label=label) for name, label in COLUMNS],
         totals=metrics.totals,
@@ -138,8 +175,8 @@ def metrics_report(query: m.MetricsQuery, metrics: ProgramMetrics, generated_at:
     )
 
 
-def agent_referrals(rows: list[AgentReferral]) -> m.AgentReferrals:
-    return m.AgentReferrals(referrals=[agent_row(row) for row in rows])
+def agent_referrals(rows: list[AgentReferral], next_before: datetime | None = None) -> m.AgentReferrals:
+    return m.AgentReferrals(referrals=[agent_row(row) for row in rows], next_before=next_before)
 
 
 def agent_row(row: AgentReferral) -> m.ReferralRow:

@@ -21,6 +21,18 @@ PERCENTILES = (50, 90, 95)
 
 
 @dataclass(frozen=True)
+class ListedReferral:
+    """A referral in one of the administrator's lists (today's open, safety-net or unserved referrals)."""
+
+    referral_id: str
+    created_at: datetime
+    state: str
+    language: str
+    status: str
+    safety_net_round: int
+
+
+@dataclass(frozen=True)
 class ReferralFact:
     created_at: datetime
     state: str

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hod.domain.agent import Email, Language, PersonName, Phone, ZipCode
+from hod.domain.confirmation import grouped
 
 
 class ConsumerRequest(BaseModel):
@@ -78,6 +79,14 @@ class Referral(BaseModel):
     safety_net_round: int = 0
     not_good_reason: str | None = None
     outcome: str | None = None
+    confirmation_code: str | None = Field(
+        default=None, description="the short code the consumer is given (hod.domain.confirmation), without hyphen"
+    )
+
+    @property
+    def shown_code(self) -> str:
+        """The confirmation code as people read it ("HK7M-4QXZ"); empty on referrals stored before codes."""
+        return grouped(self.confirmation_code) if self.confirmation_code else ""
 
     @property
     def area(self) -> str:

@@ -100,6 +100,10 @@ class AgentService:
             raise NotFound(f"Agent {npn}")
         return self._view(stored.agent, self._clock.now())
 
+    def view_of(self, agent: Agent) -> AgentView:
+        """What the program computes about this agent now (an agent already read, e.g. by a search)."""
+        return self._view(agent, self._clock.now())
+
     def _view(self, agent: Agent, now: datetime) -> AgentView:
         today = av.local_date(agent.availability, now)
         states = healthcare_gov_states(self._plan_year)

@@ -16,7 +16,14 @@ from hod.signing import Claims, KeyRing, key_id, sign, verify
 
 AGENT_SESSION = "agent-session"
 ADMIN = "admin"
-ADMIN_SCOPES = ("agents:import", "agents:read", "agents:reactivate", "referrals:read", "metrics:read")
+ADMIN_SCOPES = (
+    "agents:import",
+    "agents:read",
+    "agents:suspend",
+    "agents:reactivate",
+    "referrals:read",
+    "metrics:read",
+)
 ADMIN_MAX_TTL = timedelta(hours=12)
 
 

@@ -3,15 +3,17 @@ start its workflow."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from hod import zipdir
+from hod.domain import confirmation
 from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states, own_marketplace
 from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus, WorkflowStart
-from hod.errors import DependencyFailed, ValidationFailed
+from hod.errors import CodeTaken, Conflict, DependencyFailed, ValidationFailed
 from hod.logs import get_logger
 from hod.ports import Clock, EarlierSubmission, ReferralStore, SubmissionKey, Workflow
 
@@ -35,6 +37,14 @@ _NOT_SERVED = {
     "es": "{state} no usa CuidadoDeSalud.gov; comuníquese con el Mercado de seguros médicos de su estado.",
 }
 ANSWER_LANGUAGES = ("en", "es")
+# Draws of a confirmation code before giving up: with 30^8 codes, even a second draw is rare.
+CODE_ATTEMPTS = 5
+
+
+def random_code() -> str:
+    return confirmation.from_numbers(
+        [secrets.randbelow(len(confirmation.ALPHABET)) for _ in range(confirmation.LENGTH)]
+    )
 
 
 class Receipt(Protocol):
@@ -53,6 +63,7 @@ class IntakeService:
         zip_lookup: Callable[[str], zipdir.ZipPlace | None] = zipdir.lookup,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         *,
+        new_code: Callable[[], str] = random_code,
         receipt: Receipt | None = None,
         offer_window_seconds: int = 900,
         safety_net_window_seconds: int = 1800,
@@ -63,6 +74,7 @@ class IntakeService:
         self._plan_year = plan_year
         self._zip_lookup = zip_lookup
         self._new_id = new_id
+        self._new_code = new_code
         self._receipt = receipt
         self._windows = (offer_window_seconds, safety_net_window_seconds)
 
@@ -124,7 +136,16 @@ class IntakeService:
                 "language": referral.language,
             },
         )
-        earlier = self._referrals.create(referral, [created], once)
+        for _ in range(CODE_ATTEMPTS):
+            referral = referral.model_copy(update={"confirmation_code": self._new_code()})
+            try:
+                earlier = self._referrals.create(referral, [created], once)
+            except CodeTaken:
+                logger.warning("confirmation code taken; drawing another", extra={"referral_id": referral.referral_id})
+                continue
+            break
+        else:
+            raise Conflict("Your request could not be stored just now; please send it again.")
         if earlier is not None:
             return earlier
         receipt = self._receipt(referral) if self._receipt else {}

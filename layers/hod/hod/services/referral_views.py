@@ -3,11 +3,11 @@ look-up of one referral. Consumer details go only to the agent who accepted (R7)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
+from hod.domain import confirmation
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral
 from hod.errors import NotFound
@@ -23,9 +23,7 @@ class ReferralReads(Protocol):
 
     def audit_trail(self, referral_id: str) -> list[AuditEvent]: ...
 
-    def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]: ...
-
-    def referrals(self, referral_ids: Sequence[str]) -> dict[str, Referral]: ...
+    def referral_for_code(self, code: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -52,18 +50,12 @@ class ReferralViews:
         self._store = store
         self._clock = clock
 
-    def agent_referrals(self, npn: str, days: int) -> list[AgentReferral]:
-        """The agent's offers of the last `days` days, newest first."""
-        now = self._clock.now()
-        offers = self._store.offers_for_agent(npn, now - timedelta(days=days))
-        referrals = self._store.referrals([o.referral_id for o in offers if o.status is OfferStatus.ACCEPTED])
-        rows = [agent_referral(offer, referrals.get(offer.referral_id), npn, now) for offer in offers]
-        rows.sort(key=lambda row: row.offer.offered_at.isoformat(), reverse=True)
-        return rows
-
-    def with_audit_trail(self, referral_id: str) -> tuple[Referral, list[AuditEvent]]:
-        """A referral and its audit trail, for an administrator."""
-        referral = self._store.get(referral_id)
-        if referral is None:
-            raise NotFound(f"Referral {referral_id}")
+    def with_audit_trail(self, key: str) -> tuple[Referral, list[AuditEvent]]:
+        """A referral and its audit trail, for an administrator: `key` is the referral's id or its confirmation
+        code, as the consumer reads it out (any case, with or without the hyphen)."""
+        code = confirmation.normalised(key)
+        referral_id = self._store.referral_for_code(code) if code else key
+        referral = self._store.get(referral_id) if referral_id else None
+        if referral is None or referral_id is None:
+            raise NotFound(f"Referral {key}")
         return referral, self._store.audit_trail(referral_id)

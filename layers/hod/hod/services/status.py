@@ -102,6 +102,7 @@ class ConsumerReceipt:
         values = {
             "first_name": consumer.first_name,
             "consumer_phone": consumer.phone,
+            "code": referral.shown_code,
             "status_link": link,
             "text_status_link": self._short_links.shorten(link, self._clock.now() + STATUS_LINK_LIFETIME),
         }

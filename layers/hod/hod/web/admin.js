@@ -1,12 +1,13 @@
 // The administrator's console: sign-in with an admin token (kept in sessionStorage), agent import in parts,
-// referral look-up with its audit trail, suspended agents, program metrics with charts and CSV export.
+// agent search (suspend/reactivate from the result), referral look-up by confirmation code or id with its audit
+// trail, suspended agents, program metrics with charts and CSV export.
 // Every URL is relative (the pages are served under API Gateway's stage path). No innerHTML with data: text only.
 "use strict";
 (function () {
   const TOKEN_KEY = "hod-admin-token";
   const MAX_IMPORT = parseInt(document.body.dataset.maxImport, 10) || 1000;
   const MAX_ROWS_SHOWN = 2000;
-  const PANELS = ["import", "referral", "suspended", "metrics"];
+  const PANELS = ["import", "agents", "referral", "today", "suspended", "metrics"];
   const $ = (id) => document.getElementById(id);
   const LANGUAGE_NAMES = JSON.parse($("language-names").textContent);
   const languageName = (code) => (LANGUAGE_NAMES[code] ? LANGUAGE_NAMES[code] + " (" + code + ")" : code);
@@ -137,6 +138,10 @@
     }
     if (!quiet) $(current + "-title").focus();
     if (current === "metrics" && !$("metrics-from").value) defaultDates();
+    if (current === "today" && !$("today-day").value) {
+      $("today-day").value = localDay(new Date());
+      $("today-tz").value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    }
   }
 
   window.addEventListener("hashchange", () => {
@@ -280,6 +285,122 @@
     $("import-summary-title").focus();
   });
 
+  // ----- find agents ----------------------------------------------------------------------------------------
+  function agentStatus(agent) {
+    if (agent.suspended) {
+      const since = agent.suspended_at ? " since " + when(agent.suspended_at) : "";
+      return [el("span", { class: "badge refused" }, "Suspended"), el("br"),
+        el("span", { class: "small" }, (agent.suspended_reason || "") + since)];
+    }
+    const available = agent.available_now ? "available now" : "not available now";
+    return [el("span", { class: "badge created" }, "Active"), el("br"), el("span", { class: "small" }, available)];
+  }
+
+  function agentRow(agent) {
+    const name = agent.first_name + " " + agent.last_name;
+    const label = name + " (NPN " + agent.npn + ")";
+    const action = el("td", { "data-label": "Action" });
+    const eligible = agent.eligible_states.length
+      ? agent.eligible_states.join(", ")
+      : ["none", el("br"), el("span", { class: "small" }, agent.not_eligible.join("; "))];
+    const row = el(
+      "tr",
+      { "data-npn": agent.npn },
+      el("td", { "data-label": "Agent" }, name, el("br"), el("span", { class: "small muted" }, agent.email)),
+      el("td", { "data-label": "NPN" }, agent.npn),
+      el("td", { "data-label": "Eligible states" }, ...[].concat(eligible)),
+      el("td", { "data-label": "Status" }, ...agentStatus(agent)),
+      action,
+    );
+    agentActions(agent, label, action);
+    return row;
+  }
+
+  function agentActions(agent, label, cell) {
+    if (agent.suspended) {
+      const button = el("button", { type: "button", class: "accept", "aria-label": "Reactivate " + label }, "Reactivate");
+      button.addEventListener("click", () => changeAgent(agent, label, "reactivate", undefined, button));
+      return cell.replaceChildren(button);
+    }
+    const button = el("button", { type: "button", class: "danger", "aria-label": "Suspend " + label }, "Suspend");
+    button.addEventListener("click", () => {
+      const id = "reason-" + agent.npn;
+      const input = el("input", { id, maxlength: "200", required: true, autocomplete: "off" });
+      const confirm = el("button", { type: "submit", class: "danger" }, "Confirm suspension");
+      const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
+      const form = el("form", { class: "stack", novalidate: true },
+        el("label", { for: id }, "Why suspend " + label + "?"), input, confirm, cancel);
+      cancel.addEventListener("click", () => agentActions(agent, label, cell));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (input.value.trim().length < 3) {
+          input.setAttribute("aria-invalid", "true");
+          return problem($("agents-error"), "Give the reason for suspending " + label + " (at least 3 characters).");
+        }
+        changeAgent(agent, label, "suspend", JSON.stringify({ reason: input.value.trim() }), confirm);
+      });
+      cell.replaceChildren(form);
+      input.focus();
+    });
+    cell.replaceChildren(button);
+  }
+
+  async function changeAgent(agent, label, change, body, button) {
+    button.disabled = true;
+    problem($("agents-error"), "");
+    try {
+      const response = await api("POST", "admin/agents/" + encodeURIComponent(agent.npn) + "/" + change, body);
+      const answer = await json(response);
+      if (response.status !== 200) {
+        button.disabled = false;
+        return problem($("agents-error"), "Could not " + change + " " + label + ": " + fieldMessages(answer));
+      }
+      await findAgents(false);
+      const message = $("agents-message");
+      message.textContent = change === "suspend"
+        ? label + " is suspended: no referrals are offered to them until reactivated."
+        : label + " is reactivated and can receive referrals again.";
+      show(message, true);
+      message.focus();
+    } catch (error) {
+      button.disabled = false;
+      if (!(error instanceof SignedOut)) problem($("agents-error"), error.message);
+    }
+  }
+
+  async function findAgents(focus) {
+    const q = $("agents-q").value.trim();
+    const response = await api("GET", "admin/search/agents?q=" + encodeURIComponent(q));
+    const answer = await json(response);
+    if (response.status !== 200) {
+      $("agents-q").setAttribute("aria-invalid", "true");
+      return problem($("agents-error"), response.status === 400 ? "Type an NPN, an e-mail address or the start " +
+        "of a name (at most 100 characters)." : fieldMessages(answer));
+    }
+    $("agents-q").removeAttribute("aria-invalid");
+    $("agents-table").tBodies[0].replaceChildren(...answer.agents.map(agentRow));
+    $("agents-heading").textContent = answer.agents.length === 1 ? "1 agent found" : answer.agents.length + " agents found";
+    show($("agents-table"), answer.agents.length > 0);
+    show($("agents-empty"), answer.agents.length === 0);
+    show($("agents-result"), true);
+    if (focus) $("agents-heading").focus();
+  }
+
+  $("agents-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem($("agents-error"), "");
+    show($("agents-message"), false);
+    if (!$("agents-q").value.trim()) {
+      $("agents-q").setAttribute("aria-invalid", "true");
+      return problem($("agents-error"), "Type an NPN, an e-mail address or the start of a name.");
+    }
+    try {
+      await findAgents(true);
+    } catch (error) {
+      if (!(error instanceof SignedOut)) problem($("agents-error"), error.message);
+    }
+  });
+
   // ----- referral look-up ------------------------------------------------------------------------------------
   const STATUS_NAMES = {
     searching: "Searching for an agent",
@@ -294,7 +415,6 @@
 
   const ACTIONS = {
     "referral.created": (d) => "Request received (" + [d.city, d.state].filter(Boolean).join(", ") + ")",
-    "workflow.started": () => "Matching started",
     "workflow.start_failed": () => "Matching could not start yet; the sweep retries",
     "offer.made": (d) => "Offered to agent " + d.agent_npn,
     "offer.notified": (d) => "Agent " + d.agent_npn + " notified",
@@ -311,9 +431,33 @@
     "accepted.notified": (d) => "Agent " + d.agent_npn + " sent the consumer's details",
     "consumer.notified": (d) => (d.message === "agent_assigned" ? "Consumer told who will call" : "Consumer notified"),
     "agent.reminded": (d) => "Agent " + d.agent_npn + " reminded after " + d.after_minutes + " minutes",
-    "referral.status": (d) => "Status set to " + (STATUS_NAMES[d.status] || d.status),
+    "referral.status": (d) =>
+      "Status set to " + (STATUS_NAMES[d.status] || d.status) +
+      (d.outcome ? ": " + (OUTCOMES[d.outcome] || d.outcome) : "") +
+      (d.reason ? ": " + (REASONS[d.reason] || d.reason) : ""),
+    "workflow.started": (d) => "Matching started" + (d.run ? " (execution " + executionName(d.run) + ")" : ""),
+    "workflow.restarted": (d) => "Matching restarted (execution " + executionName(d.run) + ")",
+    "workflow.restart_failed": (d) => "Matching could not restart (run " + d.run + "); the sweep retries",
     "referral.unserved": () => "Closed as unserved: no agent accepted",
   };
+  // The agent's words for how a referral ended (as Manage Referrals shows them)
+  const OUTCOMES = {
+    selected_marketplace_qhp: "Selected a Marketplace QHP",
+    referred_to_medicaid: "Referred to Medicaid",
+    referred_to_navigator_assister: "Referred to a Navigator/Assister",
+    other: "Other",
+  };
+  const REASONS = {
+    wrong_contact_details: "Wrong contact details",
+    already_has_broker: "Already has a broker",
+    unreachable_after_three_attempts: "Unreachable after three attempts",
+  };
+
+  // A Step Functions execution by its name, not its ARN (…:execution:<state machine>:<name>)
+  function executionName(run) {
+    return typeof run === "string" ? run.split(":").pop() : String(run);
+  }
+
   const SHOWN_IN_TITLE = new Set([
     "agent_npn",
     "round",
@@ -323,6 +467,8 @@
     "message",
     "sent",
     "outcome",
+    "reason",
+    "run",
   ]);
 
   function actorName(actor) {
@@ -345,24 +491,33 @@
     return [el("dt", {}, term), el("dd", {}, value)];
   }
 
-  $("referral-form").addEventListener("submit", async (event) => {
+  $("referral-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    lookUp();
+  });
+
+  async function lookUp() {
     problem($("referral-error"), "");
     show($("referral-result"), false);
-    const id = $("referral-id").value.trim();
+    const typed = $("referral-id").value.trim();
+    const id = typed.length <= 12 ? typed.replace(/[\s-]+/g, "").toUpperCase() : typed;
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(id)) {
       $("referral-id").setAttribute("aria-invalid", "true");
-      return problem($("referral-error"), "Enter a referral ID (letters, digits, - and _).");
+      return problem($("referral-error"), "Enter the confirmation code (like HK7M-4QXZ) or the referral ID.");
     }
     $("referral-id").removeAttribute("aria-invalid");
     try {
       const response = await api("GET", "admin/referrals/" + encodeURIComponent(id));
       const answer = await json(response);
-      if (response.status === 404) return problem($("referral-error"), "No referral has the ID " + id + ".");
+      if (response.status === 404) {
+        return problem($("referral-error"), "No referral has the confirmation code or ID " + typed + ".");
+      }
       if (response.status !== 200) return problem($("referral-error"), fieldMessages(answer));
       const place = answer.place || {};
-      $("referral-heading").textContent = "Referral " + answer.referral_id;
+      $("referral-heading").textContent = "Referral " + (answer.confirmation_code || answer.referral_id);
       $("referral-facts").replaceChildren(
+        ...fact("Confirmation code", answer.confirmation_code || "—"),
+        ...fact("Referral ID", answer.referral_id),
         ...fact("Status", el("span", { class: "badge " + answer.status }, STATUS_NAMES[answer.status] || answer.status)),
         ...fact("Place", [place.city, place.county, place.state].filter(Boolean).join(", ") + " " + (place.zip || "")),
         ...fact("Language", languageName(answer.language)),
@@ -387,6 +542,65 @@
       $("referral-heading").focus();
     } catch (error) {
       if (!(error instanceof SignedOut)) problem($("referral-error"), error.message);
+    }
+  }
+
+  // ----- today's referrals -----------------------------------------------------------------------------------
+  const LIST_NAMES = { open: "Open referrals", safety_net: "Referrals in the safety net", unserved: "Unserved referrals" };
+
+  function localDay(date) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
+  }
+
+  function listedRow(row, zone) {
+    const received = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: zone }).format(
+      new Date(row.created_at),
+    );
+    const open = el("button", { type: "button", class: "secondary", "aria-label": "Look up the referral received at " +
+      received + " in " + row.state }, "Look up");
+    open.addEventListener("click", () => {
+      $("referral-id").value = row.referral_id;
+      location.hash = "#referral";
+      lookUp();
+    });
+    return el(
+      "tr",
+      { "data-referral": row.referral_id },
+      el("td", { "data-label": "Received" }, el("time", { datetime: row.created_at }, received)),
+      el("td", { "data-label": "Status" }, el("span", { class: "badge " + row.status }, STATUS_NAMES[row.status] || row.status)),
+      el("td", { "data-label": "State" }, row.state),
+      el("td", { "data-label": "Language" }, languageName(row.language)),
+      el("td", { "data-label": "Safety-net round" }, row.safety_net_round || "—"),
+      el("td", { "data-label": "Action" }, open),
+    );
+  }
+
+  $("today-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem($("today-error"), "");
+    const zone = $("today-tz").value.trim();
+    const query = "list=" + $("today-list").value + "&day=" + encodeURIComponent($("today-day").value) +
+      "&tz=" + encodeURIComponent(zone);
+    try {
+      const response = await api("GET", "admin/referrals?" + query);
+      const answer = await json(response);
+      if (response.status !== 200) {
+        const fields = answer.fields || {};
+        if (fields.tz) $("today-tz").setAttribute("aria-invalid", "true");
+        return problem($("today-error"), fields.tz ? "Time zone: " + fields.tz + "." : fieldMessages(answer));
+      }
+      $("today-tz").removeAttribute("aria-invalid");
+      $("today-table").tBodies[0].replaceChildren(...answer.referrals.map((row) => listedRow(row, answer.tz)));
+      $("today-heading").textContent = LIST_NAMES[answer.kind] + ", " + answer.day + " (" + answer.tz + "): " +
+        answer.referrals.length;
+      show($("today-table"), answer.referrals.length > 0);
+      show($("today-empty"), answer.referrals.length === 0);
+      show($("today-truncated"), answer.truncated);
+      show($("today-result"), true);
+      $("today-heading").focus();
+    } catch (error) {
+      if (!(error instanceof SignedOut)) problem($("today-error"), error.message);
     }
   });
 
@@ -476,14 +690,10 @@
   // ----- program metrics -------------------------------------------------------------------------------------
   let metricsRange = null;
 
-  function isoDay(date) {
-    return date.toISOString().slice(0, 10);
-  }
-
   function defaultDates() {
     const today = new Date();
-    $("metrics-to").value = isoDay(today);
-    $("metrics-from").value = isoDay(new Date(today.getTime() - 6 * 86400000));
+    $("metrics-to").value = localDay(today);
+    $("metrics-from").value = localDay(new Date(today.getTime() - 6 * 86400000));
   }
 
   // As the CSV writes them: rates (…_pct) with one decimal, counts and seconds as whole numbers.
@@ -556,7 +766,7 @@
         ),
       ),
     );
-    $("metrics-heading").textContent = "Summary, " + answer.from + " to " + answer.to + " (UTC)";
+    $("metrics-heading").textContent = "Summary, " + answer.from + " to " + answer.to + " (" + answer.days_in + ")";
     show($("metrics-result"), true);
     $("metrics-heading").focus();
   }
@@ -584,7 +794,8 @@
     metricsFieldErrors(local);
     if (Object.keys(local).length) return problem($("metrics-error"), "Choose both days.");
     try {
-      const query = "from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to);
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+      const query = "from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to) + "&tz=" + encodeURIComponent(zone);
       const response = await api("GET", "admin/metrics?" + query);
       const answer = await json(response);
       if (response.status === 400 && answer.fields) {

@@ -168,7 +168,7 @@
       if (response.status === 201) {
         form.classList.add("hidden");
         document.getElementById("done-message").textContent = answer.message;
-        document.getElementById("done-reference").textContent = answer.referral_id;
+        document.getElementById("done-reference").textContent = answer.confirmation_code;
         document.getElementById("done-phone").textContent = text.done_phone.replace("{phone}", usPhone(body.phone));
         const done = document.getElementById("done");
         done.classList.remove("hidden");

@@ -792,16 +792,11 @@
       el("tr", {}, el("td", { text: measure }), el("td", { text: String(value) }))));
   }
 
-  function csvCell(value) {
-    const text = String(value);
-    return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
-  }
-
   $("m-days").addEventListener("change", loadMetrics);
-  $("m-export").addEventListener("click", () => {
-    const lines = [[T.m_measure, T.m_value], ...metricRows].map((row) => row.map(csvCell).join(","));
-    const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
-    const link = el("a", { href: URL.createObjectURL(blob), download: "help-on-demand-metrics-" + $("m-days").value + "-days.csv" });
+  $("m-export").addEventListener("click", async () => { // the server's file: the period's referrals, then the totals
+    const response = await fetch("agent/referrals?format=csv&days=" + $("m-days").value, { headers: { Authorization: "Bearer " + session.token } });
+    if (!response.ok) return notice(explain(new ApiError(response.status, await response.json().catch(() => null))), "error");
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "help-on-demand-referrals-" + $("m-days").value + "-days.csv" });
     document.body.append(link);
     link.click();
     link.remove();

@@ -46,17 +46,6 @@ class Notices:
         self._queue = queue
         self._ledger = ledger
 
-    # ----- to the consumer -----------------------------------------------------------------------------------------
-    def receipt(self, referral: Referral) -> dict[str, str]:
-        """Tell the consumer, in their language, that the request arrived (sent once: by the call that stored it)."""
-        consumer = referral.consumer
-        values = {"first_name": consumer.first_name, "consumer_phone": consumer.phone}
-        rid = referral.referral_id
-        outcomes = self._notifier.send(
-            rid, "received", consumer_recipient(referral), "consumer_received", values, claim=False, trail=rid
-        )
-        return dict(outcomes)
-
     # ----- to agents, while the referral waits -------------------------------------------------------------------
     def offer_link(self, offer: Offer) -> str:
         """The offer's signed link, viewable for a day past its deadline. Signed before the offer is recorded: the
