@@ -52,12 +52,15 @@ def test_a_new_referral_gets_a_readable_code_that_the_receipt_repeats(client: Cl
     assert len(first) == len(second) == 4
     assert confirmation.is_code(first + second)
     assert not set(code) & set("01ILOU")
-    # And the text the consumer receives quotes the same code
+    # And the text the consumer receives quotes the same code, with a short link to the status page (stored with the
+    # referral, in its one write)
     texts = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()
-    assert [text for number, text, *_ in texts if number.endswith("5550177")] == [
-        f"Help On Demand: recibimos su solicitud (código {code}). Un agente con licencia se comunicará con usted en "
-        "breve."
-    ]
+    (text,) = [text for number, text, *_ in texts if number.endswith("5550177")]
+    words, _, short = text.partition(" Estado: http://hod.test")
+    assert words == f"Help On Demand: recibimos su solicitud (código {code}). Un agente con licencia le llamará pronto."
+    redirect = client.http.get(short)
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"].startswith("http://hod.test/status?t=")
 
 
 @pytest.mark.parametrize("typed", ["{code}", "{lower}", "{bare}"])

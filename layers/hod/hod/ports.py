@@ -132,11 +132,16 @@ class SweepCursor(Protocol):
 
 class ReferralStore(Protocol):
     def create(
-        self, referral: Referral, events: Sequence[AuditEvent], once: SubmissionKey | None = None
+        self,
+        referral: Referral,
+        events: Sequence[AuditEvent],
+        once: SubmissionKey | None = None,
+        links: Sequence[ShortLink] = (),
     ) -> EarlierSubmission | None:
         """Store a new referral, flagged as not started until its workflow's first round clears the flag. With
         `once`, in the same write, the submission's name is claimed: when an unexpired earlier submission holds it,
-        nothing is stored and that submission is returned."""
+        nothing is stored and that submission is returned. `links`: short links its receipt carries, stored in the
+        same write."""
         ...
 
     def as_created(self, referral_id: str) -> Referral | None:
@@ -443,6 +448,15 @@ class LinkSigner(Protocol):
     def signed_link(self, purpose: str, referral_id: str, npn: str, expires: datetime) -> str:
         """The page an agent opens from a notification to see and answer one referral, valid until `expires`."""
         ...
+
+
+@dataclass(frozen=True)
+class ShortLink:
+    """A short code standing for a long signed link until `expires_at` (epoch seconds): `/l/<code>`."""
+
+    code: str
+    target: str
+    expires_at: int
 
 
 class LinkShortener(Protocol):

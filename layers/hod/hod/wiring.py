@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hod.adapters.sending import DynamoSendLedger
     from hod.adapters.sweep import SqsRefreshQueue
     from hod.adapters.workflow_store import DynamoWorkflowStore
-    from hod.ports import AgentStore, Clock, Reminders, Timer, Workflow
+    from hod.ports import AgentStore, Clock, Reminders, ShortLink, Timer, Workflow
     from hod.services.access import AccessService
     from hod.services.agent_reports import AgentReports
     from hod.services.agents import AgentService
@@ -131,7 +131,7 @@ def referral_store() -> DynamoReferralStore:
     from hod.adapters.dynamo import DynamoReferralStore
 
     settings = get_settings()
-    return DynamoReferralStore(settings.referrals_table, settings.idempotency_table)
+    return DynamoReferralStore(settings.referrals_table, settings.idempotency_table, settings.agents_table)
 
 
 @_factory
@@ -485,6 +485,12 @@ class _LinksOnFirstUse:
 
     def shorten(self, target: str, expires: datetime) -> str:
         return short_links().shorten(target, expires)
+
+    def draw(self, target: str, expires: datetime) -> ShortLink:
+        return short_links().draw(target, expires)
+
+    def url(self, link: ShortLink) -> str:
+        return short_links().url(link)
 
 
 def reset() -> None:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -133,6 +134,11 @@ class DynamoAccessStore:
             AccessItem(_INVITE + npn).delete()
 
 
+def short_link_item(code: str, target: str, expires_at: int) -> tuple[AccessItem, Condition]:
+    """A short link's item, and the condition it is written on: that no other link holds the code."""
+    return AccessItem(_LINK + code, target=target, expires_at=expires_at), AccessItem.npn.does_not_exist()
+
+
 class DynamoShortLinks:
     """Short codes for long signed links (``LINK#<code>`` items, removed by the table's TTL once expired)."""
 
@@ -143,10 +149,9 @@ class DynamoShortLinks:
         """Store ``code`` → ``target``; False when the code is taken (the caller draws another)."""
         bind(AccessItem, self._table)
         with _sdk("PutItem"):
+            item, condition = short_link_item(code, target, expires_at)
             try:
-                AccessItem(_LINK + code, target=target, expires_at=expires_at).save(
-                    condition=AccessItem.npn.does_not_exist()
-                )
+                item.save(condition=condition)
             except PutError as exc:
                 if _conditional_failed(exc):
                     return False

@@ -37,8 +37,8 @@ from hod.adapters.telemetry import count_decision
 from hod.domain.agent import Agent
 from hod.domain.folding import name_key
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import CodeTaken, Conflict, DependencyFailed
-from hod.ports import DueRefresh, EarlierSubmission, StoredAgent, SubmissionKey
+from hod.errors import CodeTaken, ConfigurationError, Conflict, DependencyFailed
+from hod.ports import DueRefresh, EarlierSubmission, ShortLink, StoredAgent, SubmissionKey
 from hod.shards import every_key, key_for, shard_of
 
 # The due-list (`due-changes`) is spread over this many partitions: at the national peak minute some 46,000 agents
@@ -398,12 +398,17 @@ def _code_taken(exc: PynamoDBException, claimed: bool) -> bool:
 
 
 class DynamoReferralStore:
-    def __init__(self, table_name: str, submissions_table: str | None = None) -> None:
+    def __init__(self, table_name: str, submissions_table: str | None = None, links_table: str | None = None) -> None:
         self._table = table_name
         self._submissions = submissions_table
+        self._links = links_table  # where short links live (the agents table's access items)
 
     def create(
-        self, referral: Referral, events: Sequence[AuditEvent], once: SubmissionKey | None = None
+        self,
+        referral: Referral,
+        events: Sequence[AuditEvent],
+        once: SubmissionKey | None = None,
+        links: Sequence[ShortLink] = (),
     ) -> EarlierSubmission | None:
         bind(ReferralItem, self._table)
         pk = f"REF#{referral.referral_id}"
@@ -426,6 +431,7 @@ class DynamoReferralStore:
             claim = name_claim(self._submissions, once, referral.referral_id)
 
         code = referral.confirmation_code
+        link_items = self._link_items(links)
 
         def build(tx: TransactWrite) -> None:
             tx.save(head, condition=ReferralItem.pk.does_not_exist())
@@ -433,7 +439,9 @@ class DynamoReferralStore:
                 tx.save(_code_item(code, referral.referral_id), condition=ReferralItem.pk.does_not_exist())
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
-            if claim is not None:
+            for item, condition in link_items:  # (a code taken by another link: a refusal like any conflict)
+                tx.save(item, condition=condition)
+            if claim is not None:  # last, so that `_code_taken` finds it there
                 tx.save(claim[0], condition=claim[1])
 
         with _sdk("TransactWriteItems"):
@@ -454,6 +462,17 @@ class DynamoReferralStore:
                 return earlier
         count_decision(events, lambda: referral)
         return None
+
+    def _link_items(self, links: Sequence[ShortLink]) -> list[tuple[Any, Any]]:
+        if not links:
+            return []
+        if not self._links:
+            raise ConfigurationError("No table for short links is configured (HOD_AGENTS_TABLE).")
+        # (only the intake stores a referral's links: the other functions never load this)
+        from hod.adapters.access import AccessItem, short_link_item
+
+        bind(AccessItem, self._links)
+        return [short_link_item(link.code, link.target, link.expires_at) for link in links]
 
     def _head(self, referral_id: str) -> ReferralItem | None:
         bind(ReferralItem, self._table)

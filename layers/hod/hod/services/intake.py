@@ -7,7 +7,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hod import zipdir
 from hod.domain import confirmation
@@ -16,6 +16,9 @@ from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, Re
 from hod.errors import CodeTaken, Conflict, DependencyFailed, ValidationFailed
 from hod.logs import get_logger
 from hod.ports import Clock, EarlierSubmission, ReferralStore, SubmissionKey, Workflow
+
+if TYPE_CHECKING:
+    from hod.services.status import ReceiptLinks
 
 logger = get_logger(__name__)
 
@@ -48,7 +51,11 @@ def random_code() -> str:
 
 
 class Receipt(Protocol):
-    def __call__(self, referral: Referral) -> dict[str, str]:
+    def links(self, referral_id: str) -> ReceiptLinks:
+        """The links the receipt will carry, made before the referral is stored (the short one is stored with it)."""
+        ...
+
+    def __call__(self, referral: Referral, links: ReceiptLinks) -> dict[str, str]:
         """Tell the consumer the request arrived; the outcome per channel."""
         ...
 
@@ -136,10 +143,11 @@ class IntakeService:
                 "language": referral.language,
             },
         )
+        links = self._receipt.links(referral.referral_id) if self._receipt else None
         for _ in range(CODE_ATTEMPTS):
             referral = referral.model_copy(update={"confirmation_code": self._new_code()})
             try:
-                earlier = self._referrals.create(referral, [created], once)
+                earlier = self._referrals.create(referral, [created], once, [links.short] if links else [])
             except CodeTaken:
                 logger.warning("confirmation code taken; drawing another", extra={"referral_id": referral.referral_id})
                 continue
@@ -148,7 +156,7 @@ class IntakeService:
             raise Conflict("Your request could not be stored just now; please send it again.")
         if earlier is not None:
             return earlier
-        receipt = self._receipt(referral) if self._receipt else {}
+        receipt = self._receipt(referral, links) if self._receipt and links else {}
         self._start(referral, receipt)
         return referral
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hod.errors import DependencyFailed
-from hod.ports import Clock, PublicSite
+from hod.ports import Clock, PublicSite, ShortLink
 from hod.services.auth import AuthService
 
 CODE_BYTES = 8
@@ -35,13 +35,22 @@ class ShortLinks:
         """A short URL for ``target`` until ``expires``; the long link itself if none could be stored (a text
         with a long link still works, so a failure here must not cost the message)."""
         for _ in range(_ATTEMPTS):
-            code = secrets.token_urlsafe(CODE_BYTES)
+            link = self.draw(target, expires)
             try:
-                if self._store.put(code, target, int(expires.timestamp())):
-                    return f"{self._site.public_base_url}/l/{code}"
+                if self._store.put(link.code, link.target, link.expires_at):
+                    return self.url(link)
             except DependencyFailed:
                 return target
         return target
+
+    @staticmethod
+    def draw(target: str, expires: datetime) -> ShortLink:
+        """A new short link for ``target`` until ``expires``, not stored: for a caller that stores it in a write of
+        its own (the intake, with the referral)."""
+        return ShortLink(secrets.token_urlsafe(CODE_BYTES), target, int(expires.timestamp()))
+
+    def url(self, link: ShortLink) -> str:
+        return f"{self._site.public_base_url}/l/{link.code}"
 
     def resolve(self, code: str) -> str | None:
         if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
