@@ -325,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         totals = load_demo_agents(args.agents) if args.agents else {}
         print(f"loaded demo agents in {time.monotonic() - started:.1f}s: {totals}")
+        # The coverage map's summaries, as the hourly schedule computes them, so the console shows data at once
+        coverage = expire.handler({"task": "coverage"}, LocalContext("ExpireFunction"))
+        print(f"coverage map computed: {coverage['states']} states, {coverage['agents']} agents counted")
         demo_npn = agent_to_try(args.agents)
         server = LocalDevServer(
             intake.app,

@@ -1,0 +1,74 @@
+"""The coverage map's data in DynamoDB: every agent (a paginated Scan of the agents table) and one precomputed
+summary item per state, kept in the agents table under ``COVERAGE#<state>`` (hod.services.coverage).
+
+A summary holds, per language, four lists of 168 counts (agents, referrals, safety net, unserved) as one JSON string:
+at most 22 languages x 4 x 168 numbers, some 70 KB with five-digit counts, far under DynamoDB's 400 KB item limit.
+The API reads one item per state it is asked for (GetItem); the job writes them all (BatchWriteItem)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+
+from hod.adapters.dynamo import _sdk, bind
+from hod.domain.agent import Agent
+
+COVERAGE_PREFIX = "COVERAGE#"
+_SCAN_PAGE = 500  # agents per Scan page (DynamoDB also stops a page at 1 MB)
+
+
+class _AgentDoc(Model):
+    """The agents table's agent items, only their key and document (the attributes AgentItem writes)."""
+
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    npn = UnicodeAttribute(hash_key=True)
+    doc = UnicodeAttribute(null=True)
+
+
+class CoverageItem(Model):
+    """A state's coverage summary in the agents table."""
+
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    npn = UnicodeAttribute(hash_key=True)  # "COVERAGE#TX"
+    summary = UnicodeAttribute()  # JSON: hod.services.coverage.StateSummary
+    computed_at = UnicodeAttribute()
+
+
+class DynamoCoverageStore:
+    def __init__(self, agents_table: str) -> None:
+        self._table = agents_table
+
+    def agents(self) -> Iterator[Agent]:
+        """Every agent, page by page (a Scan reading only the key and the document). Other items of the table
+        (sign-ins, invitations, the sweep's cursor, these summaries) have keys that are not NPNs and are skipped."""
+        bind(_AgentDoc, self._table)
+        with _sdk("Scan"):
+            for item in _AgentDoc.scan(attributes_to_get=["npn", "doc"], page_size=_SCAN_PAGE):
+                if item.npn.isdigit() and item.doc:
+                    yield Agent.model_validate_json(item.doc)
+
+    def save(self, summaries: Sequence[tuple[str, str]], computed_at: str) -> None:
+        """Write each (state, summary JSON) in one BatchWriteItem per 25 states."""
+        bind(CoverageItem, self._table)
+        with _sdk("BatchWriteItem"), CoverageItem.batch_write() as batch:
+            for state, summary in summaries:
+                batch.save(CoverageItem(f"{COVERAGE_PREFIX}{state}", summary=summary, computed_at=computed_at))
+
+    def load(self, state: str) -> tuple[str, str] | None:
+        """A state's (summary JSON, computed_at), or None before the job first wrote it."""
+        bind(CoverageItem, self._table)
+        with _sdk("GetItem"):
+            try:
+                item = CoverageItem.get(f"{COVERAGE_PREFIX}{state}")
+            except CoverageItem.DoesNotExist:
+                return None
+        return item.summary, item.computed_at
