@@ -15,8 +15,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hod.domain import availability as av
-from hod.domain.agent import Agent, AgentRecord, Location
-from hod.domain.coverage import HOURS_PER_WEEK, CoverageTally, hour_of_week, state_zones, week_hours
+from hod.domain.agent import Agent, AgentRecord, Location, offer_states
+from hod.domain.coverage import (
+    HOURS_PER_WEEK,
+    CoverageTally,
+    ScheduledAgent,
+    hour_of_week,
+    state_zones,
+    week_hours,
+)
+from hod.domain.marketplace import healthcare_gov_states
 from hod.domain.metrics import OfferFact, ReferralFact
 from hod.services.coverage import CoverageService, coverage_csv
 from hod.zipdir import ZipPlace
@@ -234,13 +242,25 @@ def make_agent(npn: str, availability: av.Availability, **changes: Any) -> Agent
     )
 
 
+def scheduled(agent: Agent) -> ScheduledAgent:
+    """What the store's reader gives of an agent."""
+    return ScheduledAgent(
+        record=agent.record,
+        state_preferences=agent.state_preferences,
+        suspended=agent.suspended,
+        languages=agent.languages,
+        availability=agent.availability,
+    )
+
+
 @dataclass
 class FakeStore:
     stored: list[Agent]
     summaries: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def agents(self) -> Iterator[Agent]:
-        yield from self.stored
+    def agents(self) -> Iterator[ScheduledAgent]:
+        for agent in self.stored:
+            yield scheduled(agent)
 
     def save(self, summaries: Sequence[tuple[str, str]], computed_at: str) -> None:
         self.summaries.update({state: (summary, computed_at) for state, summary in summaries})
@@ -305,6 +325,10 @@ def test_the_job_counts_agents_where_matching_would_offer_them_and_stores_one_it
     assert sorted(store.summaries) == ["OK", "TX"]
     assert referrals.asked[0] == (NOW - timedelta(weeks=4)).date()
     assert referrals.asked[-1] == NOW.date()
+    for agent in store.stored:  # the same states as matching's own rule
+        expected = offer_states(agent, plan_year=2026, plan_year_states=healthcare_gov_states(2026), today=NOW.date())
+        states = scheduled(agent).states(plan_year=2026, plan_year_states=healthcare_gov_states(2026), now=NOW)
+        assert states == expected
     tx = service(store, referrals).state_map("TX", "es")
     ok = service(store, referrals).state_map("OK", "es")
     monday_9 = 9

@@ -7,6 +7,7 @@ The API reads one item per state it is asked for (GetItem); the job writes them 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
@@ -14,7 +15,9 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
 from hod.adapters.dynamo import _sdk, bind
-from hod.domain.agent import Agent
+from hod.domain.agent import AgentRecord
+from hod.domain.availability import Availability, WeeklySchedule
+from hod.domain.coverage import ScheduledAgent
 
 COVERAGE_PREFIX = "COVERAGE#"
 _SCAN_PAGE = 500  # agents per Scan page (DynamoDB also stops a page at 1 MB)
@@ -43,18 +46,42 @@ class CoverageItem(Model):
     computed_at = UnicodeAttribute()
 
 
+def scheduled_agent(document: str, schedules: dict[str, Availability]) -> ScheduledAgent:
+    """The map's part of a stored agent document; `schedules` keeps each distinct weekly schedule validated once."""
+    doc = json.loads(document)
+    hours = doc["availability"]
+    key = json.dumps([hours["time_zone"], hours["weekly"]])
+    availability = schedules.get(key)
+    if availability is None:
+        weekly = WeeklySchedule.model_validate(hours["weekly"])
+        availability = schedules[key] = Availability(time_zone=hours["time_zone"], weekly=weekly)
+    preferences = doc.get("state_preferences")
+    return ScheduledAgent(
+        record=AgentRecord.model_validate(doc["record"]),
+        state_preferences=None if preferences is None else tuple(preferences),
+        suspended=bool(doc.get("suspended")),
+        languages=tuple(doc["languages"]),
+        availability=availability,
+    )
+
+
 class DynamoCoverageStore:
     def __init__(self, agents_table: str) -> None:
         self._table = agents_table
 
-    def agents(self) -> Iterator[Agent]:
+    def agents(self) -> Iterator[ScheduledAgent]:
         """Every agent, page by page (a Scan reading only the key and the document). Other items of the table
-        (sign-ins, invitations, the sweep's cursor, these summaries) have keys that are not NPNs and are skipped."""
+        (sign-ins, invitations, the sweep's cursor, these summaries) have keys that are not NPNs and are skipped.
+
+        Only the parts the map needs are validated, and each distinct weekly schedule once: most agents share one of
+        a few hundred, and validating every agent's whole document took twice as long (docs/benchmarks.md)."""
         bind(_AgentDoc, self._table)
+        schedules: dict[str, Availability] = {}
         with _sdk("Scan"):
             for item in _AgentDoc.scan(attributes_to_get=["npn", "doc"], page_size=_SCAN_PAGE):
-                if item.npn.isdigit() and item.doc:
-                    yield Agent.model_validate_json(item.doc)
+                if not item.npn.isdigit() or not item.doc:
+                    continue
+                yield scheduled_agent(item.doc, schedules)
 
     def save(self, summaries: Sequence[tuple[str, str]], computed_at: str) -> None:
         """Write each (state, summary JSON) in one BatchWriteItem per 25 states."""

@@ -24,12 +24,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hod.domain import availability as av
+from hod.domain.agent import AgentRecord, taking_states
 from hod.domain.metrics import UNSERVED, ReferralFact
 
 HOURS_PER_WEEK = 7 * 24
 _HOUR = timedelta(hours=1)
 _HALF_HOUR = timedelta(minutes=30)
 Period = tuple[datetime, datetime]
+Schedule = tuple[str, tuple[tuple[tuple[int, int], ...], ...]]  # a zone and each weekday's available minutes
 
 
 def hour_of_week(moment: datetime, zone: ZoneInfo) -> int:
@@ -109,6 +111,29 @@ def _clock(zone: str, *moments: datetime) -> tuple[timedelta | None, ...]:
     return tuple(moment.astimezone(info).utcoffset() for moment in moments)
 
 
+@dataclass(frozen=True)
+class ScheduledAgent:
+    """What the map reads of an agent: what decides where they take referrals, their languages and weekly hours
+    (the agents' documents hold more; reading only this keeps the job's work down at 83,000 agents)."""
+
+    record: AgentRecord
+    state_preferences: tuple[str, ...] | None
+    suspended: bool
+    languages: tuple[str, ...]
+    availability: av.Availability
+
+    def states(self, *, plan_year: int, plan_year_states: frozenset[str], now: datetime) -> frozenset[str]:
+        """Where matching would offer them referrals at `now` (hod.domain.agent.offer_states' rules)."""
+        return taking_states(
+            self.record,
+            self.state_preferences,
+            suspended=self.suspended,
+            plan_year=plan_year,
+            plan_year_states=plan_year_states,
+            today=av.local_date(self.availability, now),
+        )
+
+
 @dataclass
 class CellCounts:
     """One state and language: four counts for each of the 168 hours of the week."""
@@ -130,7 +155,10 @@ class StateCoverage:
 
 
 class CoverageTally:
-    """Adds agents and referrals up into each state's coverage for the week starting `monday` (local dates)."""
+    """Adds agents and referrals up into each state's coverage for the week starting `monday` (local dates).
+
+    Agents sharing a zone and weekly hours (most keep one of a few patterns) are counted together: their hours are
+    worked out once per state's zone, and each agent only adds one to their (hours, state, language) group."""
 
     def __init__(self, zones: Mapping[str, str], monday: date) -> None:
         self._zones = {state: ZoneInfo(zone) for state, zone in zones.items()}
@@ -140,30 +168,38 @@ class CoverageTally:
         self._first = min((hours[0][0] for hours in self._hours.values()), default=noon)
         self._last = max((hours[-1][1] for hours in self._hours.values()), default=noon)
         self._states = {state: StateCoverage(state, zone) for state, zone in zones.items()}
-        self._periods: dict[str, list[Period]] = {}
-        self._covered: dict[tuple[str, str], frozenset[int]] = {}
+        self._schedules: dict[Schedule, av.Availability] = {}
+        self._groups: Counter[tuple[Schedule, str, str]] = Counter()
 
     @property
     def states(self) -> dict[str, StateCoverage]:
+        """Each state's counts, the agents' groups added in."""
+        for coverage in self._states.values():
+            for cleared in coverage.languages.values():
+                cleared.agents[:] = [0] * HOURS_PER_WEEK
+        periods = {
+            schedule: scheduled_periods(availability, self._first, self._last)
+            for schedule, availability in self._schedules.items()
+        }
+        covered: dict[tuple[Schedule, str], frozenset[int]] = {}
+        for (schedule, state, language), agents in sorted(self._groups.items()):
+            hours = covered.get((schedule, state))
+            if hours is None:
+                hours = covered[(schedule, state)] = hours_covered(periods[schedule], self._hours[state])
+            tally = self._states[state].counts(language).agents
+            for hour in hours:
+                tally[hour] += agents
         return self._states
 
     def add_agent(self, availability: av.Availability, states: Iterable[str], languages: Iterable[str]) -> None:
         """One agent: counted in each of `states` (where they take referrals) and each of `languages`."""
-        schedule = f"{availability.time_zone}|{availability.weekly.model_dump_json()}"
-        periods = self._periods.get(schedule)
-        if periods is None:
-            periods = self._periods[schedule] = scheduled_periods(availability, self._first, self._last)
+        schedule = (availability.time_zone, tuple(tuple(day.segments()) for day in availability.weekly.days.values()))
+        self._schedules.setdefault(schedule, availability)
         spoken = tuple(languages)
         for state in states:
-            if state not in self._states:
-                continue
-            covered = self._covered.get((schedule, state))
-            if covered is None:
-                covered = self._covered[(schedule, state)] = hours_covered(periods, self._hours[state])
-            for language in spoken:
-                agents = self._states[state].counts(language).agents
-                for hour in covered:
-                    agents[hour] += 1
+            if state in self._states:
+                for language in spoken:
+                    self._groups[(schedule, state, language)] += 1
 
     def add_referral(self, referral: ReferralFact) -> bool:
         """One referral, in its state's and language's cell for the local hour of the week it arrived; False (not

@@ -15,9 +15,14 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from hod import zipdir
-from hod.domain import availability as av
-from hod.domain.agent import Agent, offer_states
-from hod.domain.coverage import HOURS_PER_WEEK, CellCounts, CoverageTally, StateCoverage, state_zones
+from hod.domain.coverage import (
+    HOURS_PER_WEEK,
+    CellCounts,
+    CoverageTally,
+    ScheduledAgent,
+    StateCoverage,
+    state_zones,
+)
 from hod.domain.marketplace import healthcare_gov_states
 from hod.ports import Clock, ReportSource
 
@@ -27,7 +32,7 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class CoverageStore(Protocol):
-    def agents(self) -> Iterator[Agent]: ...
+    def agents(self) -> Iterator[ScheduledAgent]: ...
 
     def save(self, summaries: Sequence[tuple[str, str]], computed_at: str) -> None: ...
 
@@ -131,8 +136,7 @@ class CoverageService:
         tally = CoverageTally(zones, week_of)
         agents = 0
         for agent in self._store.agents():
-            today = av.local_date(agent.availability, now)
-            where = offer_states(agent, plan_year=self._plan_year, plan_year_states=states, today=today)
+            where = agent.states(plan_year=self._plan_year, plan_year_states=states, now=now)
             if where:
                 tally.add_agent(agent.availability, where, agent.languages)
                 agents += 1
