@@ -85,6 +85,7 @@ def _coverage() -> dict[str, Any]:
         "states": run.states,
         "agents": run.agents,
         "referrals": run.referrals,
+        "referral_days": run.referral_days,
     }
     logger.info("coverage computed", extra=summary)
     return summary

@@ -6,7 +6,8 @@ decides it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from hod.domain.agent import Agent, AgentRecord, Location, offer_states
 from hod.domain.coverage import (
     HOURS_PER_WEEK,
     CoverageTally,
+    ReferralRow,
     ScheduledAgent,
     hour_of_week,
     state_zones,
@@ -257,6 +259,7 @@ def scheduled(agent: Agent) -> ScheduledAgent:
 class FakeStore:
     stored: list[Agent]
     summaries: dict[str, tuple[str, str]] = field(default_factory=dict)
+    days: dict[date, list[ReferralRow]] = field(default_factory=dict)
 
     def agents(self) -> Iterator[ScheduledAgent]:
         for agent in self.stored:
@@ -267,6 +270,12 @@ class FakeStore:
 
     def load(self, state: str) -> tuple[str, str] | None:
         return self.summaries.get(state)
+
+    def day_counts(self, days: Sequence[date]) -> dict[date, list[ReferralRow]]:
+        return {day: list(self.days[day]) for day in days if day in self.days}
+
+    def save_day_counts(self, counts: Mapping[date, Sequence[ReferralRow]]) -> None:
+        self.days.update({day: list(rows) for day, rows in counts.items()})
 
 
 @dataclass
@@ -296,7 +305,7 @@ def service(store: FakeStore, referrals: FakeReferrals) -> CoverageService:
 
 def test_the_job_counts_agents_where_matching_would_offer_them_and_stores_one_item_per_state() -> None:
     # Given a weekday agent (TX, OK; en, es), one who narrowed their states to OK, a suspended one, one who does not
-    # participate (display option 4); and referrals of the last four weeks, one just older, one of a state not on
+    # participate (display option 4); and referrals of the last days, one older than four weeks, one of a state not on
     # HealthCare.gov
     weekdays = schedule("America/Chicago", {name: day() for name in ("mon", "tue", "wed", "thu", "fri")})
     store = FakeStore(
@@ -308,7 +317,7 @@ def test_the_job_counts_agents_where_matching_would_offer_them_and_stores_one_it
         ]
     )
     saturday_morning = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
-    old = NOW - timedelta(weeks=4, hours=1)
+    old = NOW - timedelta(weeks=4, days=1)
     referrals = FakeReferrals(
         {
             saturday_morning.date(): [referral(saturday_morning, net=True, status="unserved")],
@@ -321,10 +330,10 @@ def test_the_job_counts_agents_where_matching_would_offer_them_and_stores_one_it
     run = service(store, referrals).recompute()
 
     # Then the participating agents are counted (1 in TX; 1 and 2 in OK) and one referral; TX and OK are stored
-    assert (run.agents, run.referrals, run.week_of) == (2, 1, date(2026, 11, 30))
+    # (the first run counts today, yesterday and the four newest days whose referrals have all ended)
+    assert (run.agents, run.referrals, run.week_of, run.referral_days) == (2, 1, date(2026, 11, 30), 6)
     assert sorted(store.summaries) == ["OK", "TX"]
-    assert referrals.asked[0] == (NOW - timedelta(weeks=4)).date()
-    assert referrals.asked[-1] == NOW.date()
+    assert sorted(referrals.asked) == [(NOW - timedelta(days=n)).date() for n in range(5, -1, -1)]
     for agent in store.stored:  # the same states as matching's own rule
         expected = offer_states(agent, plan_year=2026, plan_year_states=healthcare_gov_states(2026), today=NOW.date())
         states = scheduled(agent).states(plan_year=2026, plan_year_states=healthcare_gov_states(2026), now=NOW)
@@ -385,8 +394,55 @@ def test_a_summary_with_every_language_and_large_counts_stays_far_under_dynamodb
     coverage = StateCoverage("TX", "America/Chicago", {code: CellCounts(busy, busy, busy, busy) for code in LANGUAGES})
 
     # When it is encoded as the stored item's summary
-    size = len(encode(coverage, WINTER_MONDAY, 4).encode())
+    size = len(encode(coverage, WINTER_MONDAY, 4, 29).encode())
 
     # Then it is under 100 KB (DynamoDB allows 400 KB an item)
     assert size < 100_000
-    assert len(json.loads(encode(coverage, WINTER_MONDAY, 4))["languages"]) == len(LANGUAGES)
+
+    # And a kept day with a referral in every state, language and hour is too, compressed as the store keeps it
+    day = [
+        (state, code, SAT * 24 + hour, 9_999, 9_999, 9_999)
+        for state in healthcare_gov_states(2026)
+        for code in LANGUAGES
+        for hour in range(24)
+    ]
+    assert len(zlib.compress(json.dumps(day, separators=(",", ":")).encode())) < 100_000
+    assert len(json.loads(encode(coverage, WINTER_MONDAY, 4, 29))["languages"]) == len(LANGUAGES)
+
+
+def test_a_day_whose_referrals_have_all_ended_is_counted_once_and_kept_and_the_weeks_fill_in_a_few_days_a_run() -> None:
+    # Given referrals on each of the last 29 UTC days (one a day, in Texas at 15:30 UTC), and a referral may stay open
+    # for a day (the settle time)
+    by_day = {
+        (NOW - timedelta(days=n)).date(): [
+            referral(datetime.combine((NOW - timedelta(days=n)).date(), NOW.time(), UTC).replace(hour=15, minute=30))
+        ]
+        for n in range(29)
+    }
+    referrals = FakeReferrals(by_day)
+    store = FakeStore([])
+    coverage = CoverageService(
+        store, referrals, FakeClock(NOW), plan_year=2026, settle=timedelta(days=1), places=lambda: PLACES
+    )
+
+    # When the job runs the first time
+    first = coverage.recompute()
+
+    # Then it reads the open days (today and yesterday: not a whole day has passed since yesterday ended) and fills
+    # in the four newest settled days, keeping those; the rest of the weeks are not counted yet
+    assert sorted(referrals.asked) == sorted((NOW - timedelta(days=n)).date() for n in range(6))
+    assert sorted(store.days) == sorted((NOW - timedelta(days=n)).date() for n in range(2, 6))
+    assert (first.referral_days, first.referrals) == (6, 6)
+    assert coverage.state_map("TX", "es").referral_days == 6
+
+    # When it runs again until the weeks are filled in
+    referrals.asked.clear()
+    runs = [coverage.recompute() for _ in range(6)]
+
+    # Then each run read the open days again and at most four more, and the weeks were complete after six runs
+    assert [run.referral_days for run in runs] == [10, 14, 18, 22, 26, 29]
+    assert runs[-1].referrals == 29
+    assert len(referrals.asked) == 6 * 2 + 23
+    referrals.asked.clear()
+    assert coverage.recompute().referrals == 29
+    assert sorted(referrals.asked) == [(NOW - timedelta(days=1)).date(), NOW.date()]

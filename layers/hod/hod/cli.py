@@ -127,6 +127,7 @@ def _coverage(agents_table: str, referrals_table: str, plan_year: int, weeks: in
         "states": run.states,
         "agents": run.agents,
         "referrals": run.referrals,
+        "referral_days": run.referral_days,
     }
 
 

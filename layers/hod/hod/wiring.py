@@ -333,6 +333,11 @@ def coverage() -> CoverageService:
         DynamoReports(settings.agents_table, settings.referrals_table),
         clock(),
         settings.plan_year,
+        # the longest a referral may stay open: every offer round, then every safety-net round
+        settle=timedelta(
+            seconds=settings.max_offer_rounds * settings.offer_window_seconds
+            + settings.safety_net_rounds * settings.safety_net_window_seconds
+        ),
     )
 
 

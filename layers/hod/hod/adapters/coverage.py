@@ -8,18 +8,21 @@ The API reads one item per state it is asked for (GetItem); the job writes them 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from typing import ClassVar
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from hod.adapters.dynamo import _sdk, bind
 from hod.domain.agent import AgentRecord
 from hod.domain.availability import Availability, WeeklySchedule
-from hod.domain.coverage import ScheduledAgent
+from hod.domain.coverage import ReferralRow, ScheduledAgent
 
 COVERAGE_PREFIX = "COVERAGE#"
+DAY_PREFIX = "COVERAGE#DAY#"
 _SCAN_PAGE = 500  # agents per Scan page (DynamoDB also stops a page at 1 MB)
 
 
@@ -32,6 +35,17 @@ class _AgentDoc(Model):
 
     npn = UnicodeAttribute(hash_key=True)
     doc = UnicodeAttribute(null=True)
+
+
+class DayCountsItem(Model):
+    """One UTC day's referrals counted by cell, kept once the day's referrals have all ended."""
+
+    class Meta:
+        table_name: ClassVar[str | None] = None
+        region: ClassVar[str | None] = None
+
+    npn = UnicodeAttribute(hash_key=True)  # "COVERAGE#DAY#2026-11-28"
+    rows = BinaryAttribute(legacy_encoding=False)  # zlib-compressed JSON: [[state, language, hour, n, sn, u], ...]
 
 
 class CoverageItem(Model):
@@ -89,6 +103,25 @@ class DynamoCoverageStore:
         with _sdk("BatchWriteItem"), CoverageItem.batch_write() as batch:
             for state, summary in summaries:
                 batch.save(CoverageItem(f"{COVERAGE_PREFIX}{state}", summary=summary, computed_at=computed_at))
+
+    def day_counts(self, days: Sequence[date]) -> dict[date, list[ReferralRow]]:
+        """The kept counts of those days that have them (one BatchGetItem per 100 days)."""
+        bind(DayCountsItem, self._table)
+        with _sdk("BatchGetItem"):
+            items = list(DayCountsItem.batch_get([f"{DAY_PREFIX}{day.isoformat()}" for day in days]))
+        return {
+            date.fromisoformat(item.npn.removeprefix(DAY_PREFIX)): [
+                tuple(row) for row in json.loads(zlib.decompress(item.rows))
+            ]
+            for item in items
+        }
+
+    def save_day_counts(self, counts: Mapping[date, Sequence[ReferralRow]]) -> None:
+        bind(DayCountsItem, self._table)
+        with _sdk("BatchWriteItem"), DayCountsItem.batch_write() as batch:
+            for day, rows in counts.items():
+                packed = zlib.compress(json.dumps(rows, separators=(",", ":")).encode())
+                batch.save(DayCountsItem(f"{DAY_PREFIX}{day.isoformat()}", rows=packed))
 
     def load(self, state: str) -> tuple[str, str] | None:
         """A state's (summary JSON, computed_at), or None before the job first wrote it."""

@@ -41,6 +41,7 @@ def admin_coverage(admin: str, query: CoverageQuery) -> CoverageMap:
         time_zone=state_map.time_zone,
         week_of=state_map.week_of,
         weeks=state_map.weeks,
+        referral_days=state_map.referral_days,
         computed_at=state_map.computed_at,
         cells=[
             CoverageCell(

@@ -43,5 +43,9 @@ class CoverageMap(Answer):
     time_zone: str | None = Field(description="the zone the hours are in: most of the state's people live in it")
     week_of: date | None = Field(description="Monday of the week whose schedules were counted")
     weeks: int | None = Field(description="how many weeks of referrals are counted")
+    referral_days: int | None = Field(
+        description="the UTC days whose referrals are counted: weeks x 7 + 1 (today so far), fewer while the days "
+        "after a deployment are still being filled in"
+    )
     computed_at: Timestamp | None = Field(description="when the summary was computed; null before the first run")
     cells: list[CoverageCell]

@@ -172,6 +172,10 @@ class CoverageTally:
         self._groups: Counter[tuple[Schedule, str, str]] = Counter()
 
     @property
+    def zones(self) -> dict[str, ZoneInfo]:
+        return dict(self._zones)
+
+    @property
     def states(self) -> dict[str, StateCoverage]:
         """Each state's counts, the agents' groups added in."""
         for coverage in self._states.values():
@@ -204,12 +208,35 @@ class CoverageTally:
     def add_referral(self, referral: ReferralFact) -> bool:
         """One referral, in its state's and language's cell for the local hour of the week it arrived; False (not
         counted) for a state the tally has no zone for."""
-        zone = self._zones.get(referral.state)
+        return self.add_referral_rows(referral_rows([referral], self._zones)) == 1
+
+    def add_referral_rows(self, rows: Iterable[ReferralRow]) -> int:
+        """Referrals already counted by cell (`referral_rows`); how many were added (states without a zone left out)."""
+        added = 0
+        for state, language, hour, referrals, safety_net, unserved in rows:
+            if state not in self._states:
+                continue
+            counts = self._states[state].counts(language)
+            counts.referrals[hour] += referrals
+            counts.safety_net[hour] += safety_net
+            counts.unserved[hour] += unserved
+            added += referrals
+        return added
+
+
+ReferralRow = tuple[str, str, int, int, int, int]  # state, language, hour of the week, referrals, safety net, unserved
+
+
+def referral_rows(referrals: Iterable[ReferralFact], zones: Mapping[str, ZoneInfo]) -> list[ReferralRow]:
+    """Referrals counted by state, language and the local hour of the week they arrived in (the state's zone):
+    how many, how many went to the safety net, how many ended unserved. States without a zone are left out."""
+    cells: dict[tuple[str, str, int], list[int]] = {}
+    for referral in referrals:
+        zone = zones.get(referral.state)
         if zone is None:
-            return False
-        hour = hour_of_week(referral.created_at, zone)
-        counts = self._states[referral.state].counts(referral.language)
-        counts.referrals[hour] += 1
-        counts.safety_net[hour] += int(referral.went_to_safety_net)
-        counts.unserved[hour] += int(referral.status == UNSERVED)
-        return True
+            continue
+        cell = cells.setdefault((referral.state, referral.language, hour_of_week(referral.created_at, zone)), [0, 0, 0])
+        cell[0] += 1
+        cell[1] += int(referral.went_to_safety_net)
+        cell[2] += int(referral.status == UNSERVED)
+    return [(state, language, hour, *counts) for (state, language, hour), counts in sorted(cells.items())]  # type: ignore[misc]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from hod import zipdir
 from hod.domain.coverage import (
@@ -21,13 +22,21 @@ from hod.domain.coverage import (
     CoverageTally,
     ScheduledAgent,
     StateCoverage,
+    referral_rows,
     state_zones,
+)
+from hod.domain.coverage import (
+    ReferralRow as Row,
 )
 from hod.domain.marketplace import healthcare_gov_states
 from hod.ports import Clock, ReportSource
 
 DEFAULT_WEEKS = 4
 MAX_REFERRALS_A_DAY = 1_000_000  # a day's referrals and offers the job reads; never reached (docs/benchmarks.md)
+# How long after its day a referral may still be open, with the template's defaults: 50 offer rounds of 15 minutes,
+# then 24 safety-net rounds of 30 minutes (wiring gives the deployment's own settings)
+DEFAULT_SETTLE = timedelta(seconds=50 * 900 + 24 * 1800)
+MAX_DAYS_FILLED = 4  # settled days counted from the by-day index (and kept) in one run, besides the open ones
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -38,6 +47,12 @@ class CoverageStore(Protocol):
 
     def load(self, state: str) -> tuple[str, str] | None: ...
 
+    def day_counts(self, days: Sequence[date]) -> dict[date, list[Row]]:
+        """The kept counts of those days that have them."""
+        ...
+
+    def save_day_counts(self, counts: Mapping[date, Sequence[Row]]) -> None: ...
+
 
 @dataclass(frozen=True)
 class CoverageRun:
@@ -46,6 +61,7 @@ class CoverageRun:
     states: int
     agents: int
     referrals: int
+    referral_days: int  # the UTC days whose referrals are counted (weeks x 7 + 1 once every day is filled)
 
 
 @dataclass(frozen=True)
@@ -83,16 +99,23 @@ class StateMap:
     time_zone: str | None
     week_of: date | None
     weeks: int | None
+    referral_days: int | None
     computed_at: datetime | None
     cells: list[Cell]
 
 
-def encode(coverage: StateCoverage, week_of: date, weeks: int) -> str:
+def encode(coverage: StateCoverage, week_of: date, weeks: int, referral_days: int) -> str:
     languages = {
         language: [counts.agents, counts.referrals, counts.safety_net, counts.unserved]
         for language, counts in sorted(coverage.languages.items())
     }
-    body = {"time_zone": coverage.time_zone, "week_of": week_of.isoformat(), "weeks": weeks, "languages": languages}
+    body = {
+        "time_zone": coverage.time_zone,
+        "week_of": week_of.isoformat(),
+        "weeks": weeks,
+        "referral_days": referral_days,
+        "languages": languages,
+    }
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -118,17 +141,19 @@ class CoverageService:
         referrals: ReportSource,
         clock: Clock,
         plan_year: int,
+        settle: timedelta = DEFAULT_SETTLE,
         places: Callable[[], Iterable[zipdir.ZipPlace]] = zipdir.all_places,
     ) -> None:
         self._store = store
         self._referrals = referrals
         self._clock = clock
         self._plan_year = plan_year
+        self._settle = settle
         self._places = places
 
     def recompute(self, weeks: int = DEFAULT_WEEKS) -> CoverageRun:
         """Count every agent's weekly hours (for this week, Monday by UTC date) and the referrals of the last `weeks`
-        weeks, and store one summary per HealthCare.gov state of the plan year."""
+        weeks (the UTC days from `weeks` weeks ago to today), and store one summary per HealthCare.gov state."""
         now = self._clock.now()
         week_of = now.date() - timedelta(days=now.weekday())
         states = healthcare_gov_states(self._plan_year)
@@ -140,23 +165,41 @@ class CoverageService:
             if where:
                 tally.add_agent(agent.availability, where, agent.languages)
                 agents += 1
-        since = now - timedelta(weeks=weeks)
-        referrals = 0
-        for n in range((now.date() - since.date()).days + 1):
-            day_referrals, _ = self._referrals.day(since.date() + timedelta(days=n), MAX_REFERRALS_A_DAY)
-            for referral in day_referrals:
-                if since <= referral.created_at <= now and tally.add_referral(referral):
-                    referrals += 1
-        summaries = [(state, encode(coverage, week_of, weeks)) for state, coverage in sorted(tally.states.items())]
+        referrals, days = 0, 0
+        for rows in self._days_of_referrals(now, weeks, tally.zones).values():
+            referrals += tally.add_referral_rows(rows)
+            days += 1
+        summaries = [
+            (state, encode(coverage, week_of, weeks, days)) for state, coverage in sorted(tally.states.items())
+        ]
         self._store.save(summaries, now.isoformat())
-        return CoverageRun(now, week_of, len(summaries), agents, referrals)
+        return CoverageRun(now, week_of, len(summaries), agents, referrals, days)
+
+    def _days_of_referrals(self, now: datetime, weeks: int, zones: Mapping[str, ZoneInfo]) -> dict[date, list[Row]]:
+        """Each UTC day's referrals counted by cell. A day whose referrals have all ended (`settle` after it) is
+        counted once and kept; the others are counted from the by-day index on every run. At most
+        MAX_DAYS_FILLED kept days are filled a run, newest first (after deploying, the weeks fill in within hours)."""
+        days = [now.date() - timedelta(days=n) for n in range(weeks * 7 + 1)]
+        settled = [day for day in days if datetime.combine(day + timedelta(days=1), time(0), UTC) + self._settle <= now]
+        counted = self._store.day_counts(settled)
+        filled = {
+            day: self._count_day(day, zones) for day in [d for d in settled if d not in counted][:MAX_DAYS_FILLED]
+        }
+        if filled:
+            self._store.save_day_counts(filled)
+        fresh = {day: self._count_day(day, zones) for day in days if day not in settled}
+        return {**counted, **filled, **fresh}
+
+    def _count_day(self, day: date, zones: Mapping[str, ZoneInfo]) -> list[Row]:
+        day_referrals, _ = self._referrals.day(day, MAX_REFERRALS_A_DAY)
+        return referral_rows(day_referrals, zones)
 
     def state_map(self, state: str, language: str | None) -> StateMap:
         """A state's cells (every language it has, or one), from its stored summary; no cells before the job ran."""
         stored = self._store.load(state)
         if stored is None:
             empty = [] if language is None else _cells(state, language, CellCounts())
-            return StateMap(state, None, None, None, None, empty)
+            return StateMap(state, None, None, None, None, None, empty)
         summary: dict[str, Any] = json.loads(stored[0])
         found: dict[str, list[list[int]]] = summary["languages"]
         wanted = sorted(found) if language is None else [language]
@@ -169,6 +212,7 @@ class CoverageService:
             summary["time_zone"],
             date.fromisoformat(summary["week_of"]),
             summary["weeks"],
+            summary["referral_days"],
             datetime.fromisoformat(stored[1]),
             cells,
         )
