@@ -114,8 +114,11 @@
     $("coverage-heading").textContent = "Coverage in " + answer.state + ", " + name;
     $("coverage-about").textContent = answer.computed_at
       ? "Hours in " + answer.time_zone + " (the zone most of the state's people live in). Agents from the weekly " +
-        "hours of the week of " + answer.week_of + "; referrals of the last " + answer.weeks + " weeks. Computed " +
-        new Date(answer.computed_at).toLocaleString() + "."
+        "hours of the week of " + answer.week_of + "; referrals of the last " + answer.weeks + " weeks" +
+        (answer.referral_days < answer.weeks * 7 + 1
+          ? " (" + answer.referral_days + " of " + (answer.weeks * 7 + 1) + " days counted so far)"
+          : "") +
+        ". Computed " + new Date(answer.computed_at).toLocaleString() + "."
       : "Not computed yet: the map is computed every hour (or now with hod-admin coverage).";
     $("coverage-caption").textContent =
       "Agents available in " + answer.state + " speaking " + name + ", by day and hour (consumers' local time)";
