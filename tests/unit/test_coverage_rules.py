@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hod.domain import availability as av
-from hod.domain.agent import Agent, AgentRecord, Location, offer_states
+from hod.domain.agent import Agent, DisplayOption, Licence, offer_states
 from hod.domain.coverage import (
     HOURS_PER_WEEK,
     CoverageTally,
@@ -31,6 +31,7 @@ from hod.domain.metrics import OfferFact, ReferralFact
 from hod.services.coverage import CoverageService, coverage_csv
 from hod.zipdir import ZipPlace
 from tests.conftest import FakeClock
+from tests.unit.test_sweep_rules import austin_agent
 
 WINTER_MONDAY = date(2026, 11, 30)
 SUMMER_MONDAY = date(2026, 7, 6)
@@ -210,38 +211,13 @@ def test_a_states_zone_is_the_one_most_of_its_zip_codes_keep() -> None:
 
 # ----- the job and the reads, with fakes ----------------------------------------------------------------------------
 def make_agent(npn: str, availability: av.Availability, **changes: Any) -> Agent:
-    record = AgentRecord.model_validate(
-        {
-            "npn": npn,
-            "first_name": "Ana",
-            "last_name": "García",
-            "email": f"agent{npn}@example.com",
-            "phone": "(512) 555-0142",
-            "business_address": {"street": "1 Congress Ave", "city": "Austin", "state": "TX", "zip": "78701"},
-            "home_state": "TX",
-            "licences": [
-                {"state": state, "status": "active", "lines_of_authority": ["health"]} for state in ("TX", "OK")
-            ],
-            "ffm_registration_plan_year": 2026,
-            "ffm_registration_listed": True,
-            "hod_training_complete": True,
-            "display_option": changes.pop("display_option", 1),
-            "languages": ["en", "es"],
-        }
+    """The sweep tests' Austin agent, licensed in Texas and Oklahoma, with these hours and changes."""
+    base = austin_agent(npn)
+    licences = tuple(Licence(state=state, status="active", lines_of_authority=("health",)) for state in ("TX", "OK"))
+    record = base.record.model_copy(
+        update={"licences": licences, "display_option": DisplayOption(changes.pop("display_option", 1))}
     )
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    return Agent(
-        record=record,
-        location=Location(lat=30.27, lon=-97.74),
-        city="Austin",
-        county="Travis",
-        languages=changes.pop("languages", ("en", "es")),
-        contact_method=record.contact_method,
-        availability=availability,
-        created_at=now,
-        updated_at=now,
-        **changes,
-    )
+    return base.evolve(record=record, availability=availability, **changes)
 
 
 def scheduled(agent: Agent) -> ScheduledAgent:
