@@ -207,6 +207,17 @@ def load_demo_agents(count: int) -> dict[str, int]:
     return totals
 
 
+def register_coverage_run(app: Any, expire_handler: Any) -> dict[str, Any]:
+    """Run the expire function's coverage job now, and let `POST /dev/coverage` run it again (what the hourly
+    schedule and `hod-admin coverage` do on a deployment; the route exists on the local stack only)."""
+
+    def run() -> dict[str, Any]:
+        return dict(expire_handler({"task": "coverage"}, LocalContext("ExpireFunction")))
+
+    app.route("/dev/coverage", methods=["POST"])(run)
+    return run()
+
+
 class Sweeper(threading.Thread):
     """Runs the expire function's availability sweep every minute, as the deployed schedule does (the changes it
     queues are applied by the refresh function as they fall due, through the local queue workers)."""
@@ -326,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         totals = load_demo_agents(args.agents) if args.agents else {}
         print(f"loaded demo agents in {time.monotonic() - started:.1f}s: {totals}")
+        # The coverage map's summaries, as the hourly schedule computes them, so the console shows data at once
+        coverage = register_coverage_run(intake.app, expire.handler)
+        print(f"coverage map computed: {coverage['states']} states, {coverage['agents']} agents counted")
         demo_npn = agent_to_try(args.agents)
         server = LocalDevServer(
             intake.app,

@@ -10,6 +10,8 @@ EventBridge schedule (every minute)                   queue the agents' availabi
                                                       "safety_net" when the round opened the safety net, or
                                                       "failed" when the round failed before making an offer
 {"task": "safety_net_lapsed", "referral_id"}          a safety-net round passed unanswered -> {"next": ...}
+{"task": "coverage"} (EventBridge schedule, hourly)   recompute the administrator's coverage map: one summary item
+                                                      per state (hod.services.coverage)
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ _TASKS: TypeAdapter[OfferLapsed | SafetyNetLapsed] = TypeAdapter(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "task" not in event:
         return _sweep(context)
+    if event == {"task": "coverage"}:
+        return _coverage()
     task = _TASKS.validate_python(event)
     logger.append_keys(referral_id=task.referral_id, task=task.task)
     tasks = wiring.workflow_tasks()
@@ -70,6 +74,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="SafetyNetRoundsLapsed", unit=MetricUnit.Count, value=1)
     logger.info("lapsed", extra={"next": step.next})
     return {"next": step.next}
+
+
+def _coverage() -> dict[str, Any]:
+    run = wiring.coverage().recompute()
+    metrics.add_metric(name="CoverageAgentsCounted", unit=MetricUnit.Count, value=run.agents)
+    summary = {
+        "computed_at": run.computed_at.isoformat(),
+        "week_of": run.week_of.isoformat(),
+        "states": run.states,
+        "agents": run.agents,
+        "referrals": run.referrals,
+        "referral_days": run.referral_days,
+    }
+    logger.info("coverage computed", extra=summary)
+    return summary
 
 
 def _sweep(context: LambdaContext) -> dict[str, Any]:

@@ -7,6 +7,7 @@
   hod-admin agent-token NPN              mint a session token for one agent (support and testing; the signing key,
                                          SigningSecretArn)
   hod-admin complete-summaries           once after deploying: complete the available-now index's summaries
+  hod-admin coverage                     recompute the coverage map's summaries now (the hourly job's work)
 
 The API URL and admin token come from --api/--token or HOD_API_URL/HOD_ADMIN_TOKEN.
 """
@@ -113,6 +114,23 @@ def _auth(secret_id: str) -> AuthService:
     return AuthService(keys, SystemClock(), session_ttl_seconds=3600, admin_keys=keys)
 
 
+def _coverage(agents_table: str, referrals_table: str, plan_year: int, weeks: int) -> dict[str, Any]:
+    from hod.adapters.aws import SystemClock
+    from hod.adapters.coverage import DynamoCoverageStore
+    from hod.adapters.reports import DynamoReports
+    from hod.services.coverage import CoverageService
+
+    reports = DynamoReports(agents_table, referrals_table)
+    run = CoverageService(DynamoCoverageStore(agents_table), reports, SystemClock(), plan_year).recompute(weeks)
+    return {
+        "computed_at": run.computed_at.isoformat(),
+        "states": run.states,
+        "agents": run.agents,
+        "referrals": run.referrals,
+        "referral_days": run.referral_days,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hod-admin", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,7 +158,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent_token.add_argument("--secret-id", default=os.environ.get("HOD_SIGNING_SECRET_ID"))
     complete = sub.add_parser("complete-summaries", help="complete every area's summary of occupied cells")
     complete.add_argument("--table", default=os.environ.get("HOD_AVAILABLE_TABLE"), help="AvailableAgentsTable")
+    cover = sub.add_parser("coverage", help="recompute the coverage map now (as the hourly job does)")
+    cover.add_argument("--agents-table", default=os.environ.get("HOD_AGENTS_TABLE"), help="AgentsTable")
+    cover.add_argument("--referrals-table", default=os.environ.get("HOD_REFERRALS_TABLE"), help="ReferralsTable")
+    cover.add_argument("--plan-year", type=int, default=int(os.environ.get("HOD_PLAN_YEAR", "0")) or None)
+    cover.add_argument("--weeks", type=int, default=4, help="weeks of referrals to count, 1-8 (default 4)")
     args = parser.parse_args(argv)
+
+    if args.command == "coverage":
+        if not args.agents_table or not args.referrals_table or not args.plan_year:
+            parser.error("coverage needs --agents-table, --referrals-table and --plan-year (or HOD_AGENTS_TABLE, ...)")
+        if not 1 <= args.weeks <= 8:
+            parser.error("--weeks must be 1..8")
+        print(json.dumps(_coverage(args.agents_table, args.referrals_table, args.plan_year, args.weeks)))
+        return 0
 
     if args.command == "complete-summaries":
         if not args.table:

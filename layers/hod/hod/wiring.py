@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hod.services.agent_reports import AgentReports
     from hod.services.agents import AgentService
     from hod.services.auth import AuthService
+    from hod.services.coverage import CoverageService
     from hod.services.intake import IntakeService
     from hod.services.links import ShortLinks, SignedLinks
     from hod.services.matching import MatchingService
@@ -320,6 +321,27 @@ def reports() -> ReportService:
 
     settings = get_settings()
     return ReportService(DynamoReports(settings.agents_table, settings.referrals_table), missed_offers())
+
+
+@_factory
+def coverage() -> CoverageService:
+    """The administrator's coverage map: the job that recomputes it and the reads of its summaries."""
+    from hod.adapters.coverage import DynamoCoverageStore
+    from hod.adapters.reports import DynamoReports
+    from hod.services.coverage import CoverageService
+
+    settings = get_settings()
+    return CoverageService(
+        DynamoCoverageStore(settings.agents_table),
+        DynamoReports(settings.agents_table, settings.referrals_table),
+        clock(),
+        settings.plan_year,
+        # the longest a referral may stay open: every offer round, then every safety-net round
+        settle=timedelta(
+            seconds=settings.max_offer_rounds * settings.offer_window_seconds
+            + settings.safety_net_rounds * settings.safety_net_window_seconds
+        ),
+    )
 
 
 # ----- the referral workflow -------------------------------------------------------------------------------------

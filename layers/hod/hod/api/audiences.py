@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hod.api import coverage as _coverage  # noqa: F401  (its routes are the administrators')
 from hod.api.admin import administrators
 from hod.api.agents import agents
 from hod.api.consumers import consumers

@@ -327,9 +327,29 @@ def eligible_states(
 
 def offer_states(agent: Agent, *, plan_year: int, plan_year_states: frozenset[str], today: date) -> frozenset[str]:
     """States where the agent receives referrals now: eligibility narrowed by preferences; none while suspended."""
-    if agent.suspended:
+    return taking_states(
+        agent.record,
+        agent.state_preferences,
+        suspended=agent.suspended,
+        plan_year=plan_year,
+        plan_year_states=plan_year_states,
+        today=today,
+    )
+
+
+def taking_states(
+    record: AgentRecord,
+    state_preferences: tuple[str, ...] | None,
+    *,
+    suspended: bool,
+    plan_year: int,
+    plan_year_states: frozenset[str],
+    today: date,
+) -> frozenset[str]:
+    """`offer_states` from the parts of an agent it reads (for readers that do not load the whole agent)."""
+    if suspended:
         return frozenset()
-    states = eligible_states(agent.record, plan_year=plan_year, plan_year_states=plan_year_states, today=today)
-    if agent.state_preferences is not None:
-        states = states & frozenset(agent.state_preferences)
+    states = eligible_states(record, plan_year=plan_year, plan_year_states=plan_year_states, today=today)
+    if state_preferences is not None:
+        states = states & frozenset(state_preferences)
     return states
