@@ -172,12 +172,14 @@ def test_every_asynchronous_target_gives_up_into_the_dead_letter_queue(template:
     for name in scheduled | reminded:
         on_failure = resources[name]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert on_failure == {"Type": "SQS", "Destination": queue}, name
-    # The sweep's schedule keeps what it cannot deliver, and only that rule may send to the queue
-    sweep = resources["ExpireFunction"]["Properties"]["Events"]["AvailabilitySweep"]["Properties"]
-    assert sweep["DeadLetterConfig"] == {"Arn": queue}
+    # The schedules (the sweep's, the coverage map's) keep what they cannot deliver, and only those rules may send to
+    # the queue
+    events = resources["ExpireFunction"]["Properties"]["Events"]
+    rules = [events[name]["Properties"] for name in ("AvailabilitySweep", "CoverageSummary")]
+    assert all(rule["DeadLetterConfig"] == {"Arn": queue} for rule in rules)
     statement = resources["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    rule = statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
-    assert rule.endswith(":rule/" + sweep["Name"]["Fn::Sub"])
+    allowed = [arn["Fn::Sub"] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]]
+    assert [arn.rsplit(":rule/", 1)[1] for arn in allowed] == [rule["Name"]["Fn::Sub"] for rule in rules]
     # The reminders' schedules name the queue (by its fixed name), and their role may send to it
     queue_name = resources["DeadLetterQueue"]["Properties"]["QueueName"]["Fn::Sub"]
     arn = template["Globals"]["Function"]["Environment"]["Variables"]["HOD_REMINDER_DEAD_LETTER_ARN"]["Fn::Sub"]

@@ -416,9 +416,9 @@
   const ACTIONS = {
     "referral.created": (d) => "Request received (" + [d.city, d.state].filter(Boolean).join(", ") + ")",
     "workflow.start_failed": () => "Matching could not start yet; the sweep retries",
-    "offer.made": (d) => "Offered to agent " + d.agent_npn,
-    "offer.notified": (d) => "Agent " + d.agent_npn + " notified",
-    "offer.accepted": () => "Accepted",
+    "offer.made": (d) => "Offered to agent " + d.agent_npn + by(d.channels),
+    "offer.notified": (d) => "Offer to agent " + d.agent_npn + ": " + outcomes(d),
+    "offer.accepted": (d) => "Accepted" + told(d),
     "offer.rejected": () => "Rejected; moved to the next agent",
     "offer.missed": (d) => "Missed by agent " + d.agent_npn + " (not answered in time)",
     "safety_net.opened": (d) => "Safety net opened (round " + d.round + ")",
@@ -427,9 +427,12 @@
     "safety_net.sent": (d) => "Safety-net e-mails sent: " + (d.sent || 0),
     "notification.resent": (d) => "Held message " + d.message + ": " + d.outcome,
     "safety_net.lapsed": (d) => "Safety-net round " + d.round + " ended unanswered",
-    "safety_net.accepted": () => "Taken from the safety net",
-    "accepted.notified": (d) => "Agent " + d.agent_npn + " sent the consumer's details",
-    "consumer.notified": (d) => (d.message === "agent_assigned" ? "Consumer told who will call" : "Consumer notified"),
+    "safety_net.accepted": (d) => "Taken from the safety net" + told(d),
+    "accepted.notified": (d) => "Consumer's details to agent " + d.agent_npn + ": " + outcomes(d),
+    "consumer.notified": (d) =>
+      (d.message === "agent_assigned" ? "Who will call, to the consumer: " : "Receipt to the consumer: ") + outcomes(d),
+    "consumer.not_called": () => "The consumer said nobody had called",
+    "referral.reassigned": (d) => "Sent on to the next agent: agent " + d.from_agent_npn + " had not called",
     "agent.reminded": (d) => "Agent " + d.agent_npn + " reminded after " + d.after_minutes + " minutes",
     "referral.status": (d) =>
       "Status set to " + (STATUS_NAMES[d.status] || d.status) +
@@ -440,6 +443,20 @@
     "workflow.restart_failed": (d) => "Matching could not restart (run " + d.run + "); the sweep retries",
     "referral.unserved": () => "Closed as unserved: no agent accepted",
   };
+  // How a message went: the channels a decision sent it by, and (only when one did not take it) each outcome
+  const CHANNEL_NAMES = { email: "e-mail", text: "text", app: "app" };
+  function by(channels) {
+    return channels && channels.length ? " by " + channels.map((c) => CHANNEL_NAMES[c] || c).join(" and ") : "";
+  }
+  function told(d) {
+    if (!d.agent_channels && !d.consumer_channels) return "";
+    return "; consumer's details to the agent" + (by(d.agent_channels) || " (no channel)") +
+      ", who will call to the consumer" + (by(d.consumer_channels) || " (no channel)");
+  }
+  function outcomes(d) {
+    return Object.keys(CHANNEL_NAMES).filter((c) => d[c]).map((c) => CHANNEL_NAMES[c] + " " + d[c]).join(", ");
+  }
+
   // The agent's words for how a referral ended (as Manage Referrals shows them)
   const OUTCOMES = {
     selected_marketplace_qhp: "Selected a Marketplace QHP",
@@ -469,6 +486,13 @@
     "outcome",
     "reason",
     "run",
+    "channels",
+    "agent_channels",
+    "consumer_channels",
+    "email",
+    "text",
+    "app",
+    "from_agent_npn",
   ]);
 
   function actorName(actor) {
