@@ -219,8 +219,8 @@ PushPlatform = Literal["apns", "fcm", "webpush"]
 _NATIVE_TOKEN = re.compile(r"[A-Za-z0-9:_\-.]+")
 # A browser's push subscription (RFC 8291): the user agent's P-256 public key, uncompressed (65 bytes, 87 base64url
 # characters, 0x04 first: "B"), and its 16-byte authentication secret (22 characters); unpadded base64url.
-_P256DH = re.compile(r"B[A-Za-z0-9_-]{86}")
-_AUTH = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")  # 16 bytes: the last character carries 2 bits, the rest zero
+_P256DH = re.compile(r"^B[A-Za-z0-9_-]{86}$")
+_AUTH = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # 16 bytes: the last character carries 2 bits, the rest zero
 MAX_ENDPOINT_LENGTH = 2048
 
 
