@@ -39,6 +39,8 @@ LOCAL_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # Web Push to plain-http endpoints: a push service run beside the local stack (tests/push_endpoint.py)
+    "HOD_WEBPUSH_ALLOW_HTTP": "true",
 }
 PARAMETERS = {
     "SenderEmail": "offers@help-on-demand.example",

@@ -175,7 +175,7 @@ def test_the_profile_narrows_states_and_languages(stack: Stack, agents: dict[str
     page.get_by_role("heading", name="Profile").wait_for()
     # App notifications with no phone registered: the page says at once that they would reach no one
     page.get_by_label("E-mail and app", exact=True).check()
-    assert "No phone is registered for app notifications" in page.locator("#p-reach").inner_text()
+    assert "No phone or browser is registered for app notifications" in page.locator("#p-reach").inner_text()
     page.get_by_label("E-mail and text", exact=True).check()
     assert "Texts go to your listed phone" in page.locator("#p-reach").inner_text()
     page.get_by_label("E-mail only", exact=True).check()
