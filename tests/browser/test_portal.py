@@ -43,12 +43,12 @@ def offers_to(stack: Stack, email: str, mark: set[str]) -> list[dict[str, Any]]:
     return stack.emails_since(mark, email, "Help On Demand referral in")
 
 
-def submit_consumer(page: Any, stack: Stack, first: str, last: str, phone: str) -> str:
+def submit_consumer(page: Any, stack: Stack, first: str, last: str, phone: str, zip_code: str = CONSUMER_ZIP) -> str:
     page.goto(f"{stack.base}/get-contacted")
     page.get_by_role("textbox", name="First name").fill(first)
     page.get_by_role("textbox", name="Last name").fill(last)
     page.get_by_role("textbox", name="Phone number").fill(phone)
-    page.get_by_role("textbox", name="ZIP code").fill(CONSUMER_ZIP)
+    page.get_by_role("textbox", name="ZIP code").fill(zip_code)
     page.get_by_role("button", name="Get contacted").click()
     page.locator("#done").wait_for(state="visible")
     return str(page.locator("#done-reference").inner_text())

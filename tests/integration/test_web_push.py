@@ -65,6 +65,17 @@ def referral_nearby() -> str:
     return wiring.intake().submit(request).referral_id
 
 
+def offered_while_the_push_service_answers(
+    api: Client, push: PushService, npn: str, status: int
+) -> tuple[Subscription, str, dict[str, Any]]:
+    """An agent with a browser subscription, offered a referral while its push service answers `status` once:
+    (the subscription, the referral, the Offer task's result)."""
+    subscription = agent_with_browser(api, push, npn)
+    push.answer(subscription, status)
+    rid = referral_nearby()
+    return subscription, rid, offer(rid)
+
+
 def devices_of(npn: str) -> list[str]:
     return [device.platform for device in wiring.agents().view(npn).agent.devices]
 
@@ -111,12 +122,8 @@ def test_an_agent_who_turned_on_browser_notifications_gets_the_offer_pushed_encr
 def test_a_subscription_the_push_service_says_is_gone_is_removed_and_the_email_still_goes(
     api: Client, push: PushService
 ) -> None:
-    # Given an agent with a browser subscription that the push service no longer knows
-    subscription = agent_with_browser(api, push, "302")
-    push.answer(subscription, 410)
-    # When an offer is made to them
-    rid = referral_nearby()
-    result = offer(rid)
+    # Given an agent with a browser subscription that the push service no longer knows, when an offer is made
+    subscription, rid, result = offered_while_the_push_service_answers(api, push, "302", 410)
     # Then the e-mail went, the push failed, and the subscription is taken off the agent
     assert result["outcomes"] == {"email": "sent", "app": "failed"}
     assert [r.status for r in push.to(subscription)] == [410]
@@ -127,12 +134,8 @@ def test_a_subscription_the_push_service_says_is_gone_is_removed_and_the_email_s
 def test_a_push_the_push_service_throttles_is_held_and_sent_later_by_the_send_function(
     api: Client, push: PushService
 ) -> None:
-    # Given an agent's browser subscription whose push service throttles the first push
-    subscription = agent_with_browser(api, push, "303")
-    push.answer(subscription, 429)
-    # When the offer is made
-    rid = referral_nearby()
-    result = offer(rid)
+    # Given an agent's browser subscription whose push service throttles the first push, when the offer is made
+    subscription, rid, result = offered_while_the_push_service_answers(api, push, "303", 429)
     # Then the push is held on the send queue, the subscription kept
     assert result["outcomes"] == {"email": "sent", "app": "held"}
     assert devices_of("303") == ["webpush"]

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import WEEK_ALL_DAY, Stack, agent_record, screenshot
-from tests.browser.test_portal import sign_in_in_browser
+from tests.browser.test_portal import sign_in_in_browser, submit_consumer
 from tests.push_endpoint import PushService
 
 WENDY = agent_record("6720001", "Wendy", "Park", "67202", "KS")
@@ -87,13 +87,7 @@ def test_an_offer_pushed_to_an_agents_subscription_is_decrypted_by_the_push_serv
     status, answer = stack.call("PUT", "/agent/devices/webpush", subscription.to_json(), token=wendy)
     assert (status, answer) == (200, {"devices": ["webpush"]})
     # When a consumer in Wichita asks for help
-    page.goto(f"{stack.base}/get-contacted")
-    page.get_by_role("textbox", name="First name").fill("Lena")
-    page.get_by_role("textbox", name="Last name").fill("Ortiz")
-    page.get_by_role("textbox", name="Phone number").fill("316-555-0163")
-    page.get_by_role("textbox", name="ZIP code").fill("67202")
-    page.get_by_role("button", name="Get contacted").click()
-    page.locator("#done").wait_for(state="visible")
+    submit_consumer(page, stack, "Lena", "Ortiz", "316-555-0163", zip_code="67202")
     # Then the push service receives the offer, signed with the service's key, and decrypts it with her keys
     deadline = time.monotonic() + PUSH_WAIT_S
     while not push.to(subscription) and time.monotonic() < deadline:
