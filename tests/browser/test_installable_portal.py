@@ -1,6 +1,7 @@
 """The installable portal and Web Push, in Debian's Chromium against the local stack: the manifest and its icons load,
-the service worker registers and activates, Profile offers to turn notifications on, and an offer pushed to a
-subscription reaches a push service that decrypts it, its link opening the offer page.
+the service worker registers and activates and shows a pushed offer with its link (handed to it through the
+browser's DevTools protocol, as the browser does with a push it decrypted), Profile offers to turn notifications on,
+and an offer pushed to a subscription reaches a push service that decrypts it, its link opening the offer page.
 
 Chromium cannot make a real push subscription here: that needs its vendor's push service, which is not reachable
 from a test machine (and is not faked in the browser). The test makes the subscription's keys itself, as a browser
@@ -9,6 +10,7 @@ push service (tests/push_endpoint.py) receives, checks and decrypts the push."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -70,6 +72,43 @@ def test_the_portal_is_installable_its_manifest_and_icons_load_and_its_service_w
         " return [r.active && r.active.state, r.scope, r.active && r.active.scriptURL]; }"
     )
     assert worker == ["activated", f"{stack.base}/", f"{stack.base}/sw.js"]
+
+
+def test_the_service_worker_shows_a_pushed_offer_with_the_link_it_opens(stack: Stack, page: Any) -> None:
+    # Given the portal's worker active, and notifications allowed for the portal
+    page.context.grant_permissions(["notifications"], origin=stack.base)
+    page.goto(f"{stack.base}/portal")
+    page.evaluate("navigator.serviceWorker.ready")
+    registrations: list[str] = []
+    devtools = page.context.new_cdp_session(page)
+    devtools.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(r["registrationId"] for r in event["registrations"]),
+    )
+    devtools.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 10
+    while not registrations and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    # When a push arrives with an offer's payload as the service sends it (handed to the worker by the browser's
+    # DevTools, as the browser does once it has decrypted a push), and one pointing outside the service
+    offer = f"{stack.base}/offers/view?t=abc"
+    for url in (offer, "https://elsewhere.example/phish"):
+        payload = {"title": "New referral in Wichita, KS", "body": "Accept or reject by 3:45 PM.", "url": url}
+        devtools.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": stack.base, "registrationId": registrations[0], "data": json.dumps(payload)},
+        )
+    # Then the worker shows it, with the offer's link to open on a tap; a link elsewhere is not kept
+    shown = (
+        "async () => (await (await navigator.serviceWorker.ready).getNotifications())"
+        ".map((n) => [n.title, n.body, n.data.url])"
+    )
+    deadline = time.monotonic() + 10
+    while len(page.evaluate(shown)) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    notifications = page.evaluate(shown)
+    assert ["New referral in Wichita, KS", "Accept or reject by 3:45 PM.", offer] in notifications
+    assert ["New referral in Wichita, KS", "Accept or reject by 3:45 PM.", None] in notifications
 
 
 def test_an_offer_pushed_to_an_agents_subscription_is_decrypted_by_the_push_service_and_opens_the_offer_page(

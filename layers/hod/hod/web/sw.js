@@ -25,14 +25,15 @@ self.addEventListener("push", (event) => {
     data = {};
   }
   const title = typeof data.title === "string" && data.title ? data.title : "Help On Demand";
+  const url = typeof data.url === "string" ? ownPage(data.url) : null;
   const options = {
     body: typeof data.body === "string" ? data.body : "",
     icon: "assets/icon.svg",
     badge: "assets/icon.svg",
-    tag: "offer",
+    tag: url || "help-on-demand", // one notification per offer: the same offer pushed again replaces its own
     renotify: true,
     requireInteraction: true,
-    data: { url: typeof data.url === "string" ? ownPage(data.url) : null },
+    data: { url },
   };
   event.waitUntil(self.registration.showNotification(title, options));
 });
@@ -44,7 +45,8 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(
     self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
       const open = windows.find((w) => w.url.startsWith(self.registration.scope) && "navigate" in w);
-      if (open) return open.focus().then((w) => (w || open).navigate(target));
+      // (a window this worker does not control cannot be navigated by it: then a new one is opened)
+      if (open) return open.focus().then((w) => (w || open).navigate(target)).catch(() => self.clients.openWindow(target));
       return self.clients.openWindow(target);
     })
   );
