@@ -73,6 +73,8 @@ def local_aws(parameters: dict[str, str]) -> Iterator[dict[str, str]]:
     sources polled and the functions' handlers running in this process; the process environment points at it all."""
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
+    # Web Push to plain-http endpoints: a push service run beside the local stack (tests/push_endpoint.py)
+    os.environ.setdefault("HOD_WEBPUSH_ALLOW_HTTP", "true")
     import boto3
     from moto import mock_aws
 

@@ -63,6 +63,10 @@ class ConfigurationError(HodError):
     """A required setting is missing or invalid."""
 
 
+class DeviceGone(HodError):
+    """A push service says the device's subscription no longer exists (HTTP 404 or 410): it is to be forgotten."""
+
+
 class DependencyFailed(HodError):
     """An AWS call failed; the adapter wrapped the SDK error in this. `retryable`: the service was throttling or
     briefly unavailable (after the SDK's own retries), so the same call may succeed later."""

@@ -32,6 +32,7 @@ class Message:
     sms: str | None = None
     push_title: str | None = None
     push_body: str | None = None
+    push_link: str | None = None  # what an app push opens: the message's link, when it has one
 
 
 @functools.cache
@@ -157,6 +158,7 @@ def render(kind: str, language: str, values: Mapping[str, str]) -> Message:
         sms=optional("sms"),
         push_title=optional("push_title"),
         push_body=optional("push_body"),
+        push_link=values.get("link") if "push_title" in entry else None,
     )
 
 

@@ -41,6 +41,8 @@ class Settings(BaseModel):
         False  # a subsegment per AWS call in X-Ray, at the X-Ray SDK's cold-start cost (hod.tracing)
     )
     pinpoint_app_id: str = ""
+    vapid_secret_id: str = ""  # the Web Push (VAPID) key's secret; empty: browsers get no push
+    webpush_allow_http: bool = False  # plain-http push endpoints: the local stack's and tests' own, never deployed
     safety_net_window_seconds: Positive = 1800
     follow_up_seconds: Positive = 900
     safety_net_rounds: Positive = 24

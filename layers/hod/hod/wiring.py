@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hod.adapters.dynamo import DynamoAgentStore, DynamoReferralStore
     from hod.adapters.sending import DynamoSendLedger
     from hod.adapters.sweep import SqsRefreshQueue
+    from hod.adapters.webpush import DevicePush, VapidKey, WebPush
     from hod.adapters.workflow_store import DynamoWorkflowStore
     from hod.ports import AgentStore, Clock, Reminders, ShortLink, Timer, Workflow
     from hod.services.access import AccessService
@@ -184,18 +185,54 @@ def send_queue() -> SqsSendQueue:
 
 @_factory
 def notifier() -> Notifier:
-    from hod.adapters.aws import PinpointPush, SesEmail, SnsText
+    from hod.adapters.aws import SesEmail, SnsText
     from hod.services.notifier import Notifier
 
     settings = get_settings()
     return Notifier(
         SesEmail(settings.sender_email),
         SnsText(),
-        PinpointPush(settings.pinpoint_app_id),
+        device_push(),
         send_ledger(),
         send_queue() if settings.send_queue_url else None,
         clock(),
+        forget_device,
     )
+
+
+@_factory
+def device_push() -> DevicePush:
+    """The "app" channel: browsers by Web Push (built when one is first pushed to), phones by Pinpoint."""
+    from hod.adapters.aws import PinpointPush
+    from hod.adapters.webpush import DevicePush
+
+    return DevicePush(PinpointPush(get_settings().pinpoint_app_id), web_push)
+
+
+@_factory
+def vapid_key() -> VapidKey:
+    """The Web Push (VAPID) key pair, read from its secret once per container."""
+    from hod.adapters.webpush import VapidKey, secret_reader
+
+    return VapidKey(secret_reader(get_settings().vapid_secret_id))
+
+
+@_factory
+def web_push() -> WebPush:
+    from hod.adapters.webpush import WebPush
+
+    settings = get_settings()
+    # whoever runs the service, as push services may ask (RFC 8292): its sender address, else its site
+    contact = f"mailto:{settings.sender_email}" if settings.sender_email else settings.public_base_url
+    return WebPush(vapid_key(), contact, http_endpoints=settings.webpush_allow_http, now=clock().now)
+
+
+def forget_device(label: str, platform: str, token: str) -> None:
+    """Remove an agent's device its push service says is gone (`label` is "agent:<npn>")."""
+    from hod.adapters.devices import DynamoDevices
+
+    if label.startswith("agent:"):
+        DynamoDevices(get_settings().agents_table).forget(label.removeprefix("agent:"), platform, token)
 
 
 # ----- services --------------------------------------------------------------------------------------------------
@@ -213,7 +250,12 @@ def agents() -> AgentService:
 
     settings = get_settings()
     return AgentService(
-        _queueing(agent_store()), available_index(), clock(), settings.plan_year, invitations=_InvitationsOnFirstUse()
+        _queueing(agent_store()),
+        available_index(),
+        clock(),
+        settings.plan_year,
+        invitations=_InvitationsOnFirstUse(),
+        http_push_endpoints=settings.webpush_allow_http,
     )
 
 
@@ -468,7 +510,7 @@ def not_called() -> NotCalled:
 @_factory
 def sender() -> Sender:
     """The send function's service: the safety net's calls at the account's SES rate, and held messages."""
-    from hod.adapters.aws import PinpointPush, SesBulkEmail, SesEmail, SnsText
+    from hod.adapters.aws import SesBulkEmail, SesEmail, SnsText
     from hod.adapters.sending import DynamoAgentDirectory
     from hod.services.notifier import Channels
     from hod.services.sender import Sender, SendPolicy
@@ -479,7 +521,7 @@ def sender() -> Sender:
         DynamoAgentDirectory(settings.agents_table),
         send_ledger(),
         SesBulkEmail(settings.sender_email),
-        Channels(SesEmail(settings.sender_email), SnsText(), PinpointPush(settings.pinpoint_app_id)),
+        Channels(SesEmail(settings.sender_email), SnsText(), device_push(), forget_device),
         timer(),
         SendPolicy(
             rate=settings.ses_send_rate,

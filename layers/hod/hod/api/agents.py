@@ -21,6 +21,7 @@ from hod.api.models import (
     RejectedReferral,
     StatusChange,
     TodayChange,
+    WebPushSubscription,
     WeeklyChange,
 )
 from hod.api.report_models import AgentMetricsQuery, AgentMetricsReport, AgentReferralsQuery
@@ -135,6 +136,19 @@ def put_device(npn: str, body: PushDevice) -> Devices:
     """Register the agent's phone for app push (the Help On Demand app calls this after sign-in)."""
     view = wiring.agents().register_device(npn, body)
     return Devices(devices=[device.platform for device in view.agent.devices])
+
+
+@agents.route(
+    "/agent/devices/webpush",
+    "PUT",
+    summary="Register this browser for app notifications (Web Push): its PushSubscription as toJSON() gives it",
+    auth="agent",
+    body=WebPushSubscription,
+    response=Devices,
+)
+def put_web_push(npn: str, body: WebPushSubscription) -> Devices:
+    """Register a browser's push subscription like a phone (the portal's "Turn on notifications on this device")."""
+    return put_device(npn, body.device())
 
 
 @agents.route(

@@ -29,9 +29,10 @@ from pydantic import (
 )
 
 from hod.domain import availability as av
-from hod.domain.agent import Address, AgentRecord, ContactMethod, Email, PageLanguage
+from hod.domain.agent import Address, AgentRecord, ContactMethod, Email, PageLanguage, PushPlatform
 from hod.domain.agent import ProfileUpdate as ProfileUpdate  # the domain's request models, named here
 from hod.domain.agent import PushDevice as PushDevice
+from hod.domain.agent import WebPushSubscription as WebPushSubscription
 from hod.domain.availability import EARLIEST_MOMENT, LATEST_MOMENT
 from hod.domain.availability import OutOfOffice as OutOfOffice
 from hod.domain.metrics import GroupMetrics
@@ -270,9 +271,9 @@ class AgentProfile(Answer):
     suspended: bool
     missed_in_last_7_days: int
     alert: str | None = Field(description="the sign-in alert when referrals were missed in the last 7 days")
-    devices: list[Literal["apns", "fcm"]] = Field(
+    devices: list[PushPlatform] = Field(
         default_factory=list,
-        description="the platforms of the phones registered for app push (none: pushes reach no one)",
+        description="the platforms of the phones and browsers registered for app push (none: pushes reach no one)",
     )
 
 
@@ -422,7 +423,13 @@ class RejectedReferral(Answer):
 
 
 class Devices(Answer):
-    devices: list[Literal["apns", "fcm"]] = Field(description="the platforms of the agent's registered phones")
+    devices: list[PushPlatform] = Field(
+        description="the platforms of the agent's registered phones and browsers (webpush)"
+    )
+
+
+class PushKey(Answer):
+    public_key: str = Field(description="the VAPID public key: an uncompressed P-256 point, base64url")
 
 
 ErrorCode = Literal[

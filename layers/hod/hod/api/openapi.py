@@ -83,7 +83,7 @@ def _present(prop: dict[str, Any]) -> dict[str, Any]:
 def _success(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     content = {}
     for media in op.media:
-        if media != JSON:
+        if media != JSON and not media.endswith("+json"):  # (a "+json" type, the web app manifest, is a JSON object)
             content[media] = {"schema": _TEXT}
         elif op.response is not None:
             content[media] = {"schema": refs[(op.response, "serialization")]}

@@ -8,8 +8,8 @@ from typing import Any
 
 from chalice.app import Response
 
-from hod import web
-from hod.api.models import Health, PageLanguageQuery
+from hod import web, wiring
+from hod.api.models import Health, PageLanguageQuery, PushKey
 from hod.api.routing import Audience, html
 from hod.errors import NotFound
 
@@ -69,11 +69,54 @@ def asset(name: str) -> Response:
     if found is None:
         raise NotFound(f"The file {name}")
     body, content_type = found
-    return Response(
-        body=body,
-        status_code=200,
-        headers={"Content-Type": content_type, "Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
-    )
+    return _file(body, content_type, "max-age=300")
+
+
+@public.route(
+    "/sw.js",
+    "GET",
+    summary="The portal's service worker (app notifications); served beside the portal so its scope covers it",
+    page=True,
+    description="JavaScript",
+    media=("text/javascript",),
+)
+def service_worker() -> Response:
+    # Browsers check a worker for updates at least daily whatever it says; no-cache makes them check on each visit
+    return _file(web.service_worker(), web.CONTENT_TYPES[".js"], "no-cache")
+
+
+@public.route(
+    "/manifest.webmanifest",
+    "GET",
+    summary="The portal's web app manifest (installing the portal on a phone), in English or Spanish (lang=es)",
+    query=PageLanguageQuery,
+    page=True,
+    description="Web app manifest",
+    media=("application/manifest+json",),
+)
+def web_manifest(query: PageLanguageQuery) -> Response:
+    language = web.page_language(query.lang, public.request.headers.get("accept-language"))
+    return _file(web.manifest(language), "application/manifest+json; charset=utf-8", "max-age=300")
+
+
+@public.route(
+    "/push/key",
+    "GET",
+    summary="The Web Push (VAPID) public key browsers subscribe with (applicationServerKey)",
+    tag="agents",
+    response=PushKey,
+)
+def push_key() -> PushKey:
+    return PushKey(public_key=wiring.vapid_key().public_key())
+
+
+def _file(body: str, content_type: str, cache: str) -> Response:
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": content_type,
+        "Cache-Control": cache,
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=body, status_code=200, headers=headers)
 
 
 @public.route("/openapi.json", "GET", summary="This document", tag="service", description="OpenAPI 3.1")

@@ -358,7 +358,8 @@ def error_page(exc: HodError) -> Response:
 # ----- pages -----------------------------------------------------------------------------------------------------
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors "
 )
 
 

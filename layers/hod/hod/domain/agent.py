@@ -215,13 +215,77 @@ class AgentRecord(BaseModel):
         return self
 
 
-class PushDevice(BaseModel):
-    """A phone with the Help On Demand app, registered for push notifications."""
+PushPlatform = Literal["apns", "fcm", "webpush"]
+_NATIVE_TOKEN = re.compile(r"[A-Za-z0-9:_\-.]+")
+# A browser's push subscription (RFC 8291): the user agent's P-256 public key, uncompressed (65 bytes, 87 base64url
+# characters, 0x04 first: "B"), and its 16-byte authentication secret (22 characters); unpadded base64url.
+_P256DH = re.compile(r"^B[A-Za-z0-9_-]{86}$")
+_AUTH = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")  # 16 bytes: the last character carries 2 bits, the rest zero
+MAX_ENDPOINT_LENGTH = 2048
+
+
+class WebPushKeys(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    p256dh: str = Field(
+        pattern=_P256DH.pattern, description="the browser's P-256 public key, uncompressed, base64url (87 characters)"
+    )
+    auth: str = Field(pattern=_AUTH.pattern, description="the 16-byte authentication secret, base64url (22 characters)")
+
+
+class WebPushSubscription(BaseModel):
+    """A browser's push subscription as `PushSubscription.toJSON()` gives it (endpoint and keys; an expiry, which
+    push services rarely set, is accepted and ignored). The endpoint must be https; whether it is an address worth
+    sending to is for the push service to say (a gone one is removed on the first send)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    platform: Literal["apns", "fcm"]
-    token: str = Field(min_length=8, max_length=4096, pattern=r"^[A-Za-z0-9:_\-.]+$")
+    endpoint: str = Field(min_length=12, max_length=MAX_ENDPOINT_LENGTH, pattern=r"^https?://[^\s/?#@]+/\S*$")
+    keys: WebPushKeys
+    expirationTime: float | None = Field(default=None, description="ignored")  # the browser's name
+
+    def device(self) -> PushDevice:
+        """The subscription stored like a phone: platform "webpush", its token "<auth>.<p256dh>.<endpoint>" (neither
+        key has a ".", so the token splits back unambiguously)."""
+        return PushDevice(platform="webpush", token=f"{self.keys.auth}.{self.keys.p256dh}.{self.endpoint}")
+
+    @classmethod
+    def of(cls, token: str) -> WebPushSubscription:
+        """The subscription a "webpush" device's token stands for (ValueError when it is not one)."""
+        auth, _, rest = token.partition(".")
+        p256dh, _, endpoint = rest.partition(".")
+        return cls(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
+
+    @property
+    def secure(self) -> bool:
+        return self.endpoint.startswith("https://")
+
+
+class PushDevice(BaseModel):
+    """A phone with the Help On Demand app (Pinpoint: "apns", "fcm"), or a browser's push subscription ("webpush":
+    see WebPushSubscription), registered for push notifications."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform: PushPlatform
+    token: str = Field(min_length=8, max_length=4096)
+
+    @model_validator(mode="after")
+    def _token_fits_platform(self) -> PushDevice:
+        if self.platform == "webpush":
+            try:
+                WebPushSubscription.of(self.token)
+            except ValueError:
+                raise ValueError("token: a Web Push subscription is <auth>.<p256dh>.<endpoint>") from None
+        elif not _NATIVE_TOKEN.fullmatch(self.token):
+            raise ValueError("token: letters, digits and : _ - . only")
+        return self
+
+    @property
+    def identity(self) -> str:
+        """What makes two registrations the same device: a phone's token, a browser's endpoint (its keys change when
+        it subscribes again)."""
+        return WebPushSubscription.of(self.token).endpoint if self.platform == "webpush" else self.token
 
 
 class ProfileUpdate(BaseModel):

@@ -18,6 +18,7 @@ from hod.domain.agent import (
     Location,
     ProfileUpdate,
     PushDevice,
+    WebPushSubscription,
     eligible_states,
     ineligibility_reasons,
     offer_states,
@@ -85,8 +86,10 @@ class AgentService:
         plan_year: int,
         zip_lookup: Callable[[str], zipdir.ZipPlace | None] = zipdir.lookup,
         invitations: Invitations | None = None,
+        http_push_endpoints: bool = False,
     ) -> None:
         self._invitations = invitations
+        self._http_push_endpoints = http_push_endpoints  # plain-http Web Push endpoints: a local stack's, tests'
         self._store = store
         self._index = index
         self._clock = clock
@@ -252,10 +255,13 @@ class AgentService:
         return self._change(npn, change)
 
     def register_device(self, npn: str, device: PushDevice) -> AgentView:
-        """Add a phone for app push (the newest five are kept)."""
+        """Add a phone or a browser for app push (the newest five are kept; registering one again replaces it)."""
+        web = device.platform == "webpush"
+        if web and not self._http_push_endpoints and not WebPushSubscription.of(device.token).secure:
+            raise ValidationFailed({"endpoint": "must be an https address"})
 
         def change(agent: Agent, now: datetime) -> Agent:
-            others = tuple(d for d in agent.devices if d.token != device.token)
+            others = tuple(d for d in agent.devices if d.identity != device.identity)
             return agent.evolve(devices=(*others, device)[-MAX_DEVICES:])
 
         return self._change(npn, change)

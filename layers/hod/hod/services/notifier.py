@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from hod.domain.sending import HeldMessage
-from hod.errors import ConfigurationError, DependencyFailed
+from hod.errors import ConfigurationError, DependencyFailed, DeviceGone
 from hod.logs import get_logger
 from hod.messages import Message, channels_of, render
 from hod.ports import Clock, SendQueue
@@ -58,7 +58,18 @@ class TextChannel(Protocol):
 
 
 class PushChannel(Protocol):
-    def send(self, platform: str, token: str, title: str, body: str) -> str: ...
+    def send(
+        self, platform: str, token: str, title: str, body: str, link: str = "", not_after: datetime | None = None
+    ) -> str:
+        """Push to one device; `link` is what the notification opens, `not_after` when it is no longer worth
+        showing. Raises DeviceGone when the device's push service says it no longer exists."""
+        ...
+
+
+class ForgetDevice(Protocol):
+    def __call__(self, label: str, platform: str, token: str) -> None:
+        """Remove the device of the recipient `label` names (e.g. "agent:101")."""
+        ...
 
 
 class SendLedger(Protocol):
@@ -89,34 +100,63 @@ class Recipient:
 
 
 class Channels:
-    """The three channels, to send one rendered message on one of them."""
+    """The three channels, to send one rendered message on one of them. A device its push service says is gone is
+    handed to `forget` (and the message is failed when every device was gone)."""
 
-    def __init__(self, email: EmailChannel, text: TextChannel, push: PushChannel) -> None:
+    def __init__(
+        self, email: EmailChannel, text: TextChannel, push: PushChannel, forget: ForgetDevice | None = None
+    ) -> None:
         self._email = email
         self._text = text
         self._push = push
+        self._forget = forget
 
-    def deliver(self, channel: str, to: tuple[str, ...], subject: str, text: str, html: str) -> None:
+    def deliver(
+        self,
+        channel: str,
+        to: tuple[str, ...],
+        subject: str,
+        text: str,
+        html: str,
+        *,
+        label: str = "",
+        not_after: datetime | None = None,
+    ) -> None:
         """E-mail `to[0]`; text `to[0]` (`text` is the SMS); push to each "platform:token" in `to` (`subject` is the
-        title, `text` the body). Raises DependencyFailed or ConfigurationError."""
+        title, `text` the body, `html` the link it opens, kept until `not_after`). Raises DependencyFailed or
+        ConfigurationError."""
         if channel == "email":
             self._email.send(to[0], subject, text, html)
         elif channel == "text":
             self._text.send(to[0], text)
         else:
-            for device in to:
-                platform, _, token = device.partition(":")
-                self._push.send(platform, token, subject, text)
+            self._push_all(to, subject, text, html, label, not_after)
+
+    def _push_all(
+        self, to: tuple[str, ...], title: str, body: str, link: str, label: str, not_after: datetime | None
+    ) -> None:
+        gone = 0
+        for device in to:
+            platform, _, token = device.partition(":")
+            try:
+                self._push.send(platform, token, title, body, link, not_after)
+            except DeviceGone:
+                gone += 1
+                if self._forget is not None and label:
+                    self._forget(label, platform, token)
+        if gone == len(to):
+            raise DependencyFailed("push", "Send", "every device's subscription is gone")
 
 
 def addressed(message: Message, recipient: Recipient, channel: str) -> tuple[tuple[str, ...], str, str, str]:
-    """Where and what to send on `channel`: (to, subject, text, html) as `Channels.deliver` takes them."""
+    """Where and what to send on `channel`: (to, subject, text, html) as `Channels.deliver` takes them (for a push,
+    "html" is the link the notification opens)."""
     if channel == "email":
         return (recipient.email or "",), message.subject, message.text, message.html
     if channel == "text":
         return (recipient.phone or "",), "", message.sms or "", ""
     devices = tuple(f"{platform}:{token}" for platform, token in recipient.devices)
-    return devices, message.push_title or "", message.push_body or "", ""
+    return devices, message.push_title or "", message.push_body or "", message.push_link or ""
 
 
 def planned(kind: str, recipient: Recipient) -> list[Channel]:
@@ -151,8 +191,9 @@ class Notifier:
         ledger: SendLedger,
         queue: SendQueue | None = None,
         clock: Clock | None = None,
+        forget: ForgetDevice | None = None,
     ) -> None:
-        self._channels = Channels(email, text, push)
+        self._channels = Channels(email, text, push, forget)
         self._ledger = ledger
         self._queue = queue
         self._clock = clock or _SystemTime()
@@ -211,7 +252,7 @@ class Notifier:
     def _deliver(self, send: _Send, to: tuple[str, ...], subject: str, text: str, html: str) -> Outcome:
         try:
             # (addresses and content were checked by the caller: _has_address and _has_content)
-            self._channels.deliver(send.channel, to, subject, text, html)
+            self._channels.deliver(send.channel, to, subject, text, html, label=send.label, not_after=send.not_after)
         except ConfigurationError as exc:
             logger.warning("channel not configured", extra={"channel": send.channel, "reason": str(exc)})
             return "suppressed"

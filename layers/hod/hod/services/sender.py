@@ -282,7 +282,9 @@ class Sender:
 
     def _resend(self, held: HeldMessage, holder: str, attempt: int) -> tuple[str, int | None]:
         try:
-            self._channels.deliver(held.channel, held.to, held.subject, held.text, held.html)
+            self._channels.deliver(
+                held.channel, held.to, held.subject, held.text, held.html, label=held.label, not_after=held.not_after
+            )
         except (DependencyFailed, ConfigurationError) as exc:
             self._ledger.release(held.scope, held.key, holder)
             if not (isinstance(exc, DependencyFailed) and exc.retryable):

@@ -18,8 +18,12 @@ from typing import get_args
 from hod.domain.agent import PageLanguage
 from hod.domain.languages import LANGUAGES, SPANISH_NAMES, preferred_language
 
-CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
-_ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\.(css|js)")
+CONTENT_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+}
+_ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\.(css|js|svg)")
 PAGE_LANGUAGES: tuple[str, ...] = get_args(PageLanguage)
 
 
@@ -120,3 +124,31 @@ def admin_page() -> str:
         .replace("{{max_import_records}}", str(MAX_IMPORT_RECORDS))
         .replace("{{language_names}}", names)
     )
+
+
+def service_worker() -> str:
+    """The portal's service worker (push notifications; installability)."""
+    return _read("sw.js")
+
+
+@functools.cache
+def manifest(language: str) -> str:
+    """The portal's web app manifest in `language`. Its URLs are relative to the manifest's own, which is served
+    beside the portal: they hold under API Gateway's stage path too."""
+    text = catalogue("portal")[language]
+    document = {
+        "name": text["app_name"],
+        "short_name": text["app_short_name"],
+        "description": text["app_description"],
+        "lang": LOCALES[language],
+        "start_url": f"portal?lang={language}",
+        "scope": "./",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#1a4480",
+        "icons": [
+            {"src": "assets/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+            {"src": "assets/icon-maskable.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "maskable"},
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1)

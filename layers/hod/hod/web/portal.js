@@ -680,6 +680,7 @@
       el("label", { class: "shrink" }, el("input", { type: "checkbox", name: "state", value: state, checked: chosen.includes(state) }), state)));
     if (!p.eligible_states.length) $("p-states").append(el("p", { text: T.p_no_states }));
     $("p-not-eligible").textContent = p.not_eligible.length ? t("p_not_eligible", { value: p.not_eligible.join("; ") }) : "";
+    showPush(true);
   }
 
   // Whether the chosen contact method can reach the agent: app notifications need a registered phone, texts a
@@ -724,6 +725,76 @@
     } catch (failure) {
       showProblems(failure, { mobile_phone: "p-mobile" });
     }
+  });
+
+  // ----- App notifications on this device (Web Push) ----------------------------------------------------------
+  // The service worker (sw.js, served beside this page so its scope is the portal and the offer page) shows an
+  // offer pushed to this browser and opens its page when tapped. Turning notifications on asks the browser's
+  // permission, subscribes with the service's public key and registers the subscription like a phone; when the key
+  // has changed (rotated), opening Profile subscribes again. Only shown where the browser can take pushes.
+  const WORKER = "serviceWorker" in navigator ? navigator.serviceWorker.register("sw.js").catch(() => null) : null;
+  const CAN_PUSH = WORKER !== null && "PushManager" in window && "Notification" in window;
+
+  function keyBytes(base64url) {
+    const text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4));
+    return Uint8Array.from(text, (c) => c.charCodeAt(0));
+  }
+
+  function sameKey(subscription, key) {
+    const current = subscription.options && subscription.options.applicationServerKey;
+    if (!current) return false;
+    const want = keyBytes(key);
+    const have = new Uint8Array(current);
+    return have.length === want.length && have.every((byte, i) => byte === want[i]);
+  }
+
+  async function subscription(registration) {
+    return registration ? registration.pushManager.getSubscription() : null;
+  }
+
+  async function registerPush(registration, existing) {
+    const key = (await api("GET", "push/key")).public_key;
+    let current = existing;
+    if (current && !sameKey(current, key)) { await current.unsubscribe(); current = null; }
+    if (!current) current = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+    const answer = await api("PUT", "agent/devices/webpush", current.toJSON());
+    profile.devices = answer.devices;
+    reachWarning();
+  }
+
+  async function showPush(refresh) {
+    if (!CAN_PUSH || !profile) return;
+    $("push-card").classList.remove("hidden");
+    const registration = await WORKER;
+    let current = await subscription(registration);
+    const on = Boolean(current) && Notification.permission === "granted";
+    if (on && refresh) await registerPush(registration, current).catch(() => null); // a rotated key: subscribe again
+    current = await subscription(registration);
+    const button = $("push-switch");
+    button.textContent = on ? T.push_turn_off : T.push_turn_on;
+    button.dataset.on = on ? "1" : "";
+    button.disabled = !registration || Notification.permission === "denied";
+    $("push-state").textContent = Notification.permission === "denied" ? T.push_blocked : on && current ? T.push_on : T.push_off;
+    $("push-method").textContent = T.push_method;
+    $("push-method").classList.toggle("hidden", !on || profile.contact_method.includes("app"));
+  }
+
+  $("push-switch").addEventListener("click", async () => {
+    const registration = await WORKER;
+    try {
+      if ($("push-switch").dataset.on) {
+        // Unsubscribed here, the push service answers "gone" to the next push, and the service forgets this device
+        const current = await subscription(registration);
+        if (current) await current.unsubscribe();
+        notice(T.push_undone);
+      } else if ((await Notification.requestPermission()) === "granted") {
+        await registerPush(registration, await subscription(registration));
+        notice(T.push_done);
+      }
+    } catch (failure) {
+      notice(t("push_failed", { reason: failure instanceof ApiError ? explain(failure) : failure.message }), "error");
+    }
+    await showPush(false);
   });
 
   // ----- Metrics ---------------------------------------------------------------------------------------------
