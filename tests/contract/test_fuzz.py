@@ -74,6 +74,10 @@ def fuzz(stack: Stack, token: str | None, report: Path) -> tuple[int, str]:
         "1",
         "--request-timeout",
         "30",
+        # (a connection the local server dropped under a loaded machine is tried again, up to twice; every answer it
+        # gives is still checked)
+        "--request-retries",
+        "2",
         "--suppress-health-check",
         "all",
         "--report",
