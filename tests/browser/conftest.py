@@ -114,7 +114,17 @@ class Stack:
                 return found[0]
             time.sleep(0.3)
         recent = [(item["to"], item["subject"]) for item in self.new_since(mark)]
-        raise AssertionError(f"no e-mail {subject_part!r} to {to} within {timeout}s; sent since: {recent}")
+        raise AssertionError(
+            f"no e-mail {subject_part!r} to {to} within {timeout}s; sent since: {recent}; "
+            f"the stack's last lines:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of what the stack printed (its request log, and any function's failure), for a failure's message."""
+        try:
+            return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
 
     def import_agents(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         status, report = self.call("POST", "/admin/agents/import", records, token=self.admin_token)
