@@ -3,8 +3,10 @@
   {"task": "safety_net", "referral_id", "task_token"}  queues the call to every participating agent in the state
                                                        (once; the send function e-mails them at the SES rate); the
                                                        workflow waits on the token until one accepts or the round ends
-  {"task": "reminder", "referral_id", "after_minutes"}  the accepting agent, when no progress is recorded (R12); run
-                                                       by a one-off schedule created at acceptance
+  {"task": "reminder", "referral_id", "after_minutes", "agent_npn"}
+                                                       the accepting agent, when no progress is recorded and the
+                                                       referral is still theirs (R12); run by a one-off schedule
+                                                       created at acceptance
   {"task": "sign_in", "email", "portal_url"}            a sign-in link to each agent with this address, if any;
                                                        invoked asynchronously by the intake's POST /sign-in, so
                                                        that request does the same work whoever asks
@@ -35,6 +37,7 @@ class ReminderTask(BaseModel):
     task: Literal["reminder"]
     referral_id: str = Field(min_length=1, max_length=64)
     after_minutes: int = Field(ge=1, le=1440)
+    agent_npn: str | None = Field(default=None, min_length=1, max_length=10)  # none in schedules made before it
 
 
 class SafetyNetTask(BaseModel):
@@ -71,7 +74,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     tasks = wiring.workflow_tasks()
     result: dict[str, Any]
     if isinstance(task, ReminderTask):
-        step = tasks.remind(task.referral_id, task.after_minutes)
+        step = tasks.remind(task.referral_id, task.after_minutes, task.agent_npn)
         result = {"reminded": True, "outcomes": dict(step.outcomes)} if step.agent_npn else {"reminded": False}
     else:
         step = tasks.open_safety_net(task.referral_id, task.task_token)

@@ -431,7 +431,7 @@ def test_a_reminder_whose_claim_stays_unavailable_is_sent_once_when_delivered_ag
     assert reminders_to("101") == []
     outage.clear()
     # Then delivered again (Lambda retries a failed asynchronous invocation), it is sent, once
-    event = {"task": "reminder", "referral_id": rid, "after_minutes": 15}
+    event = {"task": "reminder", "referral_id": rid, "after_minutes": 15, "agent_npn": "101"}
     assert notify_handler.handler(event, LocalContext("Notify"))["reminded"] is True
     assert notify_handler.handler(event, LocalContext("Notify")) == {"reminded": False}
     assert [detail["after_minutes"] for detail in details(rid, "agent.reminded")].count(15) == 1
@@ -446,7 +446,7 @@ def test_a_reminder_that_cannot_be_scheduled_is_flagged_and_scheduled_by_the_fir
     outage = faults.unavailable("scheduler", "CreateSchedule", times=None)
     # When 101 accepts a referral, the acceptance stands; the reminder is recorded as not scheduled, and flagged
     rid = accepted_by_101(workflow, client)
-    assert details(rid, "reminder.not_scheduled") == [{"after_minutes": 15}]
+    assert details(rid, "reminder.not_scheduled") == [{"after_minutes": 15, "agent_npn": "101"}]
     assert wiring.workflow_store().reminders_unscheduled(10) == [rid]
     # When the sweep runs during the outage, the reminder stays flagged
     assert sweep()["reminders_rescheduled"] == 1

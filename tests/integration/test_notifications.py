@@ -220,7 +220,7 @@ def test_each_message_of_a_referral_is_on_its_audit_trail_by_its_channels_and_it
 
     monkeypatch.setattr(SnsText, "send", broken)
     wiring.answers().accept(rid, npn, via="link")
-    notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
+    notify({"task": "reminder", "referral_id": rid, "after_minutes": 15, "agent_npn": npn})
     # Then each message a channel failed has its outcomes on the trail, and the reminder its own record
     trail = {
         e.action + (":" + e.detail["message"] if "message" in e.detail else ""): e.detail
@@ -278,8 +278,9 @@ def test_no_personal_data_reaches_the_logs(
             "/referrals", body=json.dumps(body), headers={"Content-Type": "application/json"}
         ).json_body["referral_id"]
         step = offer(rid)
-        wiring.answers().accept(rid, step["agent_npn"] or npn, via="link")
-        notify({"task": "reminder", "referral_id": rid, "after_minutes": 15})
+        accepting = step["agent_npn"] or npn
+        wiring.answers().accept(rid, accepting, via="link")
+        notify({"task": "reminder", "referral_id": rid, "after_minutes": 15, "agent_npn": accepting})
     captured = capfd.readouterr()
     logs = captured.out + captured.err + caplog.text
     assert "referral received" in logs  # the logs were captured at all

@@ -27,9 +27,11 @@ def test_a_reminder_schedule_names_the_dead_letter_queue_and_its_retries(stack: 
     # Given the stack's environment (the reminders' dead-letter queue among it)
     assert stack["HOD_REMINDER_DEAD_LETTER_ARN"].endswith(":hod-local-dead-letters")
     # When a reminder is scheduled
-    wiring.reminders().schedule("r1", 15, datetime.now(UTC) + timedelta(minutes=15))
-    # Then Scheduler holds it with the queue for what it cannot deliver, and bounded retries
-    target = boto3.client("scheduler").get_schedule(Name="r-r1-15", GroupName=stack["HOD_REMINDER_GROUP"])["Target"]
+    wiring.reminders().schedule("r1", 15, datetime.now(UTC) + timedelta(minutes=15), "101")
+    # Then Scheduler holds it (named for the acceptance it follows) with the queue for what it cannot deliver, and
+    # bounded retries
+    scheduler = boto3.client("scheduler")
+    target = scheduler.get_schedule(Name="r-r1-15-101", GroupName=stack["HOD_REMINDER_GROUP"])["Target"]
     assert target["DeadLetterConfig"] == {"Arn": stack["HOD_REMINDER_DEAD_LETTER_ARN"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 900}
 

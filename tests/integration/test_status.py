@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -96,6 +97,15 @@ def asked_and_offered(client: Client, workflow: Workflow, *agents: tuple[str, st
     receipt = submit(client)
     workflow.wait_for(lambda: link_of(agents[0][0], workflow), what="the offer")
     return receipt["status_token"], receipt["referral_id"]
+
+
+def reminded(referral_id: str, after_minutes: int, npn: str) -> dict[str, Any]:
+    """The notify function run as the reminder schedule made at `npn`'s acceptance runs it."""
+    import notify_handler
+    from local.inproc import LocalContext
+
+    event = {"task": "reminder", "referral_id": referral_id, "after_minutes": after_minutes, "agent_npn": npn}
+    return dict(notify_handler.handler(event, LocalContext("Notify")))
 
 
 def not_called(client: Client, token: str) -> tuple[int, str]:
@@ -269,8 +279,8 @@ def test_under_the_reassign_policy_nobody_has_called_me_sends_the_referral_to_th
     accepted_by(client, workflow, "101")
     workflow.wait_for(lambda: workflow.execution(rid)["status"] == "SUCCEEDED", what="the first execution to end")
     clock.ahead = timedelta(seconds=601)
-    # (its first reminder went at the contact-by time, as R12's schedule does)
-    assert wiring.workflow_store().claim_reminder(rid, "15") is not None
+    # (its first reminder went at the contact-by time, as R12's schedule does; its second is still to come)
+    assert reminded(rid, 15, "101") == {"reminded": True, "outcomes": {"email": "sent"}}
     # When the consumer says nobody called
     code, page = not_called(client, token)
     # Then the referral is searching again, the first agent told it is no longer theirs
@@ -287,8 +297,19 @@ def test_under_the_reassign_policy_nobody_has_called_me_sends_the_referral_to_th
     referral = wiring.workflow_store().get(rid)
     assert referral is not None
     assert referral.accepted_by == "102"
-    # And the new acceptance gets its own reminders (the first acceptance's are not counted against it)
-    assert wiring.workflow_store().claim_reminder(rid, "15") is not None
+    # And the first acceptance's second reminder, when its schedule fires, reminds nobody: the referral is not
+    # 101's any more, and it is not 102's reminder
+    to_102 = len(agent_emails("102", "Reminder"))
+    assert reminded(rid, 30, "101") == {"reminded": False}
+    assert len(agent_emails("102", "Reminder")) == to_102
+    assert len(agent_emails("101", "Reminder")) == 1
+    # And the new acceptance has reminders of its own, scheduled for 102 and sent to 102, once
+    group = workflow.env["HOD_REMINDER_GROUP"]
+    names = {s["Name"] for s in boto3.client("scheduler").list_schedules(GroupName=group)["Schedules"]}
+    assert f"r-{rid}-15-102" in names
+    assert reminded(rid, 15, "102") == {"reminded": True, "outcomes": {"email": "sent"}}
+    assert reminded(rid, 15, "102") == {"reminded": False}
+    assert len(agent_emails("102", "Reminder")) == to_102 + 1
     trail = actions(client, rid)
     assert trail.count("consumer.not_called") == 1
     assert trail.count("referral.reassigned") == 1

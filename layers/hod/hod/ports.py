@@ -349,9 +349,10 @@ class WorkflowStore(ReferralStore, Protocol):
 
     def attach_token(self, referral_id: str, npn: str | None, token: str) -> bool: ...
 
-    def claim_reminder(self, referral_id: str, key: str) -> ReferralState | None:
-        """Mark reminder `key` as sent, only while the referral is accepted without progress and the reminder was
-        not sent before; returns the referral and the accepting agent's contact, or None."""
+    def claim_reminder(self, referral_id: str, key: str, agent_npn: str | None = None) -> ReferralState | None:
+        """Mark reminder `key` as sent, only while the referral is accepted without progress (by `agent_npn`, when
+        given: a reminder scheduled for an earlier acceptance is not this one's) and the reminder was not sent
+        before; returns the referral and the accepting agent's contact, or None."""
         ...
 
     def mark_reminder_unscheduled(self, referral_id: str, events: Sequence[AuditEvent]) -> None:
@@ -388,8 +389,9 @@ class Callbacks(Protocol):
 
 
 class Reminders(Protocol):
-    def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
-        """Remind the accepting agent at `at` unless progress is recorded by then (R12). Raises DependencyFailed."""
+    def schedule(self, referral_id: str, after_minutes: int, at: datetime, agent_npn: str) -> None:
+        """Remind `agent_npn`, who accepted the referral, at `at` unless progress is recorded by then or the
+        referral is no longer theirs (R12). Raises DependencyFailed."""
         ...
 
 

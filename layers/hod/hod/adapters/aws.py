@@ -281,13 +281,19 @@ class SchedulerReminders:
         self._dead_letter = dead_letter_arn
         self._retry = {"MaximumRetryAttempts": retries, "MaximumEventAgeInSeconds": max_age_seconds}
 
-    def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
+    def schedule(self, referral_id: str, after_minutes: int, at: datetime, agent_npn: str) -> None:
         if not (self._target and self._role and self._group):
             raise ConfigurationError("Reminders are not configured (HOD_REMINDER_* variables).")
-        payload = {"task": "reminder", "referral_id": referral_id, "after_minutes": after_minutes}
+        payload = {
+            "task": "reminder",
+            "referral_id": referral_id,
+            "after_minutes": after_minutes,
+            "agent_npn": agent_npn,
+        }
         try:
             client("scheduler").create_schedule(
-                Name=f"r-{referral_id}-{after_minutes}"[:64],
+                # one per acceptance: a referral sent on to another agent gets its own (32 + 2 + 10 + 4 characters)
+                Name=f"r-{referral_id}-{after_minutes}-{agent_npn}"[:64],
                 GroupName=self._group,
                 ScheduleExpression=f"at({at.astimezone(UTC):%Y-%m-%dT%H:%M:%S})",
                 ScheduleExpressionTimezone="UTC",

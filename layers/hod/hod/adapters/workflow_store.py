@@ -411,12 +411,15 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 raise
         return True
 
-    def claim_reminder(self, referral_id: str, key: str) -> ReferralState | None:
-        """One UpdateItem both checks that no progress is recorded and claims the reminder (so a repeated delivery
-        of the schedule sends nothing twice), returning the referral with the agent's contact details."""
+    def claim_reminder(self, referral_id: str, key: str, agent_npn: str | None = None) -> ReferralState | None:
+        """One UpdateItem both checks that no progress is recorded (by the agent the reminder is for, when named) and
+        claims the reminder (so a repeated delivery of the schedule sends nothing twice), returning the referral with
+        the agent's contact details."""
         bind(ReferralItem, self._table)
         item = ReferralItem(_pk(referral_id), _HEAD)
         condition = (ReferralItem.status == ReferralStatus.ACCEPTED.value) & ~ReferralItem.reminded.contains(key)
+        if agent_npn is not None:
+            condition &= ReferralItem.accepted_by == agent_npn
         with _sdk("UpdateItem"):
             try:
                 item.update(actions=[ReferralItem.reminded.add({key})], condition=condition)

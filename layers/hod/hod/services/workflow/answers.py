@@ -117,7 +117,7 @@ class Answers:
             events.append(self._ports.event("system", "consumer.notified", message="agent_assigned", **to_consumer))
         if referral.accepted_at is not None:
             at = referral.accepted_at + timedelta(seconds=self._ports.policy.follow_up_seconds)
-            events += self._ports.schedule_reminder(referral.referral_id, at, FIRST_REMINDER)
+            events += self._ports.schedule_reminder(referral.referral_id, at, FIRST_REMINDER, contact.npn)
         if events:
             self._store.append_events(referral.referral_id, events)
 

@@ -106,7 +106,7 @@ class WorkflowPorts:
             raise NotFound(f"Referral {referral_id}")
         return found
 
-    def schedule_reminder(self, referral_id: str, at: datetime, after_minutes: int) -> list[AuditEvent]:
+    def schedule_reminder(self, referral_id: str, at: datetime, after_minutes: int, agent_npn: str) -> list[AuditEvent]:
         """Schedule a reminder; a failure to schedule is recorded, never raised (the acceptance stands). The record
         is returned for the caller to write, except while the scheduler is unavailable: then it is written at once
         with a flag on the referral, and the one-minute sweep schedules the reminder once it can
@@ -114,10 +114,10 @@ class WorkflowPorts:
         if self.reminders is None:
             return []
         try:
-            self.reminders.schedule(referral_id, after_minutes, at)
+            self.reminders.schedule(referral_id, after_minutes, at, agent_npn)
         except (DependencyFailed, ConfigurationError) as exc:
             logger.error("reminder not scheduled", extra={"referral_id": referral_id, "error": str(exc)})
-            missed = self.event("system", "reminder.not_scheduled", after_minutes=after_minutes)
+            missed = self.event("system", "reminder.not_scheduled", after_minutes=after_minutes, agent_npn=agent_npn)
             if isinstance(exc, ConfigurationError):
                 return [missed]
             try:

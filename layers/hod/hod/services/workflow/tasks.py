@@ -374,11 +374,15 @@ class WorkflowTasks:
         return Step("match" if referral.status is ReferralStatus.SEARCHING else "done")
 
     # ----- reminders (notify function, run by a one-off schedule; not in the state machine) ------------------------
-    def remind(self, referral_id: str, after_minutes: int) -> Step:
+    def remind(self, referral_id: str, after_minutes: int, agent_npn: str | None = None) -> Step:
         """Follow-up (R12): remind the accepting agent when no progress is recorded since the acceptance, and
         schedule the next reminder (30 minutes after acceptance). One conditional write both checks for progress
-        and claims the reminder, so a repeated delivery sends nothing twice."""
-        claimed = self._store.claim_reminder(referral_id, f"{after_minutes}")
+        and claims the reminder, so a repeated delivery sends nothing twice. A reminder names the agent whose
+        acceptance it follows (`agent_npn`): once the referral has gone on to another agent, it sends nothing, and
+        the new acceptance's own reminders are counted apart. (A schedule made before reminders named their agent
+        follows whoever has the referral.)"""
+        key = f"{after_minutes}" if agent_npn is None else f"{after_minutes}:{agent_npn}"
+        claimed = self._store.claim_reminder(referral_id, key, agent_npn)
         if claimed is None or claimed.contact is None:
             return Step("done")
         referral, contact = claimed.referral, claimed.contact
@@ -391,7 +395,7 @@ class WorkflowTasks:
                 "system", "agent.reminded", agent_npn=contact.npn, after_minutes=after_minutes, **outcomes
             )
         ]
-        events += self._second_reminder(referral, after_minutes)
+        events += self._second_reminder(referral, after_minutes, contact.npn)
         self._store.append_events(referral_id, events)
         return Step("done", contact.npn, dict(outcomes))
 
@@ -408,20 +412,23 @@ class WorkflowTasks:
             unscheduled = [e for e in self._store.audit_trail(referral_id) if e.action == "reminder.not_scheduled"]
             if referral is None or referral.status is not ReferralStatus.ACCEPTED or not unscheduled:
                 continue
+            npn = str(unscheduled[-1].detail.get("agent_npn") or referral.accepted_by or "")
+            if not npn or npn != referral.accepted_by:
+                continue  # the acceptance it was for has ended: the referral went on to another agent
             after_minutes = int(unscheduled[-1].detail.get("after_minutes", FIRST_REMINDER))
             follow_ups = 1 if after_minutes == FIRST_REMINDER else 2
             due = (referral.accepted_at or referral.updated_at) + follow_ups * timedelta(
                 seconds=self._ports.policy.follow_up_seconds
             )
             at = max(due, self._ports.clock.now() + RESCHEDULE_DELAY)
-            events = self._ports.schedule_reminder(referral_id, at, after_minutes)
+            events = self._ports.schedule_reminder(referral_id, at, after_minutes, npn)
             if events:
                 self._store.append_events(referral_id, events)
             tried += 1
         return tried
 
-    def _second_reminder(self, referral: Referral, after_minutes: int) -> list[AuditEvent]:
+    def _second_reminder(self, referral: Referral, after_minutes: int, npn: str) -> list[AuditEvent]:
         if after_minutes != FIRST_REMINDER or referral.accepted_at is None:
             return []
         at = referral.accepted_at + 2 * timedelta(seconds=self._ports.policy.follow_up_seconds)
-        return self._ports.schedule_reminder(referral.referral_id, at, SECOND_REMINDER)
+        return self._ports.schedule_reminder(referral.referral_id, at, SECOND_REMINDER, npn)
