@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -121,3 +122,35 @@ def test_an_intake_that_only_ever_draws_taken_codes_stores_nothing_and_says_so()
         )
     # Then nothing more was stored
     assert stored_items() == before
+
+
+def test_a_status_link_code_already_taken_is_drawn_again_and_the_other_link_still_leads_where_it_did(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hod.ports import ShortLink
+    from hod.services.links import ShortLinks
+
+    # Given a short link already holding a code
+    links = wiring.short_links()
+    taken = links.shorten("http://hod.test/elsewhere", datetime.now(UTC) + timedelta(days=1)).rsplit("/", 1)[1]
+    # When the next intake draws that code for its status link first, then another
+    draws = iter([taken, "freshcode42"])
+    real_draw = ShortLinks.draw
+
+    def drawing(target: str, expires: datetime) -> ShortLink:
+        drawn = real_draw(target, expires)
+        return ShortLink(next(draws), drawn.target, drawn.expires_at)
+
+    monkeypatch.setattr(ShortLinks, "draw", staticmethod(drawing))
+    referral = intake_drawing(["MN3P8RST", "QW4E7RTY"]).submit(
+        ConsumerRequest.model_validate(consumer(phone="512-555-0164"))
+    )
+    # Then the referral is stored once (with the second draw's code and link), and each link leads where it did
+    assert isinstance(referral, Referral)
+    assert referral.confirmation_code == "QW4E7RTY"
+    heads = [item for item in stored_items() if item["sk"]["S"] == "REFERRAL"]
+    assert len(heads) == 1
+    assert links.resolve(taken) == "http://hod.test/elsewhere"
+    status = links.resolve("freshcode42")
+    assert status is not None
+    assert status.startswith("http://hod.test/status?t=")

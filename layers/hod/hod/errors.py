@@ -47,7 +47,8 @@ class Conflict(HodError):
 
 
 class CodeTaken(Conflict):
-    """A new referral's confirmation code is already another referral's: nothing was stored; draw another."""
+    """A code a new referral drew is already held (its confirmation code by another referral, its status page's
+    short link by another link): nothing was stored; draw again."""
 
 
 class Unprocessable(HodError):

@@ -12,7 +12,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -388,13 +388,13 @@ def _code_item(code: str, referral_id: str) -> ReferralItem:
     return ReferralItem(_CODE_PREFIX + code, _CODE_SK, doc=referral_id)
 
 
-def _code_taken(exc: PynamoDBException, claimed: bool) -> bool:
-    """Whether the intake's transaction failed only because its confirmation code is taken: the code's claim (the
-    second item) said no, and neither the referral (the first) nor the submission's name (the last, when claimed)."""
+def _drawn_taken(exc: PynamoDBException, drawn: Collection[int]) -> bool:
+    """Whether the intake's transaction failed only because a code it drew is taken: every item that said no is at
+    one of the `drawn` places (the confirmation code's claim, a short link's), none is the referral itself or the
+    submission's name."""
     reasons = [r.code if r is not None else "None" for r in getattr(exc, "cancellation_reasons", None) or []]
-    if len(reasons) < 2 or reasons[1] != "ConditionalCheckFailed" or reasons[0] == "ConditionalCheckFailed":
-        return False
-    return not (claimed and reasons[-1] == "ConditionalCheckFailed")
+    refused = {place for place, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
+    return bool(refused) and refused <= set(drawn)
 
 
 class DynamoReferralStore:
@@ -432,16 +432,20 @@ class DynamoReferralStore:
 
         code = referral.confirmation_code
         link_items = self._link_items(links)
+        # The places of the items whose keys were drawn at random (the transaction's order, below): a refusal of
+        # those alone means "draw again", told apart from a referral or a submission already stored
+        first_link = 1 + (code is not None) + len(events)
+        drawn = ([1] if code is not None else []) + list(range(first_link, first_link + len(link_items)))
 
         def build(tx: TransactWrite) -> None:
             tx.save(head, condition=ReferralItem.pk.does_not_exist())
-            if code is not None:  # second, so that a refusal of it is told apart by its place (`_code_taken`)
+            if code is not None:  # second, so that a refusal of it is told apart by its place (`drawn`)
                 tx.save(_code_item(code, referral.referral_id), condition=ReferralItem.pk.does_not_exist())
             for seq, event in enumerate(events):
                 tx.save(ReferralItem(pk, _event_key(event, seq), doc=event.model_dump_json()))
             for item, condition in link_items:  # (a code taken by another link: a refusal like any conflict)
                 tx.save(item, condition=condition)
-            if claim is not None:  # last, so that `_code_taken` finds it there
+            if claim is not None:  # last
                 tx.save(claim[0], condition=claim[1])
 
         with _sdk("TransactWriteItems"):
@@ -450,8 +454,8 @@ class DynamoReferralStore:
             except TransactWriteError as exc:
                 if not _conditional_failed(exc):
                     raise
-                if code is not None and _code_taken(exc, claimed=claim is not None):
-                    raise CodeTaken(f"Confirmation code {code} is taken.") from exc
+                if _drawn_taken(exc, drawn):
+                    raise CodeTaken(f"Confirmation code {code} or a short link's code is taken.") from exc
                 if once is None:
                     raise Conflict(f"Referral {referral.referral_id} already exists.") from exc
                 from hod.adapters.submission_names import name_holder

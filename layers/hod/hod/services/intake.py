@@ -40,7 +40,8 @@ _NOT_SERVED = {
     "es": "{state} no usa CuidadoDeSalud.gov; comuníquese con el Mercado de seguros médicos de su estado.",
 }
 ANSWER_LANGUAGES = ("en", "es")
-# Draws of a confirmation code before giving up: with 30^8 codes, even a second draw is rare.
+# Draws of a confirmation code (and the status link's short code) before giving up: with 30^8 codes, even a second
+# draw is rare.
 CODE_ATTEMPTS = 5
 
 
@@ -143,13 +144,13 @@ class IntakeService:
                 "language": referral.language,
             },
         )
-        links = self._receipt.links(referral.referral_id) if self._receipt else None
         for _ in range(CODE_ATTEMPTS):
             referral = referral.model_copy(update={"confirmation_code": self._new_code()})
+            links = self._receipt.links(referral.referral_id) if self._receipt else None
             try:
                 earlier = self._referrals.create(referral, [created], once, [links.short] if links else [])
             except CodeTaken:
-                logger.warning("confirmation code taken; drawing another", extra={"referral_id": referral.referral_id})
+                logger.warning("a drawn code is taken; drawing again", extra={"referral_id": referral.referral_id})
                 continue
             break
         else:
