@@ -83,18 +83,16 @@ class Answers:
             # A safety-net call held no slot; taking the referral holds one for the wrap-up, like any acceptance
             wrap_up = self._waiting.wrap_up(referral_id, now)
             release = SlotRelease(npn, wrap_up=wrap_up) if wrap_up else None
-            event = self._ports.event(
-                actor, "safety_net.accepted", via=via, **self._notices.acceptance_channels(accepted, contact)
-            )
+            channels = self._notices.acceptance_channels(accepted, contact)
+            event = self._ports.event(actor, "safety_net.accepted", via=via, **channels)
             self._store.accept_safety_net(offer, event, contact, release, after=accepted)
             token = state.task_token
         else:
             if mine is None:
                 raise Forbidden("This referral was not offered to you.")
             contact = mine.contact or AgentContact.of(self._agents.view(npn).agent)
-            event = self._ports.event(
-                actor, "offer.accepted", via=via, **self._notices.acceptance_channels(accepted, contact)
-            )
+            channels = self._notices.acceptance_channels(accepted, contact)
+            event = self._ports.event(actor, "offer.accepted", via=via, **channels)
             wrap_up = self._waiting.wrap_up(referral_id, now)
             self._decide(mine, OfferStatus.ACCEPTED, ReferralStatus.ACCEPTED, event, now, contact, wrap_up, accepted)
             token = mine.task_token
@@ -102,14 +100,14 @@ class Answers:
                 self._waiting.wake_for(npn)  # no wrap-up: accepting freed the offer's slot
         if token:
             self._wake(referral_id, lambda: self._ports.tokens.accepted(token, npn))
-        self._after_acceptance(accepted, contact)
+        self._after_acceptance(accepted, contact, channels)
         return accepted
 
-    def _after_acceptance(self, referral: Referral, contact: AgentContact) -> None:
+    def _after_acceptance(self, referral: Referral, contact: AgentContact, channels: dict[str, list[str]]) -> None:
         """The acceptance messages (the acceptance itself is the claim: only its winner sends), their outcomes on
-        the audit trail, and the first follow-up reminder scheduled (R12)."""
+        the audit trail when a channel the acceptance's record names (`channels`) did not take one, and the first
+        follow-up reminder scheduled (R12)."""
         to_agent, to_consumer = self._notices.accepted(referral, contact)
-        channels = self._notices.acceptance_channels(referral, contact)
         events = []
         if went_amiss(to_agent, channels["agent_channels"]):
             events.append(self._ports.event("system", "accepted.notified", agent_npn=contact.npn, **to_agent))
