@@ -108,6 +108,17 @@ def test_misses_whose_windows_overlap_count_once() -> None:
     assert countable_misses(offers) == 2
 
 
+def test_an_offer_made_after_the_last_one_lapsed_counts_apart_though_before_its_recorded_deadline() -> None:
+    # Given a miss that lapsed a moment before its recorded deadline (the workflow's timer starts before the offer is
+    # recorded), and the next offer made in that moment, after the lapse
+    first = missed(0, window=15)
+    lapsed = first.deadline - timedelta(seconds=2)
+    second = missed(0, offered_at=lapsed + timedelta(seconds=1), deadline=lapsed + timedelta(minutes=15, seconds=1))
+    offers = [first.model_copy(update={"decided_at": lapsed}), second]
+    # Then the two are two absences: the first window closed when it lapsed
+    assert countable_misses(offers) == 2
+
+
 @pytest.mark.parametrize(
     ("changes", "why"),
     [

@@ -71,6 +71,13 @@ class Offer(BaseModel):
         return self.status is OfferStatus.PENDING and now < self.deadline
 
     @property
+    def window_end(self) -> datetime:
+        """When the offer stopped being open: its deadline, or its decision if that came first (the workflow's
+        timer starts when the Offer task does, a moment before the offer is recorded with its deadline, so an offer
+        lapses a moment before its recorded deadline)."""
+        return min(self.deadline, self.decided_at) if self.decided_at is not None else self.deadline
+
+    @property
     def answerable(self) -> bool:
         """Whether the agent could have answered it: it reached them, and they were available for its whole window."""
         return self.delivered and (self.available_until is None or self.available_until >= self.deadline)
@@ -88,9 +95,9 @@ def countable_misses(offers: Iterable[Offer]) -> int:
     for offer in misses:
         if window_end is None or offer.offered_at >= window_end:
             count += 1
-            window_end = offer.deadline
+            window_end = offer.window_end
         else:
-            window_end = max(window_end, offer.deadline)
+            window_end = max(window_end, offer.window_end)
     return count
 
 
