@@ -22,14 +22,9 @@ NPN = "4401"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    fake = FakeClock()
-    wiring.use_clock(fake)
-    return fake
-
-
-@pytest.fixture
-def client(clock: FakeClock) -> Iterator[Client]:
+def client() -> Iterator[Client]:
+    """The API with one agent imported, on a clock the tests move (`wiring.clock()`)."""
+    wiring.use_clock(FakeClock())
     import app as intake_app
 
     with Client(intake_app.app) as test_client:
@@ -111,8 +106,10 @@ def test_availability_problems_are_named_per_day_and_break_and_for_out_of_office
     assert answer["problems"] == {"stop_at": "time_format"}
 
 
-def test_sessions_that_are_missing_forged_or_expired_say_which(client: Client, clock: FakeClock) -> None:
+def test_sessions_that_are_missing_forged_or_expired_say_which(client: Client) -> None:
     # Given a session token, and the same token with its signature changed
+    clock = wiring.clock()
+    assert isinstance(clock, FakeClock)
     token = wiring.auth().agent_session(NPN)
     version, claims, mac = token.split(".")
 
