@@ -212,6 +212,21 @@ def field_problems_in_spanish(page: Any) -> None:
     said_beside(page, "end-mon", "El fin debe ser posterior al inicio.")
     screenshot(page, "portal-es-availability-problem")
 
+    # When the service answers with a reason this page does not know yet, or is busy with no answer it can read
+    refusals = iter(
+        [
+            {"status": 409, "json": {"error": "conflict", "message": "Moved on.", "reason": "a_reason_from_later"}},
+            {"status": 503, "body": "Service Unavailable", "content_type": "text/plain"},
+        ]
+    )
+    page.route("**/agent/availability/today", lambda route: route.fulfill(**next(refusals)))
+    page.get_by_role("button", name="Guardar hoy").click()
+    # Then each reads as its status's sentence in Spanish, never the service's English nor a blank
+    page.get_by_text("Esto cambió mientras usted lo miraba, así que no se guardó nada.").wait_for()
+    page.get_by_role("button", name="Guardar hoy").click()
+    page.get_by_text("El servicio está ocupado en este momento.").wait_for()
+    page.unroute("**/agent/availability/today")
+
 
 def said_beside(page: Any, field: str, words: str) -> None:
     """`words` shown beside the input `field`, which is marked invalid, and the top of the page says to check it."""
