@@ -831,7 +831,8 @@
         notice(T.push_done);
       }
     } catch (failure) {
-      notice(t("push_failed", { reason: failure instanceof ApiError ? explain(failure) : failure.message }), "error");
+      // (the browser's own failure, such as no push service, comes in the browser's words: said in the page's instead)
+      notice(t("push_failed", { reason: failure instanceof ApiError ? explain(failure) : T.push_unavailable }), "error");
     }
     await showPush(false);
   });
