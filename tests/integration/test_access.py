@@ -101,6 +101,7 @@ def test_a_sign_in_link_works_once_and_gives_a_session(client: Client, clock: Fa
     again = post_json(client, "/sign-in/session", {"token": link_token(message)})
     assert again.status_code == 401
     assert "already used" in json.loads(again.body)["message"]
+    assert json.loads(again.body)["reason"] == "link_used"  # the key the portal words it by
 
 
 def test_the_answer_is_the_same_for_unknown_addresses_and_nothing_is_sent(client: Client) -> None:
@@ -147,6 +148,7 @@ def test_an_expired_link_is_refused(client: Client, clock: FakeClock) -> None:
     clock.advance(minutes=21)
     response = post_json(client, "/sign-in/session", {"token": link_token(link)})
     assert response.status_code == 401
+    assert json.loads(response.body)["reason"] == "token_expired"
 
 
 def test_newly_eligible_agents_are_invited_by_the_sweep_once(client: Client, clock: FakeClock) -> None:

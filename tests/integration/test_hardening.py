@@ -192,8 +192,9 @@ def test_api_gateways_own_answers_are_in_the_projects_shape_with_the_same_securi
             assert headers[name] == f"'{value}'", (kind, name)
         body = responses[kind]["ResponseTemplates"]["application/json"]
         fields = json.loads(body.replace("$context.error.messageString", '"message"'))
-        assert set(fields) == {"error", "message"}
+        assert set(fields) == {"error", "message", "reason"}
         assert fields["error"] in get_args(ErrorCode)
+        assert fields["reason"] is None  # the status says all: a page words it by its status
 
 
 # ----- validation: every problem named at once, nothing changed ---------------------------------------------------

@@ -32,25 +32,36 @@ def test_legal_moves(current: S, target: S, reason: NotGoodReason | None, outcom
 
 
 @pytest.mark.parametrize(
-    ("current", "target", "reason", "outcome", "message"),
+    ("current", "target", "reason", "outcome", "message", "key"),
     [
-        (S.OFFERED, S.IN_PROGRESS, None, None, "cannot become"),
-        (S.COMPLETED, S.IN_PROGRESS, None, None, "cannot become"),
-        (S.NOT_A_GOOD_REFERRAL, S.COMPLETED, None, CompletedOutcome.OTHER, "cannot become"),
-        (S.IN_PROGRESS, S.IN_PROGRESS, None, None, "cannot become"),
-        (S.ACCEPTED, S.ACCEPTED, None, None, "cannot set"),
-        (S.ACCEPTED, S.SEARCHING, None, None, "cannot set"),
-        (S.ACCEPTED, S.COMPLETED, None, None, "needs an outcome"),
-        (S.ACCEPTED, S.NOT_A_GOOD_REFERRAL, None, None, "needs a reason"),
-        (S.ACCEPTED, S.COMPLETED, NotGoodReason.ALREADY_HAS_BROKER, CompletedOutcome.OTHER, "reason goes only"),
-        (S.ACCEPTED, S.IN_PROGRESS, None, CompletedOutcome.OTHER, "outcome goes only"),
+        (S.OFFERED, S.IN_PROGRESS, None, None, "cannot become", "status_not_allowed"),
+        (S.COMPLETED, S.IN_PROGRESS, None, None, "cannot become", "status_not_allowed"),
+        (S.NOT_A_GOOD_REFERRAL, S.COMPLETED, None, CompletedOutcome.OTHER, "cannot become", "status_not_allowed"),
+        (S.IN_PROGRESS, S.IN_PROGRESS, None, None, "cannot become", "status_not_allowed"),
+        (S.ACCEPTED, S.ACCEPTED, None, None, "cannot set", "status_not_allowed"),
+        (S.ACCEPTED, S.SEARCHING, None, None, "cannot set", "status_not_allowed"),
+        (S.ACCEPTED, S.COMPLETED, None, None, "needs an outcome", "outcome_needed"),
+        (S.ACCEPTED, S.NOT_A_GOOD_REFERRAL, None, None, "needs a reason", "reason_needed"),
+        (
+            S.ACCEPTED,
+            S.COMPLETED,
+            NotGoodReason.ALREADY_HAS_BROKER,
+            CompletedOutcome.OTHER,
+            "reason goes only",
+            "reason_not_allowed",
+        ),
+        (S.ACCEPTED, S.IN_PROGRESS, None, CompletedOutcome.OTHER, "outcome goes only", "outcome_not_allowed"),
     ],
 )
-def test_illegal_moves_are_refused(
-    current: S, target: S, reason: NotGoodReason | None, outcome: CompletedOutcome | None, message: str
+def test_illegal_moves_are_refused_with_the_key_a_page_words_them_by(
+    current: S, target: S, reason: NotGoodReason | None, outcome: CompletedOutcome | None, message: str, key: str
 ) -> None:
-    with pytest.raises(Conflict, match=message):
+    # Given a move the accepting agent may not make
+    # When it is checked
+    # Then it is refused, saying why in English and by its stable key
+    with pytest.raises(Conflict, match=message) as refused:
         check_agent_move(current, target, reason, outcome)
+    assert refused.value.reason == key
 
 
 def offer(status: OfferStatus, deadline: datetime = NOW + timedelta(minutes=10)) -> Offer:

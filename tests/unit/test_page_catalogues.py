@@ -8,6 +8,8 @@ from importlib import resources
 
 import pytest
 
+from hod.api.routing import _STATUS
+from hod.errors import FIELD_PROBLEMS, REASONS
 from hod.web import PAGE_LANGUAGES, catalogue, language_names, portal_page
 
 CATALOGUES = ("consumer", "portal", "offer")
@@ -69,3 +71,18 @@ def test_language_names_on_spanish_pages_are_spanish_and_capitalised() -> None:
     assert language_names("es")["es"] == "Español"
     assert language_names("es")["zh"] == "Chino"
     assert language_names("en")["es"] == "Spanish"
+
+
+def test_every_refusal_the_api_can_give_has_words_in_every_page_language() -> None:
+    # Given the refusals' stable keys (hod.errors), each field problem's, and every status the portal's requests can
+    # be answered with (the one error map's, the gateway's throttling and the service's own failure)
+    statuses = {status for status, _ in _STATUS.values()} | {429, 500, 503}
+    needed = {f"e_{reason}" for reason in REASONS} | {f"f_{problem}" for problem in FIELD_PROBLEMS}
+    needed |= {f"status_{status}" for status in statuses} | {"status_other", "session_ended", "session_not_valid"}
+    words = catalogue("portal")
+    for language in PAGE_LANGUAGES:
+        # Then the portal's catalogue words each of them in that language
+        assert needed - set(words[language]) == set(), language
+    # And a Spanish page never shows the English words for them
+    same = {key for key in needed if words["es"][key] == words["en"][key]}
+    assert same == set()

@@ -57,6 +57,10 @@ def client(calls: list[str]) -> Iterator[Client]:
     def page() -> None:
         raise Conflict("This referral was taken by another agent.")
 
+    @audience.route("/taken", "POST", summary="A referral another agent took")
+    def taken() -> None:
+        raise Conflict("Another agent has already taken this referral.", "referral_taken")
+
     with Client(app_with(audience)) as test_client:
         yield test_client
 
@@ -96,6 +100,23 @@ def test_an_invalid_body_is_refused_field_by_field_and_the_view_never_runs(
     assert calls == []
 
 
+def test_a_refusal_carries_its_stable_reason_and_each_field_its_problem_beside_the_message(client: Client) -> None:
+    # When a route refuses with a reason, and a body misses its field
+    taken = client.http.post("/taken")
+    missing = client.http.post("/greet", headers={"Content-Type": "application/json"}, body='{"nom": "Ana"}')
+
+    # Then the answers name the refusal by its key (pages word it), beside the developers' English
+    assert taken.status_code == 409
+    assert taken.json_body == {
+        "error": "conflict",
+        "message": "Another agent has already taken this referral.",
+        "reason": "referral_taken",
+    }
+    assert missing.json_body["reason"] == "invalid_fields"
+    assert missing.json_body["problems"] == {"name": "required"}
+    assert missing.json_body["fields"] == {"name": "Field required"}
+
+
 def test_a_view_answering_another_model_than_declared_is_a_server_error(client: Client) -> None:
     # Given a route declaring Greeted whose view answers a Health
     # When it is called
@@ -116,6 +137,7 @@ def test_a_failed_dependency_is_answered_503_with_retry_after(client: Client) ->
     assert json.loads(response.body) == {
         "error": "unavailable",
         "message": "The service is busy; please try again shortly.",
+        "reason": "busy",
     }
 
 

@@ -95,16 +95,16 @@ def verify(token: str, ring: KeyRing, *, purpose: str | Collection[str], now: da
     and not expired."""
     parts = token.strip().split(".")
     if len(parts) != 3 or parts[0] != _VERSION:
-        raise Unauthorized("This link or sign-in token is not valid.")
+        raise Unauthorized("This link or sign-in token is not valid.", "token_not_valid")
     try:
         body = json.loads(_unb64(parts[1]))
         mac = _unb64(parts[2])
         kid = str(body["k"])
     except (ValueError, KeyError, TypeError):
-        raise Unauthorized("This link or sign-in token is not valid.") from None
+        raise Unauthorized("This link or sign-in token is not valid.", "token_not_valid") from None
     key = ring.find(kid)
     if key is None or not hmac.compare_digest(mac, _mac(key, f"{parts[0]}.{parts[1]}")):
-        raise Unauthorized("This link or sign-in token is not valid.")
+        raise Unauthorized("This link or sign-in token is not valid.", "token_not_valid")
     claims = Claims(
         purpose=str(body.get("p", "")),
         subject=str(body.get("s", "")),
@@ -115,7 +115,7 @@ def verify(token: str, ring: KeyRing, *, purpose: str | Collection[str], now: da
     )
     allowed = (purpose,) if isinstance(purpose, str) else tuple(purpose)
     if not any(hmac.compare_digest(claims.purpose, p) for p in allowed):
-        raise Unauthorized("This link or sign-in token is not valid here.")
+        raise Unauthorized("This link or sign-in token is not valid here.", "token_not_valid")
     if now.timestamp() >= claims.expires_at:
-        raise Unauthorized("This link or sign-in token has expired.")
+        raise Unauthorized("This link or sign-in token has expired.", "token_expired")
     return claims

@@ -75,7 +75,9 @@ def offer_view(query: LinkQuery) -> Response:
 def short_link(code: str) -> Response:
     target = wiring.short_links().resolve(code)
     if target is None:
-        raise NotFound("This link has expired or does not exist. Open the portal to see your referrals")
+        raise NotFound(
+            "This link has expired or does not exist. Open the portal to see your referrals", "link_not_found"
+        )
     return Response(body="", status_code=302, headers={"Location": target, "Cache-Control": "no-store"})
 
 

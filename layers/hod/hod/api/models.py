@@ -39,6 +39,7 @@ from hod.domain.metrics import GroupMetrics
 from hod.domain.offer import CompletedOutcome, NotGoodReason, OfferKind
 from hod.domain.referral import AuditEvent, ReferralStatus
 from hod.domain.referral import ConsumerRequest as ConsumerRequest
+from hod.errors import FieldProblem, Reason, problem
 from hod.services.agents import ImportResult
 from hod.services.reports import MAX_SUSPENDED_PAGE
 
@@ -131,9 +132,9 @@ class StatusChange(_Request):
         status = info.data.get("status")
         needed_by = "not_a_good_referral" if info.field_name == "reason" else "completed"
         if status == needed_by and value is None:
-            raise ValueError(f"is required with {needed_by}")
+            raise problem("needed_with_status", f"is required with {needed_by}")
         if status is not None and status != needed_by and value is not None:
-            raise ValueError(f"goes only with {needed_by}")
+            raise problem("not_with_status", f"goes only with {needed_by}")
         return value
 
 
@@ -448,11 +449,21 @@ ErrorCode = Literal[
 
 
 class Error(Answer):
-    """Why a request was refused; nothing was changed."""
+    """Why a request was refused; nothing was changed. `message` is written for developers (English); `reason` is
+    the refusal's stable key, for a page to word in its own language (null where the status says all: the service
+    busy, a refusal of the gateway's own)."""
 
     error: ErrorCode
     message: str
+    reason: Reason | None = Field(
+        default=None,
+        description="the refusal's stable machine-readable key (hod.errors.Reason): it keeps its meaning, and a new "
+        "kind of refusal gets a new key, so a client words what it knows and falls back on the status otherwise",
+    )
 
 
 class InvalidInput(Error):
-    fields: dict[str, str] = Field(description="each problem, by the field it concerns")
+    fields: dict[str, str] = Field(description="each problem, by the field it concerns (English, for developers)")
+    problems: dict[str, FieldProblem] = Field(
+        description="each problem's stable key, by the same fields (invalid: one with no more specific key)"
+    )

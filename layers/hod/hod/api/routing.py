@@ -35,7 +35,7 @@ from hod.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from hod.services.agents import field_errors
+from hod.services.agents import invalid
 from hod.services.auth import ADMIN, ADMIN_SCOPES, AGENT_SESSION
 from hod.settings import get_settings
 
@@ -227,7 +227,7 @@ def parse(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc)) from None
+        raise invalid(exc) from None
 
 
 def _json(request: Request) -> Any:
@@ -286,16 +286,18 @@ def error_response(exc: HodError) -> Response:
         if isinstance(exc, kind):
             message = getattr(exc, "message", str(exc))
             body = (
-                InvalidInput(error=code, message=message, fields=exc.fields)
+                InvalidInput(error=code, message=message, reason=exc.reason, fields=exc.fields, problems=exc.problems)
                 if isinstance(exc, ValidationFailed)
-                else Error(error=code, message=message)
+                else Error(error=code, message=message, reason=exc.reason)
             )
             return Response(body=body.model_dump(mode="json"), status_code=status, headers=dict(CORS_HEADERS))
     if isinstance(exc, DependencyFailed):
         logger().exception("dependency failed", extra={"service": exc.service, "operation": exc.operation})
         metrics().add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1)
         return Response(
-            body=Error(error="unavailable", message="The service is busy; please try again shortly.").model_dump(),
+            body=Error(
+                error="unavailable", message="The service is busy; please try again shortly.", reason=exc.reason
+            ).model_dump(),
             status_code=503,
             headers={"Retry-After": "5", **CORS_HEADERS},
         )

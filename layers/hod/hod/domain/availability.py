@@ -49,6 +49,8 @@ from pydantic import (
     model_validator,
 )
 
+from hod.errors import problem
+
 MINUTES_PER_DAY = 24 * 60
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -66,13 +68,15 @@ def _parse_clock(value: Any, *, end: bool) -> time:
             raise ValueError("must be a local time of day in whole minutes")
         return value
     if not isinstance(value, str):
-        raise ValueError('must be a time of day written "HH:MM"')
+        raise problem("time_format", 'must be a time of day written "HH:MM"')
     text = value.strip()
     if end and text == "24:00":
         return time(0, 0)
     match = _CLOCK.match(text)
     if match is None:
-        raise ValueError('must be a time of day written "HH:MM" (24-hour clock)' + (' or "24:00"' if end else ""))
+        raise problem(
+            "time_format", 'must be a time of day written "HH:MM" (24-hour clock)' + (' or "24:00"' if end else "")
+        )
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -128,7 +132,7 @@ class Interval(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Interval:
         if _minute(self.start) >= _end_minute(self.end):
-            raise ValueError("end must be after start")
+            raise problem("end_before_start", "end must be after start")
         return self
 
     @property
@@ -153,17 +157,17 @@ class DayHours(BaseModel):
         ordered = tuple(sorted(breaks, key=lambda b: b.minutes))
         for before, after in itertools.pairwise(ordered):
             if after.minutes[0] < before.minutes[1]:
-                raise ValueError("breaks must not overlap")
+                raise problem("breaks_overlap", "breaks must not overlap")
         return ordered
 
     @model_validator(mode="after")
     def _inside(self) -> DayHours:
         start, end = _minute(self.start), _end_minute(self.end)
         if start >= end:
-            raise ValueError("end must be after start")
+            raise problem("end_before_start", "end must be after start")
         for brk in self.breaks:
             if brk.minutes[0] < start or brk.minutes[1] > end:
-                raise ValueError("breaks must lie within the day's hours")
+                raise problem("break_outside_hours", "breaks must lie within the day's hours")
         return self
 
     def segments(self) -> list[tuple[int, int]]:
@@ -236,12 +240,12 @@ LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
 def _written_moment(value: Any) -> Any:
     if isinstance(value, datetime) or (isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}[T ]", value)):
         return value
-    raise ValueError("must be a date and time with its UTC offset, e.g. 2026-12-24T09:00:00-06:00")
+    raise problem("date_time_format", "must be a date and time with its UTC offset, e.g. 2026-12-24T09:00:00-06:00")
 
 
 def _this_century(moment: datetime) -> datetime:
     if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
-        raise ValueError(f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
+        raise problem("year_out_of_range", f"must be between {EARLIEST_MOMENT.year} and {LATEST_MOMENT.year - 1}")
     return moment
 
 
@@ -260,7 +264,7 @@ class OutOfOffice(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> OutOfOffice:
         if self.end is not None and self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise problem("end_before_start", "end must be after start")
         return self
 
 
@@ -278,11 +282,11 @@ class Availability(BaseModel):
     @classmethod
     def _known_zone(cls, name: str) -> str:
         if name in _NOT_ZONES:
-            raise ValueError(f"{name!r} is not an IANA time zone")
+            raise problem("time_zone_unknown", f"{name!r} is not an IANA time zone")
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{name!r} is not an IANA time zone") from None
+            raise problem("time_zone_unknown", f"{name!r} is not an IANA time zone") from None
         return name
 
     @property

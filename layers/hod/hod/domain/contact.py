@@ -1,9 +1,12 @@
-"""Validation of people's names, US phone numbers and e-mail addresses (pure functions raising ValueError)."""
+"""Validation of people's names, US phone numbers and e-mail addresses (pure functions raising ValueError; a
+phone number's and an e-mail address's problems have stable names, `hod.errors.problem`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from hod.errors import problem
 
 EMAIL_PATTERN = (
     r"^(?=.{3,254}$)(?!.*\.\.)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
@@ -47,16 +50,18 @@ def normalise_us_phone(value: str) -> str:
     """A North American (NANP) number in E.164 form, e.g. '(512) 555-0100' -> '+15125550100'."""
     raw = value.strip()
     if not raw:
-        raise ValueError("is required")
+        raise problem("required", "is required")
     if re.search(r"[^\d\s().+-]", raw):
-        raise ValueError("must be a US phone number, e.g. (512) 555-0100")
+        raise problem("phone_format", "must be a US phone number, e.g. (512) 555-0100")
     digits = re.sub(r"\D", "", raw)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     if len(digits) != 10:
-        raise ValueError("must have 10 digits, e.g. (512) 555-0100")
+        raise problem("phone_digits", "must have 10 digits, e.g. (512) 555-0100")
     if digits[0] in "01" or digits[3] in "01":
-        raise ValueError("is not a valid US phone number (area code and exchange cannot start with 0 or 1)")
+        raise problem(
+            "phone_area_code", "is not a valid US phone number (area code and exchange cannot start with 0 or 1)"
+        )
     return "+1" + digits
 
 
@@ -64,6 +69,6 @@ def normalise_email(value: str) -> str:
     """Trimmed address with a lower-cased domain; refuses anything that is not name@domain.tld."""
     email = value.strip()
     if not _EMAIL.fullmatch(email):
-        raise ValueError("must be an e-mail address like name@example.com")
+        raise problem("email_format", "must be an e-mail address like name@example.com")
     local, domain = email.rsplit("@", 1)
     return f"{local}@{domain.lower()}"

@@ -153,16 +153,17 @@ def check_agent_move(
 ) -> None:
     """Raise Conflict unless the accepting agent may move the referral from `current` to `target`."""
     if target not in AGENT_STATUSES:
-        raise Conflict(f"An agent cannot set a referral to {target.value}.")
+        raise Conflict(f"An agent cannot set a referral to {target.value}.", "status_not_allowed")
     if target not in _AGENT_MOVES.get(current, frozenset()):
         raise Conflict(
-            f"A referral that is {current.value.replace('_', ' ')} cannot become {target.value.replace('_', ' ')}."
+            f"A referral that is {current.value.replace('_', ' ')} cannot become {target.value.replace('_', ' ')}.",
+            "status_not_allowed",
         )
     if target is ReferralStatus.NOT_A_GOOD_REFERRAL and reason is None:
-        raise Conflict("Not a Good Referral needs a reason.")
+        raise Conflict("Not a Good Referral needs a reason.", "reason_needed")
     if target is ReferralStatus.COMPLETED and outcome is None:
-        raise Conflict("Referral Completed needs an outcome.")
+        raise Conflict("Referral Completed needs an outcome.", "outcome_needed")
     if target is not ReferralStatus.NOT_A_GOOD_REFERRAL and reason is not None:
-        raise Conflict("A reason goes only with Not a Good Referral.")
+        raise Conflict("A reason goes only with Not a Good Referral.", "reason_not_allowed")
     if target is not ReferralStatus.COMPLETED and outcome is not None:
-        raise Conflict("An outcome goes only with Referral Completed.")
+        raise Conflict("An outcome goes only with Referral Completed.", "outcome_not_allowed")

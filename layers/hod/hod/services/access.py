@@ -103,7 +103,9 @@ class AccessService:
         path); the answer, and the work done before it, never depend on whether there is one."""
         address = (email or "").strip()
         if "@" not in address or len(address) > 254 or " " in address:
-            raise ValidationFailed({"email": "enter the e-mail address the program has for you"})
+            raise ValidationFailed(
+                {"email": "enter the e-mail address the program has for you"}, problems={"email": "email_format"}
+            )
         if self._sign_ins is None:
             raise ConfigurationError("Sign-in links are not configured: no way to send them off the request path.")
         self._sign_ins.put(address, portal_url)
@@ -154,10 +156,12 @@ class AccessService:
         claims = self._auth.link(token, (SIGN_IN, ACTIVATION))
         now = self._clock.now()
         if not self._store.use_sign_in(claims.subject, claims.resource, int(now.timestamp())):
-            raise Unauthorized("This sign-in link was already used or a newer one was sent. Ask for a new link.")
+            raise Unauthorized(
+                "This sign-in link was already used or a newer one was sent. Ask for a new link.", "link_used"
+            )
         stored = self._agents.get(claims.subject)
         if stored is None:
-            raise Unauthorized("This account no longer exists.")
+            raise Unauthorized("This account no longer exists.", "account_gone")
         session = self._auth.issue(AGENT_SESSION, claims.subject, self._session_ttl)
         return Session(session, claims.subject, stored.agent.record.first_name, now + self._session_ttl)
 

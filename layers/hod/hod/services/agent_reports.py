@@ -102,7 +102,7 @@ class AgentReports:
         rows, more = self._read(npn, span, which, MAX_EXPORT_READ + 1, MAX_EXPORT_READ)
         if more is not None:
             too_many = f"more than {MAX_EXPORT_READ:,} referrals in this period; choose fewer days"
-            raise ValidationFailed({"days": too_many})
+            raise ValidationFailed({"days": too_many}, problems={"days": "too_many_rows"})
         return rows
 
     def metrics(self, npn: str, span: Period) -> AgentMetrics:

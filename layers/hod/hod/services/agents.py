@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from hod.domain.agent import (
     offer_states,
 )
 from hod.domain.marketplace import healthcare_gov_states
-from hod.errors import Conflict, NotFound, ValidationFailed
+from hod.errors import FIELD_PROBLEMS, Conflict, FieldProblem, NotFound, ValidationFailed
 from hod.ports import AgentStore, AvailableIndex, Clock, Invitations, Placement, StoredAgent
 from hod.shards import ROSTER_SHARDS, every_key, key_for
 
@@ -33,14 +33,50 @@ MAX_DEVICES = 5
 _SAVE_ATTEMPTS = 3
 
 
+# Pydantic's own kinds of error, by the stable name of the problem they are (a validator of this project names its
+# problem itself: `hod.errors.problem`)
+_PYDANTIC_PROBLEMS: dict[str, FieldProblem] = {
+    "missing": "required",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_short": "too_short",
+    "literal_error": "not_an_option",
+    "enum": "not_an_option",
+    "extra_forbidden": "unknown_field",
+    "time_parsing": "time_format",
+    "time_type": "time_format",
+    "datetime_parsing": "date_time_format",
+    "datetime_from_date_parsing": "date_time_format",
+    "datetime_type": "date_time_format",
+    "timezone_aware": "date_time_format",
+}
+
+
 def field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     """Pydantic's errors as {"field.path": "message"}."""
-    errors: dict[str, str] = {}
+    return {path: message for path, (message, _) in _problems(exc, prefix).items()}
+
+
+def invalid(exc: ValidationError) -> ValidationFailed:
+    """Pydantic's errors as a refusal: each field's message and its problem's stable name."""
+    found = _problems(exc)
+    return ValidationFailed(
+        {path: message for path, (message, _) in found.items()},
+        problems={path: key for path, (_, key) in found.items()},
+    )
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> dict[str, tuple[str, FieldProblem]]:
+    """The first problem of each field path: its message and its stable name."""
+    found: dict[str, tuple[str, FieldProblem]] = {}
     for err in exc.errors():
         path = ".".join(str(part) for part in err["loc"]) or "body"
         message = err["msg"].removeprefix("Value error, ")
-        errors.setdefault(f"{prefix}{path}", message)
-    return errors
+        kind = err["type"]
+        key = cast(FieldProblem, kind) if kind in FIELD_PROBLEMS else _PYDANTIC_PROBLEMS.get(kind, "invalid")
+        found.setdefault(f"{prefix}{path}", (message, key))
+    return found
 
 
 @dataclass(frozen=True)
@@ -100,7 +136,7 @@ class AgentService:
     def view(self, npn: str) -> AgentView:
         stored = self._store.get(npn)
         if stored is None:
-            raise NotFound(f"Agent {npn}")
+            raise NotFound(f"Agent {npn}", "agent_not_found")
         return self._view(stored.agent, self._clock.now())
 
     def view_of(self, agent: Agent) -> AgentView:
@@ -240,14 +276,17 @@ class AgentService:
                 view = self._view(agent, now)
                 wanted = tuple(sorted(set(update.state_preferences)))
                 if not wanted:
-                    raise ValidationFailed({"state_preferences": "choose at least one state"})
+                    raise ValidationFailed(
+                        {"state_preferences": "choose at least one state"}, problems={"state_preferences": "no_state"}
+                    )
                 wider = sorted(set(wanted) - view.eligible_states)
                 if wider:
                     raise ValidationFailed(
                         {
                             "state_preferences": f"you are not eligible in {', '.join(wider)}; "
                             f"eligible: {', '.join(sorted(view.eligible_states)) or 'none'}"
-                        }
+                        },
+                        problems={"state_preferences": "state_not_eligible"},
                     )
                 changes["state_preferences"] = wanted
             return agent.evolve(**changes)
@@ -258,7 +297,7 @@ class AgentService:
         """Add a phone or a browser for app push (the newest five are kept; registering one again replaces it)."""
         web = device.platform == "webpush"
         if web and not self._http_push_endpoints and not WebPushSubscription.of(device.token).secure:
-            raise ValidationFailed({"endpoint": "must be an https address"})
+            raise ValidationFailed({"endpoint": "must be an https address"}, problems={"endpoint": "https_required"})
 
         def change(agent: Agent, now: datetime) -> Agent:
             others = tuple(d for d in agent.devices if d.identity != device.identity)
@@ -285,7 +324,7 @@ class AgentService:
             try:
                 override = av.TodayOverride(date=today, available=available, stop_at=stop_at if available else None)
             except ValidationError as exc:
-                raise ValidationFailed(field_errors(exc)) from exc
+                raise invalid(exc) from exc
             return agent.evolve(availability=_availability(agent.availability, {"today": override}))
 
         return self._change(npn, change)
@@ -325,7 +364,7 @@ class AgentService:
         for _ in range(_SAVE_ATTEMPTS):
             stored = self._store.get(npn)
             if stored is None:
-                raise NotFound(f"Agent {npn}")
+                raise NotFound(f"Agent {npn}", "agent_not_found")
             now = self._clock.now() if not_before is None else max(self._clock.now(), not_before)
             agent = change(stored.agent, now)
             if agent != stored.agent:
@@ -337,7 +376,7 @@ class AgentService:
             except Conflict:
                 continue
             return self._view(agent, now)
-        raise Conflict("Your profile was changed at the same time elsewhere; please try again.")
+        raise Conflict("Your profile was changed at the same time elsewhere; please try again.", "changed_elsewhere")
 
     # ----- the available-now index ----------------------------------------------------------------------------
     def _save(self, stored: StoredAgent | None, agent: Agent, now: datetime) -> None:
@@ -416,4 +455,4 @@ def _availability(current: av.Availability, updates: dict[str, Any]) -> av.Avail
     try:
         return av.Availability.model_validate({**dict(current), **updates})
     except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc)) from exc
+        raise invalid(exc) from exc

@@ -61,7 +61,7 @@ class AuthService:
     def link(self, token: str | None, purposes: Collection[str]) -> Claims:
         """Claims of a signed link's token (from a notification)."""
         if not token:
-            raise Unauthorized("This link is incomplete: open it again from your notification.")
+            raise Unauthorized("This link is incomplete: open it again from your notification.", "link_incomplete")
         return verify(token, self._ring_for(token, self._keys), purpose=purposes, now=self._clock.now())
 
     def authenticate(self, authorization: str | None, purpose: str, scope: str | None = None) -> Claims:
@@ -78,7 +78,9 @@ class AuthService:
         claims = verify(token, self._ring_for(token, keys), purpose=purpose, now=now)
         if purpose == ADMIN:
             if claims.expires_at - now.timestamp() > ADMIN_MAX_TTL.total_seconds():
-                raise Unauthorized("This administrator token lives too long: mint one of at most 12 hours.")
+                raise Unauthorized(
+                    "This administrator token lives too long: mint one of at most 12 hours.", "token_not_valid"
+                )
             if scope and scope not in claims.scope.split():
                 raise Forbidden(f"This administrator token does not allow {scope}.")
         return claims

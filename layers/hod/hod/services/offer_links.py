@@ -75,7 +75,7 @@ class LinkPages:
         npn = claims.subject
         state = self._states.state_for(claims.resource, npn)  # the referral and this agent's offer, one read
         if state is None:
-            raise NotFound("This referral")
+            raise NotFound("This referral", "referral_not_found")
         referral = state.referral
         mine = state.offer_to(npn)
         if referral.accepted_by == npn:
@@ -85,7 +85,7 @@ class LinkPages:
                 return LinkPage(Shown.SAFETY_NET, referral)
             return LinkPage(Shown.TAKEN if referral.accepted_by else Shown.CLOSED, referral)
         if mine is None:
-            raise Forbidden("This referral was not offered to you.")
+            raise Forbidden("This referral was not offered to you.", "not_your_referral")
         offer, now = mine.offer, self._clock.now()
         if offer.open_at(now):
             return LinkPage(Shown.OFFER, referral, offer, now, mine.contact)

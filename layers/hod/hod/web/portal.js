@@ -56,11 +56,15 @@
   }
 
   // ----- API -------------------------------------------------------------------------------------------------
+  // A refusal as the service names it: its status, its stable `reason` and each field's problem (`problems`); its
+  // `message` is the service's English for developers, never shown.
   class ApiError extends Error {
     constructor(status, body) {
-      super((body && body.message) || t("no_answer", { status }));
+      super((body && body.message) || "HTTP " + status);
       this.status = status;
+      this.reason = (body && body.reason) || null;
       this.fields = (body && body.fields) || {};
+      this.problems = (body && body.problems) || {};
     }
   }
 
@@ -71,55 +75,60 @@
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const answer = await response.json().catch(() => null);
     if (response.status === 401 && session) {
-      signOut(T.session_ended);
+      signOut(answer && answer.reason === "token_expired" ? T.session_ended : T.session_not_valid);
       throw new ApiError(401, answer);
     }
     if (!response.ok) throw new ApiError(response.status, answer);
     return answer;
   }
 
+  // Refusals in the page's language. The service names each refusal by a stable key (`reason`) and each field
+  // problem by another (`problems`); the catalogue words them (e_<reason>, f_<problem>) saying what to do. A key the
+  // catalogue does not know reads as its status's sentence (status_<code>), a field's as f_invalid: never the
+  // service's English, never a blank. (Anything thrown without a status, such as a lost connection: status_other.)
   function explain(error) {
-    const fields = Object.values(error.fields || {}).map(plain).join(" ");
-    return fields || error.message;
+    const names = Object.keys(error.fields || {});
+    if (names.length) return names.map((name) => plain(error, name)).join(" ");
+    return T["e_" + error.reason] || T["status_" + error.status] || T.status_other;
   }
 
-  // Refusals in plain words, next to the field they concern. The API names each problem by its field and words it
-  // for developers ("end must be after start"); the portal says what to do, beside the input (`where`: the API's
-  // field name → the input's id), and sums up at the top.
-  const PLAIN = [
-    [/must have 10 digits/, T.plain_phone],
-    [/end must be after start/, T.plain_end],
-  ];
-
-  function plain(why) {
-    for (const [pattern, words] of PLAIN) if (pattern.test(why)) return words;
-    const text = String(why);
-    return text.charAt(0).toUpperCase() + text.slice(1) + (text.endsWith(".") ? "" : ".");
+  function plain(error, name) {
+    return T["f_" + (error.problems || {})[name]] || T.f_invalid;
   }
 
   function clearProblems() {
     for (const note of document.querySelectorAll("[data-problem-for]")) {
-      const input = $(note.dataset.problemFor);
-      if (input) { input.removeAttribute("aria-invalid"); input.removeAttribute("aria-describedby"); }
+      for (const input of document.querySelectorAll('[aria-describedby="' + note.id + '"]')) {
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+      }
       note.remove();
     }
   }
 
+  // Each field problem beside the element `where` names for it (the API's field name → an element's id; a function
+  // for names that carry an index), the element's inputs marked invalid; the rest summed up at the top.
   function showProblems(error, where) {
     clearProblems();
     const unplaced = [];
     let placed = 0;
-    for (const [name, why] of Object.entries(error.fields || {})) {
-      const input = where[name] ? $(where[name]) : null;
-      if (!input) { unplaced.push(plain(why)); continue; }
-      const note = el("p", { class: "field-error", id: input.id + "-problem", "data-problem-for": input.id, text: plain(why) });
-      input.setAttribute("aria-invalid", "true");
-      input.setAttribute("aria-describedby", note.id);
-      input.insertAdjacentElement("afterend", note);
+    for (const name of Object.keys(error.fields || {})) {
+      const id = typeof where === "function" ? where(name) : where[name] || where[name.split(".")[0]];
+      const target = id ? $(id) : null;
+      if (!target) { unplaced.push(plain(error, name)); continue; }
+      const shown = $(target.id + "-problem"); // a second problem of the same field: said in the same note
+      if (shown) { shown.textContent += " " + plain(error, name); continue; }
+      const note = el("p", { class: "field-error", id: target.id + "-problem", "data-problem-for": target.id, text: plain(error, name) });
+      const inputs = target.matches("input, select, textarea") ? [target] : target.querySelectorAll("input, select");
+      for (const input of inputs) {
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", note.id);
+      }
+      target.insertAdjacentElement("afterend", note);
       placed += 1;
     }
     const summary = placed ? [T.check_field, ...unplaced] : unplaced;
-    notice(summary.length ? summary.join(" ") : error.message, "error");
+    notice(summary.length ? summary.join(" ") : explain(error), "error");
   }
 
   // ----- session ---------------------------------------------------------------------------------------------
@@ -160,7 +169,8 @@
       return true;
     } catch (error) {
       showSignIn();
-      notice(error.message, "error");
+      // (a token the service cannot even read is refused as a bad field: to the agent, a link that is not valid)
+      notice(error.status === 400 ? T.e_token_not_valid : explain(error), "error");
       return false;
     }
   }
@@ -182,6 +192,11 @@
       await api("POST", "sign-in", { email: input.value.trim() });
       notice(T.signin_sent, "success");
     } catch (failure) {
+      if (failure.fields && failure.fields.email) {
+        input.setAttribute("aria-invalid", "true");
+        error.textContent = plain(failure, "email");
+        error.classList.remove("hidden");
+      }
       notice(explain(failure), "error");
     }
   });
@@ -441,6 +456,9 @@
         wanted = null;
         notice(t("status_saved", { status: STATUS_LABELS[body.status] }));
       } catch (error) {
+        if (error.status === 400) return showProblems(error, { status: choice.id, reason: detail.id, outcome: detail.id });
+        // the referral moved on, or is not this agent's to update: the list shows it as it is now
+        if ([403, 404, 409].includes(error.status)) await loadReferrals();
         notice(explain(error), "error");
       }
     });
@@ -624,7 +642,25 @@
   }
 
   $("week-save").addEventListener("click", () =>
-    saveAvailability("PUT", "agent/availability", { weekly: weekFromEditors(), time_zone: $("av-zone").value }, T.week_saved));
+    saveAvailability("PUT", "agent/availability", { weekly: weekFromEditors(), time_zone: $("av-zone").value }, T.week_saved,
+      weekField));
+
+  // Where a weekly-hours problem is shown: "weekly.days.mon.start" beside Monday's start, a day's own problem (its
+  // end before its start, a break outside its hours) beside its end, "weekly.days.mon.breaks.1.end" beside that
+  // break's end, breaks that overlap beside the first break's start.
+  let breakInputs = 0;
+  function weekField(name) {
+    if (name === "time_zone") return "av-zone";
+    const match = name.match(/^weekly\.days\.(\w+)(?:\.(start|end|breaks)(?:\.(\d+)(?:\.(start|end))?)?)?$/);
+    if (!match || !DAYS.includes(match[1])) return null;
+    const [, day, part, index, side] = match;
+    if (part !== "breaks") return (part || "end") + "-" + day;
+    const line = document.querySelectorAll('[data-day="' + day + '"] .breaks .times')[Number(index || 0)];
+    const input = line && line.querySelector(side === "end" || (index !== undefined && !side) ? ".break-end" : ".break-start");
+    if (!input) return null;
+    input.id = input.id || "break-input-" + ++breakInputs;
+    return input.id;
+  }
   $("today-save").addEventListener("click", () => {
     const on = $("today-on").checked;
     const body = { available: on };
@@ -723,7 +759,10 @@
       renderProfile();
       notice(T.p_saved);
     } catch (failure) {
-      showProblems(failure, { mobile_phone: "p-mobile" });
+      showProblems(failure, {
+        mobile_phone: "p-mobile", state_preferences: "p-states", languages: "p-languages",
+        page_language: "p-page-language", contact_method: "p-methods",
+      });
     }
   });
 
@@ -792,7 +831,8 @@
         notice(T.push_done);
       }
     } catch (failure) {
-      notice(t("push_failed", { reason: failure instanceof ApiError ? explain(failure) : failure.message }), "error");
+      // (the browser's own failure, such as no push service, comes in the browser's words: said in the page's instead)
+      notice(t("push_failed", { reason: failure instanceof ApiError ? explain(failure) : T.push_unavailable }), "error");
     }
     await showPush(false);
   });

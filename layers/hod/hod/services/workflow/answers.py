@@ -19,7 +19,7 @@ from hod.domain.offer import (
     check_agent_move,
 )
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
-from hod.errors import Conflict, DependencyFailed, Forbidden, NotFound
+from hod.errors import Conflict, DependencyFailed, Forbidden, NotFound, Reason
 from hod.logs import get_logger
 from hod.ports import OfferRecord, SlotRelease
 from hod.services.notifier import went_amiss
@@ -46,7 +46,7 @@ class Answers:
         `safety_net_call`: the agent answers the safety net's e-mail rather than an offer made to them."""
         state = self._store.state_for(referral_id, npn)
         if state is None:
-            raise NotFound(f"Referral {referral_id}")
+            raise NotFound(f"Referral {referral_id}", "referral_not_found")
         referral = state.referral
         if referral.accepted_by == npn and referral.status in ACCEPTED_STATES:
             return referral  # a repeated click: already theirs, nothing changes
@@ -54,8 +54,8 @@ class Answers:
         actor = f"agent:{npn}"
         if safety_net_call and referral.status is not ReferralStatus.SAFETY_NET:
             if referral.status in ACCEPTED_STATES:
-                raise Conflict("Another agent has already taken this referral.")
-            raise Conflict("This referral is no longer waiting for an agent.")
+                raise Conflict("Another agent has already taken this referral.", "referral_taken")
+            raise Conflict("This referral is no longer waiting for an agent.", "referral_not_waiting")
         mine = state.offer_to(npn)
         accepted = referral.model_copy(
             update={"status": ReferralStatus.ACCEPTED, "accepted_by": npn, "accepted_at": now, "updated_at": now}
@@ -63,9 +63,9 @@ class Answers:
         if referral.status is ReferralStatus.SAFETY_NET:
             view = self._agents.view(npn)
             if referral.place.state not in view.offer_states:
-                raise Forbidden("This referral is for a state you do not take referrals in.")
+                raise Forbidden("This referral is for a state you do not take referrals in.", "not_your_state")
             if mine is not None:
-                raise Conflict("You have already answered this referral.")
+                raise Conflict("You have already answered this referral.", "already_answered")
             contact = AgentContact.of(view.agent)
             offer = Offer(
                 referral_id=referral_id,
@@ -89,7 +89,7 @@ class Answers:
             token = state.task_token
         else:
             if mine is None:
-                raise Forbidden("This referral was not offered to you.")
+                raise Forbidden("This referral was not offered to you.", "not_your_referral")
             contact = mine.contact or AgentContact.of(self._agents.view(npn).agent)
             channels = self._notices.acceptance_channels(accepted, contact)
             event = self._ports.event(actor, "offer.accepted", via=via, **channels)
@@ -123,12 +123,12 @@ class Answers:
         """Pass on the referral: it moves at once to the next agent. Never penalised."""
         state = self._store.state_for(referral_id, npn)
         if state is None:
-            raise NotFound(f"Referral {referral_id}")
+            raise NotFound(f"Referral {referral_id}", "referral_not_found")
         if state.referral.status is ReferralStatus.SAFETY_NET:
             return  # passing on a safety-net call needs no answer
         mine = state.offer_to(npn)
         if mine is None:
-            raise Forbidden("This referral was not offered to you.")
+            raise Forbidden("This referral was not offered to you.", "not_your_referral")
         event = self._ports.event(f"agent:{npn}", "offer.rejected", via=via)
         self._decide(mine, OfferStatus.REJECTED, ReferralStatus.SEARCHING, event, self._ports.clock.now())
         if mine.task_token:
@@ -176,7 +176,7 @@ class Answers:
                 after=after,
             )
         except Conflict:
-            raise Conflict(_closed_message(offer, now)) from None
+            raise Conflict(*_closed(offer, now)) from None
 
     def set_status(
         self,
@@ -189,8 +189,27 @@ class Answers:
         """The accepting agent reports progress (R8): In Progress, Not a Good Referral (reason), Completed (outcome)."""
         referral = self._ports.referral(referral_id)
         if referral.accepted_by != npn:
-            raise Forbidden("Only the agent who accepted this referral can update it.")
+            raise Forbidden("Only the agent who accepted this referral can update it.", "not_accepted_by_you")
         check_agent_move(referral.status, target, reason, outcome)
+        try:
+            self._move(referral, npn, target, reason, outcome)
+        except Conflict as exc:
+            raise Conflict(exc.message, "referral_moved_on") from None
+        if referral.status is ReferralStatus.ACCEPTED and referral.accepted_at is not None:
+            # The agent has called the consumer: the wrap-up ends, and their slot can take the next referral
+            self._waiting.end_wrap_up(referral_id, npn, referral.accepted_at)
+        return self._ports.referral(referral_id)
+
+    def _move(
+        self,
+        referral: Referral,
+        npn: str,
+        target: ReferralStatus,
+        reason: NotGoodReason | None,
+        outcome: CompletedOutcome | None,
+    ) -> None:
+        """The progress report's one conditional write with its audit event (a Conflict when the referral moved)."""
+        referral_id = referral.referral_id
         self._store.move_referral(
             referral_id,
             expected=[referral.status],
@@ -210,19 +229,15 @@ class Answers:
             ),
             conflict="The referral changed at the same time; reload and try again.",
         )
-        if referral.status is ReferralStatus.ACCEPTED and referral.accepted_at is not None:
-            # The agent has called the consumer: the wrap-up ends, and their slot can take the next referral
-            self._waiting.end_wrap_up(referral_id, npn, referral.accepted_at)
-        return self._ports.referral(referral_id)
 
 
-def _closed_message(offer: Offer, now: datetime) -> str:
-    """Why an answer to `offer` (as read before the answer's write failed) found it closed."""
+def _closed(offer: Offer, now: datetime) -> tuple[str, Reason]:
+    """Why an answer to `offer` (as read before the answer's write failed) found it closed, and that reason's key."""
     status = offer.status
     if status is OfferStatus.ACCEPTED:
-        return "You have already accepted this referral."
+        return "You have already accepted this referral.", "already_accepted"
     if status is OfferStatus.REJECTED:
-        return "You have already rejected this referral."
+        return "You have already rejected this referral.", "already_rejected"
     if status is OfferStatus.MISSED or now >= offer.deadline:
-        return "This offer expired: the referral has gone to the next available agent."
-    return "This offer is no longer open."
+        return "This offer expired: the referral has gone to the next available agent.", "offer_expired"
+    return "This offer is no longer open.", "offer_closed"

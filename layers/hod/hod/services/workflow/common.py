@@ -97,13 +97,13 @@ class WorkflowPorts:
     def referral(self, referral_id: str) -> Referral:
         referral = self.store.get(referral_id)
         if referral is None:
-            raise NotFound(f"Referral {referral_id}")
+            raise NotFound(f"Referral {referral_id}", "referral_not_found")
         return referral
 
     def state(self, referral_id: str) -> ReferralState:
         found = self.store.state(referral_id)
         if found is None:
-            raise NotFound(f"Referral {referral_id}")
+            raise NotFound(f"Referral {referral_id}", "referral_not_found")
         return found
 
     def schedule_reminder(self, referral_id: str, at: datetime, after_minutes: int, agent_npn: str) -> list[AuditEvent]:
