@@ -36,7 +36,7 @@ from benchmarks.counting import Call, CallLog
 from benchmarks.matching import _shared_availability_evaluation
 from benchmarks.tables import global_indexes
 from hod.domain.agent import Agent
-from hod.ports import Placement, StoredAgent
+from hod.ports.agents import Placement, StoredAgent
 
 SIZE = 100_000
 DAY = date(2026, 1, 13)
@@ -109,7 +109,7 @@ class _CountingStore:
     """The agent store and the index in memory, counting the writes each partition takes."""
 
     def __init__(self, stored: dict[str, StoredAgent]) -> None:
-        from hod.adapters.dynamo import sweep_shard
+        from hod.adapters.agent_items import sweep_shard
 
         self._stored = stored
         self._shard = sweep_shard

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from hod import wiring
-from hod.ports import RefreshBatch
+from hod.ports.agents import RefreshBatch
 from hod.tracing import traced
 
 logger = Logger()

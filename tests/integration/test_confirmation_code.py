@@ -127,7 +127,7 @@ def test_an_intake_that_only_ever_draws_taken_codes_stores_nothing_and_says_so()
 def test_a_status_link_code_already_taken_is_drawn_again_and_the_other_link_still_leads_where_it_did(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hod.ports import ShortLink
+    from hod.ports.links import ShortLink
     from hod.services.links import ShortLinks
 
     # Given a short link already holding a code

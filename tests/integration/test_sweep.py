@@ -182,7 +182,7 @@ def test_a_batch_that_fails_in_a_worker_is_handed_over_again_and_applied(
     sweep()
 
     # And a worker whose save of one of them is throttled (or cut off by its timeout), once
-    from hod.adapters.dynamo import DynamoAgentStore
+    from hod.adapters.agent_store import DynamoAgentStore
 
     save = DynamoAgentStore.save
     broken = {npns[4]}

@@ -18,14 +18,19 @@ from hod.settings import get_settings
 
 if TYPE_CHECKING:
     from hod.adapters.agent_loads import DynamoAgentLoads
+    from hod.adapters.agent_store import DynamoAgentStore
     from hod.adapters.available import DynamoAvailableIndex
     from hod.adapters.aws import SecretsManagerKeys, SqsSendQueue
-    from hod.adapters.dynamo import DynamoAgentStore, DynamoReferralStore
+    from hod.adapters.referral_store import DynamoReferralStore
     from hod.adapters.sending import DynamoSendLedger
     from hod.adapters.sweep import SqsRefreshQueue
     from hod.adapters.webpush import DevicePush, VapidKey, WebPush
     from hod.adapters.workflow_store import DynamoWorkflowStore
-    from hod.ports import AgentStore, Clock, Reminders, ShortLink, Timer, Workflow
+    from hod.ports.agents import AgentStore
+    from hod.ports.common import Clock, Timer
+    from hod.ports.links import ShortLink
+    from hod.ports.referrals import Workflow
+    from hod.ports.workflow import Reminders
     from hod.services.access import AccessService
     from hod.services.agent_reports import AgentReports
     from hod.services.agents import AgentService
@@ -109,7 +114,7 @@ def admin_keys() -> SecretsManagerKeys | None:
 
 @_factory
 def agent_store() -> DynamoAgentStore:
-    from hod.adapters.dynamo import DynamoAgentStore
+    from hod.adapters.agent_store import DynamoAgentStore
 
     return DynamoAgentStore(get_settings().agents_table)
 
@@ -130,7 +135,7 @@ def refresh_queue() -> SqsRefreshQueue:
 
 @_factory
 def referral_store() -> DynamoReferralStore:
-    from hod.adapters.dynamo import DynamoReferralStore
+    from hod.adapters.referral_store import DynamoReferralStore
 
     settings = get_settings()
     return DynamoReferralStore(settings.referrals_table, settings.idempotency_table, settings.agents_table)
