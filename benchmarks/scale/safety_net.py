@@ -147,9 +147,9 @@ def _waiting_referral(clock: SimulatedClock) -> str:
     from hod.domain.referral import AuditEvent, ConsumerRequest, ReferralStatus
 
     request = ConsumerRequest(first_name="Rosa", last_name="Martínez", phone="713-555-0188", zip=CONSUMER_ZIP)
-    referral = wiring.intake().submit(request)
+    referral = wiring.services.intake().submit(request)
     opened = AuditEvent(at=clock.now(), actor="system", action="safety_net.opened", detail={"round": 1})
-    wiring.workflow_store().move_referral(
+    wiring.adapters.workflow_store().move_referral(
         referral.referral_id,
         expected=[ReferralStatus.SEARCHING],
         to=ReferralStatus.SAFETY_NET,

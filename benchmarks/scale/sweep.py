@@ -193,7 +193,7 @@ def _store_as_before(agents: Sequence[tuple[Agent, int]], before: datetime) -> l
     from hod import wiring
 
     service = _service(_At(before))
-    store, index = wiring.agent_store(), wiring.available_index()
+    store, index = wiring.adapters.agent_store(), wiring.adapters.available_index()
     kept: list[tuple[Agent, int]] = []
     entries: list[Placement] = []
     for agent, look in agents:
@@ -243,7 +243,9 @@ def one_worker(log: CallLog, sample: Sequence[tuple[Agent, int]]) -> dict[str, A
         apply_s = time.perf_counter() - started
         calls = [c for c in log.since(mark, {"RefreshFunction"}) if c.operation not in _POLLER_CALLS]
         moved = sum(
-            1 for agent, look in kept if (wiring.agent_store().get(agent.npn) or _MISSING).next_change_at != look
+            1
+            for agent, look in kept
+            if (wiring.adapters.agent_store().get(agent.npn) or _MISSING).next_change_at != look
         )
     return {
         "agents": len(kept),
