@@ -30,7 +30,8 @@ from hod.ports.agents import SlotClaim, SlotRelease
 from hod.ports.workflow import NotCalledReport, ReferralState
 from hod.shards import key_for
 
-# The `unstarted` index's flag (adapters.dynamo) on an accepted referral whose next reminder could not be scheduled
+# The `unstarted` index's flag (adapters.referral_items) on an accepted referral whose next reminder could not be
+# scheduled
 REMINDER_UNSCHEDULED = "remind"
 
 
