@@ -118,7 +118,7 @@ def seed(repeats: int) -> dict[str, Any]:
         # One agent for every offer the runs leave pending or accepted: each holds one at a time (capacity 1)
         for i in range(4 * (repeats + 1))
     ]
-    agents = wiring.agents()
+    agents = wiring.services.agents()
     agents.import_agents(records)
     for record in records:
         agents.set_weekly_schedule(str(record["npn"]), WeeklySchedule.model_validate(always))
@@ -127,26 +127,26 @@ def seed(repeats: int) -> dict[str, Any]:
         request = ConsumerRequest(
             first_name="Rosa", last_name="Díaz", phone=f"51255501{serial:02d}", zip="78702", language="es"
         )
-        return wiring.intake().submit(request).referral_id
+        return wiring.services.intake().submit(request).referral_id
 
     def offer_state(referral_id: str) -> dict[str, Any]:
         """The Offer task's input for a referral's first round, as the state machine passes it."""
-        stored = wiring.referral_store().get(referral_id)
+        stored = wiring.adapters.referral_store().get(referral_id)
         assert stored is not None
-        start = wiring.intake().workflow_start(stored, {"email": "sent"}, stored.created_at)
+        start = wiring.services.intake().workflow_start(stored, {"email": "sent"}, stored.created_at)
         return start.model_dump(mode="json")
 
     def pending_offer(serial: int) -> tuple[str, str]:
         referral_id = referral(serial)
-        step = wiring.workflow_tasks().offer_round(offer_state(referral_id), f"seed-token-{serial}")
-        offers = [o for o in wiring.workflow_store().offers(referral_id) if o.status is OfferStatus.PENDING]
+        step = wiring.workflow.workflow_tasks().offer_round(offer_state(referral_id), f"seed-token-{serial}")
+        offers = [o for o in wiring.adapters.workflow_store().offers(referral_id) if o.status is OfferStatus.PENDING]
         if step.next != "offer" or not offers:
             raise RuntimeError(f"no offer to seed: {step}")
         return referral_id, offers[0].agent_npn
 
     def accepted(serial: int) -> str:
         referral_id, npn = pending_offer(serial)
-        wiring.answers().accept(referral_id, npn, via="link")
+        wiring.workflow.answers().accept(referral_id, npn, via="link")
         return referral_id
 
     runs = []

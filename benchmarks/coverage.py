@@ -27,8 +27,9 @@ from typing import Any
 
 from benchmarks import population
 from hod import zipdir
+from hod.adapters.agent_items import _PLACEMENT_SEP, sweep_shard
 from hod.adapters.coverage import scheduled_agent
-from hod.adapters.dynamo import _PLACEMENT_SEP, report_attributes, sweep_shard
+from hod.adapters.referral_items import report_attributes
 from hod.domain.availability import Availability
 from hod.domain.coverage import CoverageTally, referral_rows, state_zones
 from hod.domain.marketplace import healthcare_gov_states

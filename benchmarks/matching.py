@@ -34,7 +34,7 @@ from hod.domain.agent import Agent
 from hod.domain.nearest import IndexEntry, Occupancy
 from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
 from hod.geo import haversine_km
-from hod.ports import Placement
+from hod.ports.agents import Placement
 from hod.services.agents import AgentService, roster_areas
 from hod.services.matching import MatchingService
 from local.cfn import dynamodb_tables, load_template

@@ -293,7 +293,7 @@ def one_referral(h: Harness, path: str, serial: int, safety_net_agents: Sequence
         """The agent the workflow offered the referral to next, and the link in the e-mail they received."""
 
         def pending() -> str | None:
-            for offer in wiring.workflow_store().offers(referral_id):
+            for offer in wiring.adapters.workflow_store().offers(referral_id):
                 if offer.status is OfferStatus.PENDING and offer.agent_npn not in offered:
                     return offer.agent_npn
             return None
@@ -324,7 +324,7 @@ def one_referral(h: Harness, path: str, serial: int, safety_net_agents: Sequence
     if accepted.status_code != 200:
         raise RuntimeError(f"POST /offers/accept answered {accepted.status_code}")
     # The agent reports contact with the consumer (R8) before the first reminder is due, as agents should (R12)
-    session = wiring.auth().agent_session(offered[-1])
+    session = wiring.services.auth().agent_session(offered[-1])
     reported = h.http(
         "POST",
         f"/agent/referrals/{referral_id}/status",
@@ -506,7 +506,7 @@ def import_austin_agents() -> list[str]:
     from hod import wiring
     from hod.domain.availability import WeeklySchedule
 
-    service = wiring.agents()
+    service = wiring.services.agents()
     agents = [agent_record(str(101 + i), zip_code, "Austin") for i, zip_code in enumerate(AUSTIN_ZIPS)]
     report = service.import_agents(agents)
     if report.summary["refused"]:

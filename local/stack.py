@@ -194,7 +194,10 @@ def load_demo_agents(count: int) -> dict[str, int]:
 
     # Demo agents are treated as already active: built without the hook that queues account invitations.
     service = AgentService(
-        wiring.agent_store(), wiring.available_index(), wiring.clock(), int(os.environ["HOD_PLAN_YEAR"])
+        wiring.adapters.agent_store(),
+        wiring.adapters.available_index(),
+        wiring.clock(),
+        int(os.environ["HOD_PLAN_YEAR"]),
     )
     people = list(demo_agents(count, plan_year=int(os.environ["HOD_PLAN_YEAR"])))
     totals: dict[str, int] = {}
@@ -245,7 +248,7 @@ def agent_to_try(count: int) -> str | None:
     from hod import wiring
 
     for i in range(min(count, 200)):
-        view = wiring.agents().view(str(17_000_000 + i))
+        view = wiring.services.agents().view(str(17_000_000 + i))
         address = view.agent.record.business_address
         if view.available_now and address.state in view.offer_states:  # a consumer next door reaches them
             return view.agent.npn
@@ -258,7 +261,7 @@ def _consumer_near(demo_npn: str | None) -> tuple[str, str]:
 
     if demo_npn is None:
         return "78702", "es"
-    agent = wiring.agents().view(demo_npn).agent
+    agent = wiring.services.agents().view(demo_npn).agent
     return agent.record.business_address.zip, agent.languages[0]
 
 
@@ -267,7 +270,7 @@ def _agent_line(demo_npn: str | None) -> str:
 
     if demo_npn is None:
         return "(no demo agent is available now)"
-    view = wiring.agents().view(demo_npn)
+    view = wiring.services.agents().view(demo_npn)
     record = view.agent.record
     until = f"until {view.next_change:%H:%M} UTC" if view.next_change else "around the clock"
     return (
@@ -281,8 +284,8 @@ def banner(host: str, port: int, totals: dict[str, int], demo_npn: str | None) -
     from hod import wiring
 
     base = f"http://{host}:{port}"
-    admin = wiring.auth().admin_token("local-admin")
-    agent = wiring.auth().agent_session(demo_npn) if demo_npn else "(no demo agent)"
+    admin = wiring.services.auth().admin_token("local-admin")
+    agent = wiring.services.auth().agent_session(demo_npn) if demo_npn else "(no demo agent)"
     zip_, lang = _consumer_near(demo_npn)
     return f"""
 Help On Demand is running locally on an embedded AWS (moto).

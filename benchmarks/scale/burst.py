@@ -138,7 +138,7 @@ class Driver:
 
         tasks, _, intake = self.services
         token = self._start(referral_id, "offer", self.offer_window, lambda: self.lapsed(referral_id))
-        referral = wiring.referral_store().get(referral_id)
+        referral = wiring.adapters.referral_store().get(referral_id)
         state = intake.workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
         if later:
             state["answer"] = {"Error": "States.Timeout"}
@@ -240,12 +240,12 @@ def _services(driver: Driver, capacity: int, queue_wait: int) -> tuple[Any, Any,
 
     wiring.use_clock(driver.clock)
     policy = WorkflowPolicy(offer_capacity=capacity, queue_wait_seconds=queue_wait)
-    ports = WorkflowPorts(wiring.workflow_store(), driver.clock, policy, TaskTokens(driver), driver)
-    agents, notices = wiring.agents(), wiring.notices()
-    waiting = WaitingReferrals(ports, wiring.agent_loads())
+    ports = WorkflowPorts(wiring.adapters.workflow_store(), driver.clock, policy, TaskTokens(driver), driver)
+    agents, notices = wiring.services.agents(), wiring.workflow.notices()
+    waiting = WaitingReferrals(ports, wiring.adapters.agent_loads())
     missed = MissedOffers(ports, agents, notices)
-    tasks = WorkflowTasks(ports, agents, wiring.matching(), notices, missed, waiting)
-    return tasks, Answers(ports, agents, notices, waiting), wiring.intake()
+    tasks = WorkflowTasks(ports, agents, wiring.services.matching(), notices, missed, waiting)
+    return tasks, Answers(ports, agents, notices, waiting), wiring.services.intake()
 
 
 def _max_overlap(spans: list[tuple[datetime, datetime]]) -> int:
@@ -271,12 +271,12 @@ def one_shape(
         driver = Driver(clock, random.Random(SEED), offer_window=900, safety_net_window=1800)
         driver.services = _services(driver, capacity, queue_wait)
         npns = [str(7000 + i) for i in range(len(agent_zips))]
-        report = wiring.agents().import_agents(
+        report = wiring.services.agents().import_agents(
             [agent_record(n, z, "Houston") for n, z in zip(npns, agent_zips, strict=True)]
         )
         assert report.summary["refused"] == 0, report.results
         for npn in npns:
-            wiring.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
+            wiring.services.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
         referrals: list[str] = []
 
         def arrive(i: int) -> Callable[[], None]:
@@ -301,9 +301,9 @@ def one_shape(
             count = 0
             if driver.waiting():
                 epoch = int(now.timestamp())
-                loads = wiring.agent_loads().loads(npns)
+                loads = wiring.adapters.agent_loads().loads(npns)
                 for npn in npns:
-                    if loads[npn].has_room(capacity, epoch) and not wiring.agents().view(npn).agent.suspended:
+                    if loads[npn].has_room(capacity, epoch) and not wiring.services.agents().view(npn).agent.suspended:
                         idle.add(npn)
                         count += 1
             last[:] = [now, count]
@@ -318,7 +318,7 @@ def _figures(
     from hod import wiring
     from hod.domain.offer import OfferKind, OfferStatus
 
-    store = wiring.workflow_store()
+    store = wiring.adapters.workflow_store()
     spans: dict[str, list[tuple[datetime, datetime]]] = {npn: [] for npn in npns}
     offers: Counter[str] = Counter()
     after_minute: Counter[str] = Counter()

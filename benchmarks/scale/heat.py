@@ -77,7 +77,7 @@ class KeyDesign:
 def key_designs() -> list[KeyDesign]:
     """Every partition key the service uses, with the shard counts in the code now."""
     from hod.adapters.access import INVITE_SHARDS
-    from hod.adapters.dynamo import SWEEP_SHARDS
+    from hod.adapters.agent_items import SWEEP_SHARDS
     from hod.domain.sending import LEDGER_SHARDS
     from hod.shards import REFERRAL_SHARDS, ROSTER_SHARDS
 

@@ -98,7 +98,7 @@ def drive(h: Harness, progress: Callable[[str], None], repeats: int = REPEATS) -
         events.append(Event(driver, label, _uses(calls), count))
         return result
 
-    service = wiring.agents()
+    service = wiring.services.agents()
     austin = [
         agent_record(str(101 + i), zip_code, "Austin", contact_method="email_text")
         for i, zip_code in enumerate(AUSTIN_ZIPS)
@@ -130,14 +130,14 @@ def drive(h: Harness, progress: Callable[[str], None], repeats: int = REPEATS) -
         event(
             "suspension",
             "notice",
-            lambda npn=npn, recipient=recipient: wiring.notifier().send(
+            lambda npn=npn, recipient=recipient: wiring.sending.notifier().send(
                 f"AGENT#{npn}", "suspended:bench", recipient, "suspended", notice
             ),
         )
         event("suspension", "reactivate", lambda npn=npn: service.reactivate(npn))
 
     day = datetime.now(UTC).date().isoformat()
-    admin = {"Authorization": f"Bearer {wiring.auth().admin_token('bench-admin')}"}
+    admin = {"Authorization": f"Bearer {wiring.services.auth().admin_token('bench-admin')}"}
     answer = event("admin", "metrics", lambda: h.http("GET", f"/admin/metrics?from={day}&to={day}", headers=admin),
                    scoped=False)  # fmt: skip
     if answer.status_code != 200:
@@ -148,7 +148,7 @@ def drive(h: Harness, progress: Callable[[str], None], repeats: int = REPEATS) -
         raise RuntimeError(f"POST /sign-in answered {signed.status_code}")
 
     # The availability sweep at the agents' next change (their local midnight): everyone is due at once
-    stored = [wiring.agent_store().get(r["npn"]) for r in [*austin, *oklahoma]]
+    stored = [wiring.adapters.agent_store().get(r["npn"]) for r in [*austin, *oklahoma]]
     due = max(a.next_change_at or 0 for a in stored if a is not None)
     wiring.reset()
     wiring.use_clock(FixedClock(datetime.fromtimestamp(due + 1, UTC)))
@@ -163,8 +163,8 @@ def _apply_due(due_at: int) -> int:
     from hod import wiring
     from hod.services.sweep import SweepPolicy, batches
 
-    sweep, size = wiring.availability_sweep(), SweepPolicy().batch_size
-    changes = [change.npn for change in wiring.agent_store().due_for_refresh(until=due_at)]
+    sweep, size = wiring.services.availability_sweep(), SweepPolicy().batch_size
+    changes = [change.npn for change in wiring.adapters.agent_store().due_for_refresh(until=due_at)]
     return sum(sweep.apply(batch).refreshed for batch in batches(due_at, changes, size))
 
 

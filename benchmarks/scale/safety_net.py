@@ -108,10 +108,11 @@ def texas_agents(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
 
 def _store_roster(agents: list[dict[str, Any]], env: dict[str, str]) -> None:
     """The agents' items and the Texas roster's entries, as the agents service stores them."""
+    from hod.adapters.agent_items import AgentItem
     from hod.adapters.available import DynamoAvailableIndex
-    from hod.adapters.dynamo import AgentItem, bind
+    from hod.adapters.dynamo import bind
     from hod.domain.agent import Agent
-    from hod.ports import Placement
+    from hod.ports.agents import Placement
     from hod.services.agents import roster_area
 
     for sample in agents[:: max(1, len(agents) // 25)]:
@@ -146,9 +147,9 @@ def _waiting_referral(clock: SimulatedClock) -> str:
     from hod.domain.referral import AuditEvent, ConsumerRequest, ReferralStatus
 
     request = ConsumerRequest(first_name="Rosa", last_name="Martínez", phone="713-555-0188", zip=CONSUMER_ZIP)
-    referral = wiring.intake().submit(request)
+    referral = wiring.services.intake().submit(request)
     opened = AuditEvent(at=clock.now(), actor="system", action="safety_net.opened", detail={"round": 1})
-    wiring.workflow_store().move_referral(
+    wiring.adapters.workflow_store().move_referral(
         referral.referral_id,
         expected=[ReferralStatus.SEARCHING],
         to=ReferralStatus.SAFETY_NET,

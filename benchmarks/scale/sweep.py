@@ -36,7 +36,7 @@ from benchmarks.counting import Call, CallLog
 from benchmarks.matching import _shared_availability_evaluation
 from benchmarks.tables import global_indexes
 from hod.domain.agent import Agent
-from hod.ports import Placement, StoredAgent
+from hod.ports.agents import Placement, StoredAgent
 
 SIZE = 100_000
 DAY = date(2026, 1, 13)
@@ -109,7 +109,7 @@ class _CountingStore:
     """The agent store and the index in memory, counting the writes each partition takes."""
 
     def __init__(self, stored: dict[str, StoredAgent]) -> None:
-        from hod.adapters.dynamo import sweep_shard
+        from hod.adapters.agent_items import sweep_shard
 
         self._stored = stored
         self._shard = sweep_shard
@@ -193,7 +193,7 @@ def _store_as_before(agents: Sequence[tuple[Agent, int]], before: datetime) -> l
     from hod import wiring
 
     service = _service(_At(before))
-    store, index = wiring.agent_store(), wiring.available_index()
+    store, index = wiring.adapters.agent_store(), wiring.adapters.available_index()
     kept: list[tuple[Agent, int]] = []
     entries: list[Placement] = []
     for agent, look in agents:
@@ -243,7 +243,9 @@ def one_worker(log: CallLog, sample: Sequence[tuple[Agent, int]]) -> dict[str, A
         apply_s = time.perf_counter() - started
         calls = [c for c in log.since(mark, {"RefreshFunction"}) if c.operation not in _POLLER_CALLS]
         moved = sum(
-            1 for agent, look in kept if (wiring.agent_store().get(agent.npn) or _MISSING).next_change_at != look
+            1
+            for agent, look in kept
+            if (wiring.adapters.agent_store().get(agent.npn) or _MISSING).next_change_at != look
         )
     return {
         "agents": len(kept),

@@ -65,7 +65,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _coverage()
     task = _TASKS.validate_python(event)
     logger.append_keys(referral_id=task.referral_id, task=task.task)
-    tasks = wiring.workflow_tasks()
+    tasks = wiring.workflow.workflow_tasks()
     if isinstance(task, OfferLapsed):
         step = tasks.offer_lapsed(task.referral_id, task.error)
         metrics.add_metric(name="OffersLapsed", unit=MetricUnit.Count, value=1)
@@ -77,7 +77,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _coverage() -> dict[str, Any]:
-    run = wiring.coverage().recompute()
+    run = wiring.views.coverage().recompute()
     metrics.add_metric(name="CoverageAgentsCounted", unit=MetricUnit.Count, value=run.agents)
     summary = {
         "computed_at": run.computed_at.isoformat(),
@@ -93,10 +93,12 @@ def _coverage() -> dict[str, Any]:
 
 def _sweep(context: LambdaContext) -> dict[str, Any]:
     # Queue the availability changes falling due in the next minutes, for the refresh workers to apply on time
-    sweep = wiring.availability_sweep().dispatch(has_time=lambda: context.get_remaining_time_in_millis() >= _RESERVE_MS)
-    started = wiring.intake().start_unstarted()
-    invites = wiring.access().send_due_invites(limit=_INVITES)
-    reminders = wiring.workflow_tasks().reschedule_reminders()
+    sweep = wiring.services.availability_sweep().dispatch(
+        has_time=lambda: context.get_remaining_time_in_millis() >= _RESERVE_MS
+    )
+    started = wiring.services.intake().start_unstarted()
+    invites = wiring.services.access().send_due_invites(limit=_INVITES)
+    reminders = wiring.workflow.workflow_tasks().reschedule_reminders()
     metrics.add_metric(name="RefreshesQueued", unit=MetricUnit.Count, value=sweep.queued)
     metrics.add_metric(name="RefreshesRequeued", unit=MetricUnit.Count, value=sweep.requeued)
     metrics.add_metric(name="AvailabilityIndexLagSeconds", unit=MetricUnit.Seconds, value=sweep.lag_seconds)

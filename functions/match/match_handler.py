@@ -38,7 +38,7 @@ class OfferTask(BaseModel):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = OfferTask.model_validate(event)
     logger.append_keys(referral_id=task.state.get("referral_id"))
-    step = wiring.workflow_tasks().offer_round(task.state, task.task_token, task.execution)
+    step = wiring.workflow.workflow_tasks().offer_round(task.state, task.task_token, task.execution)
     metrics.add_metric(name=f"Next_{step.next}", unit=MetricUnit.Count, value=1)
     if step.next == "offer":
         metrics.add_metric(

@@ -67,11 +67,11 @@ _TASKS: TypeAdapter[SafetyNetTask | ReminderTask | SignInTask] = TypeAdapter(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = _TASKS.validate_python(event)
     if isinstance(task, SignInTask):  # (the address is personal data: never logged)
-        agents = wiring.access().send_sign_in(task.email, task.portal_url)
+        agents = wiring.services.access().send_sign_in(task.email, task.portal_url)
         metrics.add_metric(name="SignInLinksAsked", unit=MetricUnit.Count, value=1)
         return {"agents": agents}
     logger.append_keys(referral_id=task.referral_id, task=task.task)
-    tasks = wiring.workflow_tasks()
+    tasks = wiring.workflow.workflow_tasks()
     result: dict[str, Any]
     if isinstance(task, ReminderTask):
         step = tasks.remind(task.referral_id, task.after_minutes, task.agent_npn)

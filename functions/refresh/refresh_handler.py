@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from hod import wiring
-from hod.ports import RefreshBatch
+from hod.ports.agents import RefreshBatch
 from hod.tracing import traced
 
 logger = Logger()
@@ -47,7 +47,7 @@ class _Invocation:
 
     def record(self, record: SQSRecord) -> None:
         message = RefreshMessage.model_validate_json(record.body)
-        applied = wiring.availability_sweep().apply(RefreshBatch(message.due_at, message.npns))
+        applied = wiring.services.availability_sweep().apply(RefreshBatch(message.due_at, message.npns))
         self.refreshed += applied.refreshed
         self.lag = max(self.lag, applied.lag_seconds)
         if applied.failed:

@@ -43,7 +43,7 @@ class PutOff(Exception):
 def send(record: SQSRecord, lambda_context: LambdaContext) -> None:
     message = _MESSAGES.validate_json(record.body)
     attempt = int(record.attributes.approximate_receive_count or 1) - 1
-    sender = wiring.sender()
+    sender = wiring.sending.sender()
     if isinstance(message, SafetyNetCalls):
         logger.append_keys(referral_id=message.referral_id)
 
@@ -58,7 +58,7 @@ def send(record: SQSRecord, lambda_context: LambdaContext) -> None:
         outcome, later = sender.resend(message, attempt)
         metrics.add_metric(name=f"Held_{outcome}", unit=MetricUnit.Count, value=1)
     if later is not None:
-        wiring.send_queue().postpone(record.receipt_handle, later)
+        wiring.adapters.send_queue().postpone(record.receipt_handle, later)
         raise PutOff(f"put off for {later} s")
 
 

@@ -194,7 +194,7 @@ def test_a_failed_invitation_is_retried_later_not_lost(
 
 def test_a_short_link_redirects_to_its_signed_link_until_it_expires(client: Client, clock: FakeClock) -> None:
     target = "http://hod.test/offers/view?t=v1.long-signed-token"
-    short = wiring.short_links().shorten(target, clock.now() + timedelta(minutes=30))
+    short = wiring.services.short_links().shorten(target, clock.now() + timedelta(minutes=30))
     assert short.startswith("http://hod.test/l/")
     assert len(short) - len("http://hod.test") <= 15
     code = short.rsplit("/", 1)[1]
@@ -217,7 +217,7 @@ def test_a_text_keeps_its_long_link_when_no_short_one_can_be_stored(monkeypatch:
 
     monkeypatch.setattr(DynamoShortLinks, "put", failing)
     target = "http://hod.test/offers/view?t=v1.long"
-    assert wiring.short_links().shorten(target, datetime(2030, 1, 1, tzinfo=UTC)) == target
+    assert wiring.services.short_links().shorten(target, datetime(2030, 1, 1, tzinfo=UTC)) == target
 
 
 def test_a_sweep_sends_at_most_its_batch_of_invitations_and_the_next_sends_the_rest(
@@ -225,7 +225,7 @@ def test_a_sweep_sends_at_most_its_batch_of_invitations_and_the_next_sends_the_r
 ) -> None:
     # Given twelve newly eligible agents (spread over the invitation shards)
     import_agents(client, *(agent(str(8810000 + i)) for i in range(12)))
-    service = wiring.access()
+    service = wiring.services.access()
     # When a sweep may send five, it sends five; the next ones send the rest, each once
     assert service.send_due_invites(limit=5).sent == 5
     assert service.send_due_invites(limit=5).sent == 5

@@ -36,13 +36,13 @@ def day() -> dict[str, str]:
     made: dict[str, str] = {}
     for n, name in enumerate(("open", "safety_net", "unserved")):
         body = ConsumerRequest.model_validate(consumer(phone=f"512-555-01{n:02d}"))
-        made[name] = wiring.submissions().submit(body, name).referral_id
+        made[name] = wiring.services.submissions().submit(body, name).referral_id
     clock.current = EVENING_IN_CHICAGO
     late = ConsumerRequest.model_validate(consumer(phone="512-555-0199"))
-    made["open_late"] = wiring.submissions().submit(late, "late").referral_id
-    store = wiring.workflow_store()
+    made["open_late"] = wiring.services.submissions().submit(late, "late").referral_id
+    store = wiring.adapters.workflow_store()
     for name, status in (("safety_net", ReferralStatus.SAFETY_NET), ("unserved", ReferralStatus.UNSERVED)):
-        event = wiring.workflow_ports().event("system", "test.moved")
+        event = wiring.workflow.workflow_ports().event("system", "test.moved")
         store.move_referral(made[name], expected=[ReferralStatus.SEARCHING], to=status, event=event, at=MORNING)
     return made
 

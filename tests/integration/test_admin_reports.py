@@ -57,13 +57,13 @@ def item_counts(env: dict[str, str]) -> dict[str, int]:
 
 
 def import_agents(*records: dict[str, Any]) -> None:
-    report = wiring.agents().import_agents(list(records))
+    report = wiring.services.agents().import_agents(list(records))
     assert report.summary["refused"] == 0, report.results
 
 
 def submit(zip_code: str, language: str) -> str:
     request = ConsumerRequest(zip=zip_code, language=language, **CONSUMER)  # type: ignore[arg-type]
-    return wiring.intake().submit(request).referral_id
+    return wiring.services.intake().submit(request).referral_id
 
 
 def assert_no_consumer_details(body: Any) -> None:
@@ -81,9 +81,9 @@ def test_suspended_agents_are_listed_by_page_without_sign_in_or_invitation_items
     # Given three agents, two of them suspended; importing queued an invitation ("INVITE#") for each, and one
     # suspended agent also has a sign-in link ("SIGNIN#") in the same table
     import_agents(agent("7100"), agent("7101"), agent("7102"))
-    wiring.agents().suspend("7100", "missed 5 referrals in the last 7 days")
+    wiring.services.agents().suspend("7100", "missed 5 referrals in the last 7 days")
     clock.advance(minutes=5)
-    wiring.agents().suspend("7102", "missed 6 referrals in the last 7 days")
+    wiring.services.agents().suspend("7102", "missed 6 referrals in the last 7 days")
     now = int(clock.now().timestamp())
     assert DynamoAccessStore(stack["HOD_AGENTS_TABLE"]).replace_sign_in("7100", "nonce-1", now + 600, now, 60)
 
@@ -153,20 +153,20 @@ def test_reports_need_an_admin_token(client: Client, clock: FakeClock, path: str
 # ----- program metrics -------------------------------------------------------------------------------------------
 def offer_round(referral_id: str, later: bool = False) -> Any:
     """The workflow's Offer task for a referral, as the state machine runs it (first round, or a later one)."""
-    referral = wiring.referral_store().get(referral_id)
+    referral = wiring.adapters.referral_store().get(referral_id)
     assert referral is not None
-    state = wiring.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
+    state = wiring.services.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
     if later:
         state["answer"] = {"Error": "States.Timeout"}
-    return wiring.workflow_tasks().offer_round(state, "token", "run")
+    return wiring.workflow.workflow_tasks().offer_round(state, "token", "run")
 
 
 def scenario(test_client: Client, clock: FakeClock) -> dict[str, str]:
     """The day before DAY: one referral. On DAY: R1 accepted after 2 minutes (TX, es); R2 missed by the only TX
     agent, then in the safety net (TX, en); R3 with nobody in Florida, safety net then unserved (FL, en)."""
-    workflow = wiring.workflow_tasks()
+    workflow = wiring.workflow.workflow_tasks()
     import_agents(agent("7130"))  # Austin, TX; speaks en and es
-    wiring.agents().set_weekly_schedule("7130", WeeklySchedule.model_validate(ALWAYS))
+    wiring.services.agents().set_weekly_schedule("7130", WeeklySchedule.model_validate(ALWAYS))
     clock.current = DAY - timedelta(days=1)
     earlier = submit("78702", "en")
     clock.current = DAY
@@ -194,7 +194,7 @@ def test_metrics_count_volumes_time_to_accept_missed_offers_safety_net_and_unser
 ) -> None:
     # Given the scenario's referrals
     ids = scenario(client, clock)
-    assert wiring.referral_store().get(ids["r3"]).status.value == "unserved"  # type: ignore[union-attr]
+    assert wiring.adapters.referral_store().get(ids["r3"]).status.value == "unserved"  # type: ignore[union-attr]
 
     # When the administrator asks for DAY's metrics
     response = get(client, "/admin/metrics?from=2026-11-24&to=2026-11-24")

@@ -88,7 +88,7 @@ def test_the_administrator_suspends_an_agent_found_and_reactivates_them(agents: 
     assert suspended.json_body["profile"]["suspended"] is True
     row = agents.http.get("/admin/search/agents?q=1002", headers=admin_headers()).json_body["agents"][0]
     assert (row["suspended"], row["suspended_reason"]) == (True, "Complaint under review")
-    assert wiring.agents().view("1002").offer_states == frozenset()
+    assert wiring.services.agents().view("1002").offer_states == frozenset()
     # And reactivating lifts it
     assert post_json(agents, "/admin/agents/1002/reactivate", {}, admin_headers()).status_code == 200
     row = agents.http.get("/admin/search/agents?q=1002", headers=admin_headers()).json_body["agents"][0]
@@ -128,7 +128,7 @@ def test_a_suspension_without_a_reason_or_of_nobody_or_without_the_scope_is_refu
     no_reason = post_json(agents, "/admin/agents/1001/suspend", {"reason": " "}, admin_headers())
     nobody = post_json(agents, "/admin/agents/9999/suspend", {"reason": "Complaint"}, admin_headers())
     reader = {
-        "Authorization": f"Bearer {wiring.auth().admin_token('reader', scopes=['agents:read'])}",
+        "Authorization": f"Bearer {wiring.services.auth().admin_token('reader', scopes=['agents:read'])}",
         "Content-Type": "application/json",
     }
     not_allowed = post_json(agents, "/admin/agents/1001/suspend", {"reason": "Complaint"}, reader)

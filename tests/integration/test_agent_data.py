@@ -31,7 +31,7 @@ NPN = "7140"
 
 def submit(first: str, last: str, phone: str) -> str:
     request = ConsumerRequest(first_name=first, last_name=last, phone=phone, zip="78702", language="es")
-    return wiring.intake().submit(request).referral_id
+    return wiring.services.intake().submit(request).referral_id
 
 
 def post(test_client: Client, path: str, body: str = "{}") -> None:
@@ -44,7 +44,7 @@ def history(client: Client, clock: FakeClock) -> dict[str, str]:  # noqa: F811
     """One agent's four offers: on 23 November, accepted after 60 s and completed (Rosa Díaz); on 24 November,
     rejected after 30 s, missed, and accepted after 120 s (Ramón Núñez)."""
     import_agents(agent(NPN))
-    wiring.agents().set_weekly_schedule(NPN, WeeklySchedule.model_validate(ALWAYS))
+    wiring.services.agents().set_weekly_schedule(NPN, WeeklySchedule.model_validate(ALWAYS))
     made: dict[str, str] = {}
     clock.current = DAY - timedelta(days=1)
     made["completed"] = submit("Rosa", "Díaz", "5125550101")
@@ -66,7 +66,7 @@ def history(client: Client, clock: FakeClock) -> dict[str, str]:  # noqa: F811
     made["missed"] = submit("Iris", "Nava", "5125550103")
     assert offer_round(made["missed"]).agent_npn == NPN
     clock.advance(seconds=901)
-    assert wiring.workflow_tasks().offer_lapsed(made["missed"]).next == "match"
+    assert wiring.workflow.workflow_tasks().offer_lapsed(made["missed"]).next == "match"
     clock.advance(seconds=60)
     made["accepted"] = submit("Ramón", "Núñez", "5125550104")
     assert offer_round(made["accepted"]).agent_npn == NPN

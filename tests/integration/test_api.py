@@ -53,13 +53,13 @@ def client() -> Iterator[Client]:
 
 def admin_headers(content_type: str = "application/json") -> dict[str, str]:
     return {
-        "Authorization": f"Bearer {wiring.auth().admin_token('test-admin')}",
+        "Authorization": f"Bearer {wiring.services.auth().admin_token('test-admin')}",
         "Content-Type": content_type,
     }
 
 
 def agent_headers(npn: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {wiring.auth().agent_session(npn)}", "Content-Type": "application/json"}
+    return {"Authorization": f"Bearer {wiring.services.auth().agent_session(npn)}", "Content-Type": "application/json"}
 
 
 def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
@@ -106,7 +106,7 @@ def test_admin_import_reports_each_record_and_bad_ones_do_not_block_good_ones(cl
     assert "business_address.zip" in body["results"][2]["errors"]
     assert "duplicate" in body["results"][4]["errors"]["npn"]
     assert body["results"][0]["eligible_states"] == ["TX"]
-    assert wiring.agent_store().get("1002") is None
+    assert wiring.adapters.agent_store().get("1002") is None
 
 
 def test_import_requires_an_admin_token(client: Client) -> None:
@@ -116,7 +116,7 @@ def test_import_requires_an_admin_token(client: Client) -> None:
     response = post_json(client, "/admin/agents/import", [agent("1001")], agent_headers("1001"))
     # Then both are refused and nothing is stored
     assert response.status_code == 401
-    assert wiring.agent_store().get("1001") is None
+    assert wiring.adapters.agent_store().get("1001") is None
 
 
 def test_csv_import_gives_the_same_agents_as_json(client: Client) -> None:
@@ -137,7 +137,7 @@ def test_csv_import_gives_the_same_agents_as_json(client: Client) -> None:
     assert results[0]["eligible_states"] == ["FL"]
     assert results[1]["status"] == "refused"
     assert "TX:active:health" in results[1]["errors"]["licences"]
-    stored = wiring.agent_store().get("2001")
+    stored = wiring.adapters.agent_store().get("2001")
     assert stored is not None
     assert stored.agent.languages == ("en", "es")
     assert stored.agent.time_zone == "America/New_York"
@@ -276,7 +276,7 @@ def test_simultaneous_identical_submissions_create_one_referral() -> None:
     from local.inproc import atomic_dynamodb
 
     request = ConsumerRequest.model_validate(consumer())
-    submissions = wiring.submissions()
+    submissions = wiring.services.submissions()
     # (moto applied one request at a time, as DynamoDB applies each transaction: moto's own are not thread-safe)
     with atomic_dynamodb(), ThreadPoolExecutor(max_workers=8) as pool:
         ids = set(pool.map(lambda _: submissions.submit(request, "").referral_id, range(8)))
@@ -295,6 +295,6 @@ def test_an_agent_registers_a_phone_for_push_and_bad_tokens_are_refused(client: 
     bad = client.http.put("/agent/devices", body=json.dumps({"platform": "sms", "token": "x"}), headers=headers)
     assert bad.status_code == 400
     assert set(bad.json_body["fields"]) == {"platform", "token"}
-    stored = wiring.agent_store().get("1001")
+    stored = wiring.adapters.agent_store().get("1001")
     assert stored is not None
     assert [d.token for d in stored.agent.devices] == ["abc:DEF_123-x"]

@@ -13,7 +13,7 @@ from benchmarks.counting import CallLog
 from benchmarks.motoproxy import aws_url
 from benchmarks.tables import IndexedTable, global_indexes, item_size, table_shapes
 from hod.adapters.available import DynamoAvailableIndex
-from hod.ports import Placement
+from hod.ports.agents import Placement
 from local.cfn import dynamodb_tables, load_template
 
 

@@ -9,7 +9,7 @@ import pytest
 from hod.adapters.available import DynamoAvailableIndex
 from hod.domain.nearest import IndexEntry, PagedCellSource, find_nearest
 from hod.geo import cell_bounds, encode, haversine_km
-from hod.ports import Placement
+from hod.ports.agents import Placement
 
 pytestmark = pytest.mark.usefixtures("stack")
 

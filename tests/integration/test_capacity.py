@@ -32,10 +32,10 @@ START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # a Tuesday, 9:00 in Austin
 
 def add_agents(*specs: tuple[str, str], weekly: dict[str, Any] = ALWAYS) -> None:
     """(npn, zip): Texas agents speaking English and Spanish, on the given weekly hours."""
-    report = wiring.agents().import_agents([agent(npn, zip_code=zip_code) for npn, zip_code in specs])
+    report = wiring.services.agents().import_agents([agent(npn, zip_code=zip_code) for npn, zip_code in specs])
     assert report.summary["refused"] == 0, report.results
     for npn, _ in specs:
-        wiring.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(weekly))
+        wiring.services.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(weekly))
 
 
 _phones = iter(range(1000, 9999))
@@ -45,19 +45,21 @@ def new_referral(zip_code: str = "78701") -> str:
     request = ConsumerRequest(
         first_name="Rosa", last_name="Díaz", phone=f"512555{next(_phones):04d}", zip=zip_code, language="es"
     )
-    return wiring.intake().submit(request).referral_id
+    return wiring.services.intake().submit(request).referral_id
 
 
 def offer_round(referral_id: str, token: str | None = None, later: bool = False) -> Step:
     """The Offer task as the state machine runs it; a round that fails as retryable is retried, as its Retry does."""
-    referral = wiring.referral_store().get(referral_id)
+    referral = wiring.adapters.referral_store().get(referral_id)
     assert referral is not None
-    state = wiring.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
+    state = wiring.services.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
     if later:
         state["answer"] = {"Error": "States.Timeout"}
     for _ in range(6):
         try:
-            return wiring.workflow_tasks().offer_round(state, token or f"token-{referral_id}", f"run-{referral_id}")
+            return wiring.workflow.workflow_tasks().offer_round(
+                state, token or f"token-{referral_id}", f"run-{referral_id}"
+            )
         except DependencyFailed:
             continue
     raise AssertionError("the round kept failing")
@@ -65,7 +67,7 @@ def offer_round(referral_id: str, token: str | None = None, later: bool = False)
 
 def pending_offers() -> Counter[str]:
     """How many pending offers each agent holds, read from the offers themselves."""
-    store = wiring.workflow_store()
+    store = wiring.adapters.workflow_store()
     held: Counter[str] = Counter()
     for rid in submitted:
         for offer in store.offers(rid):
@@ -75,7 +77,7 @@ def pending_offers() -> Counter[str]:
 
 
 def actions(referral_id: str) -> list[str]:
-    return [event.action for event in wiring.referral_store().audit_trail(referral_id)]
+    return [event.action for event in wiring.adapters.referral_store().audit_trail(referral_id)]
 
 
 submitted: list[str] = []
@@ -133,12 +135,12 @@ def test_concurrent_matches_never_put_an_agent_over_capacity(
     assert sum(held.values()) == 8 * capacity
     assert Counter(step.next for step in steps) == {"offer": 8 * capacity, "queued": 20 - 8 * capacity}
     # And each agent's stored load names exactly the referrals they hold
-    loads = wiring.agent_loads().loads([f"50{i}" for i in range(5)] + ["601", "602", "603"])
+    loads = wiring.adapters.agent_loads().loads([f"50{i}" for i in range(5)] + ["601", "602", "603"])
     now = int(clock.now().timestamp())
     assert {npn: len(load.held(now)) for npn, load in loads.items()} == dict(held)
     # And every referral's opening events were written once, by the write of the round that landed
     for rid in submitted:
-        started = [e for e in wiring.referral_store().audit_trail(rid) if e.detail.get("run") == f"run-{rid}"]
+        started = [e for e in wiring.adapters.referral_store().audit_trail(rid) if e.detail.get("run") == f"run-{rid}"]
         assert len(started) == 1, rid
 
 
@@ -149,7 +151,7 @@ def test_equal_distances_go_to_the_agent_who_has_waited_longest_not_the_lowest_n
     submitted.append(first)
     # When the first referral comes, it goes to the lowest NPN (all have waited equally), who passes on it
     assert offer_round(first).agent_npn == "301"
-    wiring.answers().reject(first, "301", via="portal")
+    wiring.workflow.answers().reject(first, "301", via="portal")
     clock.advance(minutes=1)
     # Then the next referrals go to the agents never offered one, then back to 301, though 301 is free throughout
     for expected in ("302", "303", "301"):
@@ -170,11 +172,11 @@ def test_a_referral_waits_for_a_busy_agent_and_their_answer_wakes_it(clock: Fake
     assert "referral.queued" in actions(second)
     assert "safety_net.opened" not in actions(second)
     # When the agent passes on the first, the second is woken at once, and its next round offers it to them
-    wiring.answers().reject(first, "101", via="portal")
+    wiring.workflow.answers().reject(first, "101", via="portal")
     assert rechecks == ["second-token"]
     assert offer_round(second, later=True).agent_npn == "101"
     # And it was listed on the agent only while it waited
-    assert wiring.agent_loads().load("101").waiters == ()
+    assert wiring.adapters.agent_loads().load("101").waiters == ()
 
 
 def test_a_freed_slot_goes_only_to_referrals_still_waiting_that_were_never_offered_to_the_agent(
@@ -186,7 +188,7 @@ def test_a_freed_slot_goes_only_to_referrals_still_waiting_that_were_never_offer
     # Given four referrals: one waiting; one waiting again after agent 101 passed on it; one whose wait was claimed
     # by a wake; one that never waited
     add_agents(("101", "78701"))
-    store = wiring.workflow_store()
+    store = wiring.adapters.workflow_store()
     waiting, passed_on, woken, never = (new_referral() for _ in range(4))
     busy = [AgentLoad("999")]
     for rid in (waiting, passed_on, woken):
@@ -203,9 +205,9 @@ def test_a_freed_slot_goes_only_to_referrals_still_waiting_that_were_never_offer
         state="TX",
         language="es",
     )
-    contact = AgentContact.of(wiring.agents().view("101").agent)
+    contact = AgentContact.of(wiring.services.agents().view("101").agent)
     store.record_offer(offer, "offer-token", contact, [])
-    event = wiring.workflow_ports().event("agent:101", "offer.rejected")
+    event = wiring.workflow.workflow_ports().event("agent:101", "offer.rejected")
     store.decide_offer(
         passed_on,
         "101",
@@ -234,14 +236,14 @@ def test_an_accepted_referral_holds_the_slot_until_progress_or_the_first_reminde
     first, second = new_referral(), new_referral()
     submitted.extend([first, second])
     offer_round(first)
-    wiring.answers().accept(first, "101", via="portal")
+    wiring.workflow.answers().accept(first, "101", via="portal")
     assert offer_round(second, token="second-token").next == "queued"
     # When the agent records progress on the first (or, without progress, its first reminder comes)
     clock.advance(minutes=5)
     if ends == "progress":
-        wiring.answers().set_status(first, "101", ReferralStatus.IN_PROGRESS)
+        wiring.workflow.answers().set_status(first, "101", ReferralStatus.IN_PROGRESS)
     else:
-        wiring.workflow_tasks().remind(first, 15)
+        wiring.workflow.workflow_tasks().remind(first, 15)
     # Then the wrap-up ends and the waiting referral is woken, and offered to them
     assert rechecks == ["second-token"]
     assert offer_round(second, later=True).agent_npn == "101"
@@ -258,7 +260,7 @@ def test_a_referral_waits_no_longer_than_the_queue_wait_then_goes_to_the_safety_
     first, second = new_referral(), new_referral()
     submitted.extend([first, second])
     offer_round(first)
-    wiring.answers().accept(first, "101", via="portal")
+    wiring.workflow.answers().accept(first, "101", via="portal")
     assert offer_round(second).next == "queued"
     # When its next round comes before the wait is over, while the agent still wraps up, it waits again
     clock.advance(seconds=299)
@@ -280,11 +282,11 @@ def test_the_cascade_stops_at_its_cap_and_the_safety_net_takes_over(
     # When the first two agents pass on it
     for npn in ("101", "102"):
         assert offer_round(rid, later=npn != "101").agent_npn == npn
-        wiring.answers().reject(rid, npn, via="portal")
+        wiring.workflow.answers().reject(rid, npn, via="portal")
     # Then the third round opens the safety net instead of offering it to the third agent
     assert offer_round(rid, later=True).next == "safety_net"
-    assert wiring.workflow_store().offer(rid, "103") is None
-    opened = [e for e in wiring.referral_store().audit_trail(rid) if e.action == "safety_net.opened"]
+    assert wiring.adapters.workflow_store().offer(rid, "103") is None
+    opened = [e for e in wiring.adapters.referral_store().audit_trail(rid) if e.action == "safety_net.opened"]
     assert opened[0].detail["cascade_capped"] is True
 
 
@@ -305,7 +307,7 @@ def submit(client: Client, phone: str) -> str:
 
 
 def offer_status(referral_id: str, npn: str) -> OfferStatus | None:
-    found = wiring.workflow_store().offer(referral_id, npn)
+    found = wiring.adapters.workflow_store().offer(referral_id, npn)
     return found[0].status if found else None
 
 
@@ -325,7 +327,7 @@ def test_a_waiting_referral_is_offered_the_moment_the_busy_agent_passes(workflow
     second = submit(client, "512-555-0102")
     workflow.wait_for(lambda: "referral.queued" in actions(second), what="the second referral to wait")
     # When the agent passes on the first
-    wiring.answers().reject(first, "101", via="portal")
+    wiring.workflow.answers().reject(first, "101", via="portal")
     # Then the second's execution goes straight to its next round (Recheck), which offers it to the agent
     workflow.wait_for(lambda: offer_status(second, "101") is OfferStatus.PENDING, what="the offer of the second")
     entered = states_entered(workflow, second)
@@ -350,9 +352,9 @@ def test_a_lapse_task_that_keeps_failing_flags_the_referral_for_the_sweep(
         rid = submit(client, "512-555-0103")
         # When 101's offer window closes, the execution ends failed (the alarm's metric), the referral flagged
         workflow.wait_for(lambda: workflow.execution(rid)["status"] == "FAILED", what="the execution to fail")
-        assert wiring.referral_store().round_failed(10) == [rid]
+        assert wiring.adapters.referral_store().round_failed(10) == [rid]
         assert states_entered(workflow, rid)[-3:] == ["LapseFailed", "FlagForSweep", "RoundFailed"]
-        lapse = [e for e in wiring.referral_store().audit_trail(rid) if e.action == "workflow.lapse_failed"]
+        lapse = [e for e in wiring.adapters.referral_store().audit_trail(rid) if e.action == "workflow.lapse_failed"]
         assert lapse[0].detail["error"] == "RuntimeError"
     # When the one-minute sweep runs after the fix
     assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 1

@@ -31,10 +31,10 @@ def stored_items() -> list[dict[str, Any]]:
 def intake_drawing(codes: list[str]) -> IntakeService:
     """The stack's intake, drawing its codes from `codes` in turn."""
     draws: Iterator[str] = iter(codes)
-    usual = wiring.intake()
+    usual = wiring.services.intake()
     return IntakeService(
-        wiring.referral_store(),
-        wiring.workflow(),
+        wiring.adapters.referral_store(),
+        wiring.adapters.workflow(),
         wiring.clock(),
         2026,
         new_code=lambda: next(draws),
@@ -104,7 +104,7 @@ def test_a_code_already_taken_is_drawn_again_in_a_new_transaction_and_both_refer
     # Then the second referral is stored once, with the other code, and each code names its own referral
     assert isinstance(second, Referral)
     assert second.confirmation_code == "MN3P8RST"
-    views = wiring.referral_views()
+    views = wiring.views.referral_views()
     assert views.with_audit_trail("HK7M-4QXZ")[0].referral_id == first.referral_id
     assert views.with_audit_trail(" mn3p 8rst ")[0].referral_id == second.referral_id
     heads = [item for item in stored_items() if item["sk"]["S"] == "REFERRAL"]
@@ -127,11 +127,11 @@ def test_an_intake_that_only_ever_draws_taken_codes_stores_nothing_and_says_so()
 def test_a_status_link_code_already_taken_is_drawn_again_and_the_other_link_still_leads_where_it_did(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hod.ports import ShortLink
+    from hod.ports.links import ShortLink
     from hod.services.links import ShortLinks
 
     # Given a short link already holding a code
-    links = wiring.short_links()
+    links = wiring.services.short_links()
     taken = links.shorten("http://hod.test/elsewhere", datetime.now(UTC) + timedelta(days=1)).rsplit("/", 1)[1]
     # When the next intake draws that code for its status link first, then another
     draws = iter([taken, "freshcode42"])

@@ -58,10 +58,12 @@ def gaps_stack(clock: FakeClock) -> str:
     """Texas: an English-only agent on weekdays 8-17; a Spanish (and English) speaker on weekdays 8-17 and
     Saturdays 13-17 — so nobody speaks Spanish on Saturday mornings. A Spanish referral arrives on Saturday at 9:30,
     goes to the safety net and ends unserved."""
-    report = wiring.agents().import_agents([agent("7201", languages=["en"]), agent("7202", languages=["es", "en"])])
+    report = wiring.services.agents().import_agents(
+        [agent("7201", languages=["en"]), agent("7202", languages=["es", "en"])]
+    )
     assert report.summary["refused"] == 0, report.results
-    wiring.agents().set_weekly_schedule("7201", hours("08:00", "17:00", WEEKDAYS))
-    wiring.agents().set_weekly_schedule(
+    wiring.services.agents().set_weekly_schedule("7201", hours("08:00", "17:00", WEEKDAYS))
+    wiring.services.agents().set_weekly_schedule(
         "7202",
         WeeklySchedule.model_validate(
             {
@@ -73,11 +75,11 @@ def gaps_stack(clock: FakeClock) -> str:
         ),
     )
     request = ConsumerRequest(zip="78702", language="es", **CONSUMER)  # type: ignore[arg-type]
-    referral_id = wiring.intake().submit(request).referral_id
-    referral = wiring.referral_store().get(referral_id)
+    referral_id = wiring.services.intake().submit(request).referral_id
+    referral = wiring.adapters.referral_store().get(referral_id)
     assert referral is not None
-    state = wiring.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
-    tasks = wiring.workflow_tasks()
+    state = wiring.services.intake().workflow_start(referral, {}, referral.created_at).model_dump(mode="json")
+    tasks = wiring.workflow.workflow_tasks()
     assert tasks.offer_round(state, "token", "run").next == "safety_net"
     assert tasks.safety_net_lapsed(referral_id).next == "match"
     assert tasks.offer_round({**state, "answer": {"Error": "States.Timeout"}}, "token", "run").next == "done"

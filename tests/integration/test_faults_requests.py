@@ -68,7 +68,11 @@ def texts_to(phone: str) -> list[str]:
 
 def details(referral_id: str, action: str) -> list[dict[str, Any]]:
     """The details of the referral's audit events named `action`, oldest first."""
-    return [dict(event.detail) for event in wiring.referral_store().audit_trail(referral_id) if event.action == action]
+    return [
+        dict(event.detail)
+        for event in wiring.adapters.referral_store().audit_trail(referral_id)
+        if event.action == action
+    ]
 
 
 def event_detail(referral_id: str, action: str) -> dict[str, Any]:
@@ -106,7 +110,7 @@ def test_an_intake_transaction_cancelled_for_capacity_is_answered_503_and_the_sa
     assert refused.status_code == 503, refused.body
     assert refused.headers["Retry-After"] == "5"
     assert cancelled.faulted == 3
-    assert wiring.referral_store().never_started(10) == []
+    assert wiring.adapters.referral_store().never_started(10) == []
     # When the fault clears and the form sends the same request again, it is stored once and offered
     cancelled.clear()
     stored = post_referral(client, key="form-1")
@@ -129,7 +133,7 @@ def test_a_submission_whose_name_cannot_be_written_is_answered_503_and_a_retry_s
     refused = post_referral(client, key="form-2")
     assert refused.status_code == 503, refused.body
     assert throttled.faulted == ATTEMPTS["dynamodb"]  # every attempt of the client
-    assert wiring.referral_store().never_started(10) == []
+    assert wiring.adapters.referral_store().never_started(10) == []
     assert boto3.client("dynamodb").scan(TableName=table)["Items"] == []
     # When the fault clears, the same request stores the referral, its workflow runs, and a repeat answers it again
     throttled.clear()
@@ -152,7 +156,7 @@ def test_a_throttled_workflow_start_is_retried_by_the_client_and_the_referral_of
     # Then the start was retried and the workflow runs; nothing is flagged for the sweep
     assert (throttled.faulted, throttled.passed) == (1, 1)
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
-    assert wiring.referral_store().unstarted(10) == []
+    assert wiring.adapters.referral_store().unstarted(10) == []
     assert "workflow.start_failed" not in actions(client, rid)
 
 
@@ -172,16 +176,16 @@ def test_a_workflow_start_that_keeps_failing_leaves_the_referral_flagged_until_a
     # When a consumer submits, their referral is stored and they are told it arrived
     rid = submit_new(client)
     assert workflow.executions() == []
-    assert wiring.referral_store().unstarted(10) == [rid]
+    assert wiring.adapters.referral_store().unstarted(10) == [rid]
     assert event_detail(rid, "consumer.notified") == {"email": "sent", "text": "sent"}
     # When the sweep runs during the outage, the referral stays flagged
     assert sweep() == 0
-    assert wiring.referral_store().unstarted(10) == [rid]
+    assert wiring.adapters.referral_store().unstarted(10) == [rid]
     # When the outage ends, the next sweep starts it, once
     outage.clear()
     assert sweep() == 1
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
-    assert wiring.referral_store().unstarted(10) == []
+    assert wiring.adapters.referral_store().unstarted(10) == []
     assert sweep() == 0
     assert [execution["name"] for execution in workflow.executions()] == [rid]
 
@@ -292,7 +296,7 @@ def test_an_accept_whose_wake_up_call_stays_throttled_stands_and_the_execution_e
     assert "reminder.not_scheduled" not in trail
     # And the waiting execution, never woken, ends when the offer window closes: its lapse finds it accepted
     workflow.wait_for(lambda: succeeded(workflow, rid), timeout=20, what="the execution to end at the window")
-    referral = wiring.referral_store().get(rid)
+    referral = wiring.adapters.referral_store().get(rid)
     assert referral is not None
     assert (referral.status, referral.accepted_by) == (ReferralStatus.ACCEPTED, "101")
     assert "offer.missed" not in actions(client, rid)

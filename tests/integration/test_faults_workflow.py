@@ -134,7 +134,7 @@ def test_an_offer_round_that_keeps_failing_is_flagged_when_its_retries_run_out_a
     # When every retry has run out (six, 2 s to 64 s apart), the execution fails and the referral is flagged
     workflow.wait_for(lambda: status(workflow, rid) == "FAILED", timeout=30, what="the execution to fail")
     assert faults.waited("states") == SIX_RETRIES
-    assert wiring.referral_store().round_failed(10) == [rid]
+    assert wiring.adapters.referral_store().round_failed(10) == [rid]
     assert details(rid, "workflow.round_failed")[0]["error"] == "DependencyFailed"
     # When the fault clears, the next sweep starts a new execution that makes the offer
     outage.clear()
@@ -159,7 +159,7 @@ def test_a_throttled_offer_is_retried_on_every_channel_and_sent_by_email_text_an
         return {"ApplicationId": "hodapp0001", "Result": results}
 
     faults.stand_in("pinpoint", "SendMessages", delivered)
-    service = wiring.agents()
+    service = wiring.services.agents()
     service.import_agents([agent("101", contact_method="email_text_app", phone="(512) 555-0142")])
     add_agents(("101", "78701", ALWAYS))
     service.register_device("101", PushDevice(platform="fcm", token="device-token-0101"))
@@ -290,7 +290,7 @@ def test_a_lapse_that_keeps_failing_flags_the_referral_and_the_sweep_restarts_it
     # When the window closes and the lapse's retries run out, the execution fails with the referral flagged
     workflow.wait_for(lambda: status(workflow, rid) == "FAILED", timeout=30, what="the execution to fail")
     assert faults.waited("states") == SIX_RETRIES
-    assert wiring.referral_store().round_failed(10) == [rid]
+    assert wiring.adapters.referral_store().round_failed(10) == [rid]
     assert "workflow.lapse_failed" in actions(client, rid)
     # When the fault clears, the sweep restarts it: the new execution lapses the offer and moves on to 102
     outage.clear()
@@ -310,12 +310,12 @@ def test_a_safety_net_lapse_that_keeps_failing_flags_the_referral_and_the_sweep_
     outage = faults.throttle("dynamodb", "GetItem", times=None, by="ExpireFunction", containing=rid)
     # When the round ends and the lapse's retries run out, the execution fails with the referral flagged
     workflow.wait_for(lambda: status(workflow, rid) == "FAILED", timeout=30, what="the execution to fail")
-    assert wiring.referral_store().round_failed(10) == [rid]
+    assert wiring.adapters.referral_store().round_failed(10) == [rid]
     # When the fault clears, the sweep restarts it: the safety net carries on to its last round, then unserved
     outage.clear()
     assert sweep()["workflows_started"] == 1
     workflow.wait_for(lambda: succeeded(workflow, f"{rid}-run1"), timeout=30, what="the new execution to end")
-    referral = wiring.referral_store().get(rid)
+    referral = wiring.adapters.referral_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.UNSERVED
     assert len(offer_emails_to("104")) == 1  # the call went out once
@@ -447,14 +447,14 @@ def test_a_reminder_that_cannot_be_scheduled_is_flagged_and_scheduled_by_the_fir
     # When 101 accepts a referral, the acceptance stands; the reminder is recorded as not scheduled, and flagged
     rid = accepted_by_101(workflow, client)
     assert details(rid, "reminder.not_scheduled") == [{"after_minutes": 15, "agent_npn": "101"}]
-    assert wiring.workflow_store().reminders_unscheduled(10) == [rid]
+    assert wiring.adapters.workflow_store().reminders_unscheduled(10) == [rid]
     # When the sweep runs during the outage, the reminder stays flagged
     assert sweep()["reminders_rescheduled"] == 1
-    assert wiring.workflow_store().reminders_unscheduled(10) == [rid]
+    assert wiring.adapters.workflow_store().reminders_unscheduled(10) == [rid]
     # When the outage ends, the next sweep schedules it (a minute on: its time has passed), once
     outage.clear()
     assert sweep()["reminders_rescheduled"] == 1
-    assert wiring.workflow_store().reminders_unscheduled(10) == []
+    assert wiring.adapters.workflow_store().reminders_unscheduled(10) == []
     assert sweep()["reminders_rescheduled"] == 0
     # And when it falls due, 101 is reminded
     assert fire_due(datetime.now(UTC) + timedelta(minutes=2)) == 1
@@ -469,7 +469,7 @@ def flagged_unstarted(client: Client, faults: Faults) -> str:
     outage = faults.unavailable("sfn", "StartExecution", times=None, by="IntakeFunction")
     rid = submit_new(client)
     outage.clear()
-    assert wiring.referral_store().unstarted(10) == [rid]
+    assert wiring.adapters.referral_store().unstarted(10) == [rid]
     return rid
 
 
@@ -494,7 +494,7 @@ def test_a_sweep_whose_reads_stay_unavailable_fails_and_the_next_one_starts_the_
     # When the sweep runs during the outage, it fails (EventBridge runs it again a minute later) and changes nothing
     with pytest.raises(DependencyFailed):
         sweep()
-    assert wiring.referral_store().unstarted(10) == [rid]
+    assert wiring.adapters.referral_store().unstarted(10) == [rid]
     # When the next sweep runs after the outage, it starts the referral
     outage.clear()
     assert sweep()["workflows_started"] == 1
@@ -515,7 +515,7 @@ def test_a_restart_that_cannot_start_is_flagged_again_and_the_next_sweep_restart
     # When the sweep runs while Step Functions refuses every StartExecution, the referral is flagged again
     outage = faults.unavailable("sfn", "StartExecution", times=None, by="ExpireFunction")
     assert sweep()["workflows_started"] == 0
-    assert wiring.referral_store().round_failed(10) == [rid]
+    assert wiring.adapters.referral_store().round_failed(10) == [rid]
     assert "workflow.restart_failed" in actions(client, rid)
     # When the outage ends, the next sweep restarts it and the offer is made
     outage.clear()
@@ -536,7 +536,7 @@ def test_an_invitation_whose_link_cannot_be_signed_stays_queued_and_a_later_swee
     clock = FakeClock()
     wiring.use_clock(clock)
     boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
-    wiring.agents().import_agents([agent("8800101")])
+    wiring.services.agents().import_agents([agent("8800101")])
     with injected_faults() as faults:
         outage = faults.throttle("secrets-manager", "GetSecretValue", times=None, by="ExpireFunction")
         # When the sweep runs during the outage, the invitation fails (nothing was sent) and stays queued
@@ -555,7 +555,7 @@ def test_an_invitation_whose_email_stays_throttled_is_held_and_the_send_function
 ) -> None:
     # Given a newly eligible agent (an account invitation queued), and SES throttling every e-mail the sweep sends
     # and, until it clears, every e-mail the send function sends
-    wiring.agents().import_agents([agent("8800101")])
+    wiring.services.agents().import_agents([agent("8800101")])
     sweeping = faults.throttle("sesv2", "SendEmail", times=None, by="ExpireFunction")
     sending = faults.throttle("sesv2", "SendEmail", times=None, by="SendFunction")
     # When the sweep runs, SES refuses the invitation in every attempt of the client: it is held on the send queue

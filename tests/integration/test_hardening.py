@@ -77,7 +77,10 @@ def test_a_json_body_nested_a_thousand_deep_is_refused_as_invalid_and_nothing_is
 
 def test_an_import_nested_a_thousand_deep_is_refused_as_invalid(client: Client) -> None:
     # Given an administrator's import body nested 1,000 deep
-    headers = {"Authorization": f"Bearer {wiring.auth().admin_token('test-admin')}", "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {wiring.services.auth().admin_token('test-admin')}",
+        "Content-Type": "application/json",
+    }
 
     # When it is posted
     response = client.http.post("/admin/agents/import", body="[" * 1000 + "]" * 1000, headers=headers)
@@ -320,7 +323,7 @@ def test_an_idempotency_key_longer_than_128_characters_is_refused_rather_than_cu
 # ----- administrator tokens ----------------------------------------------------------------------------------------
 def test_an_administrator_token_does_only_what_its_scopes_allow(client: Client) -> None:
     # Given a token that may only read the program's metrics
-    token = wiring.auth().admin_token("analyst", scopes=["metrics:read"])
+    token = wiring.services.auth().admin_token("analyst", scopes=["metrics:read"])
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     # When it is used to read metrics, then to import an agent
@@ -330,13 +333,13 @@ def test_an_administrator_token_does_only_what_its_scopes_allow(client: Client) 
     # Then the metrics are read, the import is forbidden, and no agent was stored
     assert metrics.status_code == 200
     is_project_error(imported, 403, "forbidden")
-    assert wiring.agent_store().get("3201") is None
+    assert wiring.adapters.agent_store().get("3201") is None
 
 
 def test_an_administrator_token_signed_with_the_links_key_is_refused(client: Client) -> None:
     # Given an administrator token made with the key that signs links and sessions (which the match, notify and
     # expire functions hold)
-    key = wiring.keys().key_ring(with_previous=False).current
+    key = wiring.adapters.keys().key_ring(with_previous=False).current
     expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
     forged = sign(Claims("admin", "intruder", expires, scope=" ".join(ADMIN_SCOPES)), key)
 
@@ -347,7 +350,7 @@ def test_an_administrator_token_signed_with_the_links_key_is_refused(client: Cli
 
     # Then it is refused and nothing is stored
     is_project_error(response, 401, "unauthorized")
-    assert wiring.agent_store().get("3202") is None
+    assert wiring.adapters.agent_store().get("3202") is None
 
 
 def test_only_the_intake_function_reads_the_administrator_key() -> None:

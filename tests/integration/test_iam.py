@@ -74,7 +74,7 @@ def _a_referrals_whole_life(flow: Workflow) -> None:
     assert workers.failed == 0
     # Nobody is available for the next referral: the safety net calls the state's agents through the send queue
     for npn in ("201", "202"):
-        wiring.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(NEVER))
+        wiring.services.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(NEVER))
     with Client(intake_app.app) as client:
         submit_new(client)
     flow.wait_for(lambda: offer_emails_to("203"), what="the safety net's call to agent 203")

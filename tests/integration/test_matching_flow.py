@@ -31,14 +31,14 @@ def clock() -> Iterator[FakeClock]:
 
 
 def import_agents(*records: dict[str, Any]) -> None:
-    report = wiring.agents().import_agents(list(records))
+    report = wiring.services.agents().import_agents(list(records))
     assert report.summary["refused"] == 0, report.results
 
 
 def match(referral_id: str, exclude: list[str] | None = None) -> dict[str, Any]:
-    referral = wiring.referral_store().get(referral_id)
+    referral = wiring.adapters.referral_store().get(referral_id)
     assert referral is not None
-    found = wiring.matching().next_agent(referral, exclude=exclude or [])
+    found = wiring.services.matching().next_agent(referral, exclude=exclude or [])
     return {"agent_npn": found.entry.npn if found.entry else None, "distance_km": found.distance_km}
 
 
@@ -58,11 +58,11 @@ def sweep(refresh_workers: QueueWorkers) -> Callable[[], dict[str, Any]]:
 
 def referral(zip_code: str = "78702", language: str = "es") -> str:
     request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550100", zip=zip_code, language=language)
-    return wiring.intake().submit(request).referral_id
+    return wiring.services.intake().submit(request).referral_id
 
 
 def always(npn: str) -> None:
-    wiring.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
+    wiring.services.agents().set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
 
 
 def test_the_closest_available_agent_speaking_the_language_is_chosen(clock: FakeClock) -> None:
@@ -107,7 +107,7 @@ def test_agents_enter_and_leave_the_index_with_their_hours(
     clock.advance(hours=9)
     assert match(rid)["agent_npn"] is None  # a stale entry is skipped even before the sweep runs
     assert sweep()["applied"] == 1
-    assert wiring.available_index().query("TX#es", "") == []
+    assert wiring.adapters.available_index().query("TX#es", "") == []
 
 
 def test_today_off_and_suspension_take_an_agent_out_at_once(clock: FakeClock) -> None:
@@ -115,9 +115,9 @@ def test_today_off_and_suspension_take_an_agent_out_at_once(clock: FakeClock) ->
     always("8")
     rid = referral()
     assert match(rid)["agent_npn"] == "8"
-    wiring.agents().set_today("8", False)
+    wiring.services.agents().set_today("8", False)
     assert match(rid)["agent_npn"] is None
-    wiring.agents().set_today("8", None)
+    wiring.services.agents().set_today("8", None)
     assert match(rid)["agent_npn"] == "8"
 
 
@@ -134,7 +134,7 @@ def test_preferences_narrow_the_states_an_agent_is_matched_in(clock: FakeClock) 
     # When they narrow their preferences to Texas
     from hod.services.agents import ProfileUpdate
 
-    wiring.agents().update_profile("9", ProfileUpdate(state_preferences=("TX",)))
+    wiring.services.agents().update_profile("9", ProfileUpdate(state_preferences=("TX",)))
     # Then Oklahoma consumers no longer reach them, Texas consumers still do
     assert match(ok_referral)["agent_npn"] is None
     assert match(referral())["agent_npn"] == "9"

@@ -80,20 +80,20 @@ def offered(contact_method: str, phone: str = "(512) 555-0142") -> tuple[str, st
     """An agent with this contact method and a registered phone, and a fresh referral near them (its receipt, a
     text: the consumer gave no e-mail, already sent by the intake). (npn, referral id)"""
     npn = str(100 + len(emails()) + len(texts()))
-    service = wiring.agents()
+    service = wiring.services.agents()
     assert service.import_agents([agent(npn, contact_method=contact_method, phone=phone)]).summary["created"] == 1
     service.set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
     service.register_device(npn, DEVICE)
     request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550188", zip="78702", language="es")
-    rid = wiring.intake().submit(request).referral_id
+    rid = wiring.services.intake().submit(request).referral_id
     return npn, rid
 
 
 def offer_event(rid: str, token: str = "t") -> dict[str, Any]:
     """The Offer task's input for a referral's first round, as the state machine passes it."""
-    referral = wiring.referral_store().get(rid)
+    referral = wiring.adapters.referral_store().get(rid)
     assert referral is not None
-    start = wiring.intake().workflow_start(referral, {}, referral.created_at)
+    start = wiring.services.intake().workflow_start(referral, {}, referral.created_at)
     return {"task": "offer", "task_token": token, "execution": "run", "state": start.model_dump(mode="json")}
 
 
@@ -144,7 +144,7 @@ def test_the_offer_goes_exactly_over_the_preferred_channels(
         short = re.search(r"http://hod\.test/l/([A-Za-z0-9_\-]+)$", body)
         assert short, body
         assert len(body) <= 160
-        assert wiring.short_links().resolve(short.group(1)) == signed_link_in(emails()[0].body)
+        assert wiring.services.short_links().resolve(short.group(1)) == signed_link_in(emails()[0].body)
 
 
 def signed_link_in(body: str) -> str:
@@ -165,12 +165,12 @@ def test_a_failing_text_channel_still_delivers_the_email_and_the_referral_procee
     result = offer(rid)
     assert result["outcomes"] == {"email": "sent", "text": "failed"}
     assert len(emails()) == 1
-    notified = [e for e in wiring.referral_store().audit_trail(rid) if e.action == "offer.notified"]
+    notified = [e for e in wiring.adapters.referral_store().audit_trail(rid) if e.action == "offer.notified"]
     assert notified[0].detail == {"agent_npn": npn, "email": "sent", "text": "failed"}
     # The agent can still accept from the e-mail
-    accepted = wiring.answers().accept(rid, npn, via="link")
+    accepted = wiring.workflow.answers().accept(rid, npn, via="link")
     assert accepted.accepted_by == npn
-    assert wiring.workflow_store().offer(rid, npn)[0].status is OfferStatus.ACCEPTED  # type: ignore[index]
+    assert wiring.adapters.workflow_store().offer(rid, npn)[0].status is OfferStatus.ACCEPTED  # type: ignore[index]
 
 
 def test_a_replayed_offer_invocation_sends_nothing_twice(push_configured: Stubber) -> None:
@@ -187,8 +187,8 @@ def test_a_replayed_offer_invocation_sends_nothing_twice(push_configured: Stubbe
     assert again["outcomes"] == {"email": "duplicate", "text": "duplicate", "app": "duplicate"}
     assert len(emails()) == 1
     assert len(agent_texts()) == 1
-    assert wiring.workflow_store().offer(rid, npn)[1] == "t2"  # type: ignore[index]
-    assert [e.action for e in wiring.referral_store().audit_trail(rid)].count("offer.made") == 1
+    assert wiring.adapters.workflow_store().offer(rid, npn)[1] == "t2"  # type: ignore[index]
+    assert [e.action for e in wiring.adapters.referral_store().audit_trail(rid)].count("offer.made") == 1
     push_configured.assert_no_pending_responses()
 
 
@@ -198,12 +198,12 @@ def test_each_message_of_a_referral_is_on_its_audit_trail_by_its_channels_and_it
     # Given a referral offered and accepted, the consumer without an e-mail address
     npn, rid = offered("email_text")
     offer(rid)
-    wiring.answers().accept(rid, npn, via="link")
+    wiring.workflow.answers().accept(rid, npn, via="link")
     # Then the receipt's outcomes, the offer's and the acceptance's channels are on the trail, in the decisions' own
     # records; every channel took its message, so no outcome has a record of its own
     trail = {
         e.action + (":" + e.detail["message"] if "message" in e.detail else ""): e.detail
-        for e in wiring.referral_store().audit_trail(rid)
+        for e in wiring.adapters.referral_store().audit_trail(rid)
     }
     assert trail["consumer.notified"] == {"email": "suppressed", "text": "sent"}  # the receipt: no e-mail given
     assert trail["offer.made"]["channels"] == ["email", "text"]
@@ -219,12 +219,12 @@ def test_each_message_of_a_referral_is_on_its_audit_trail_by_its_channels_and_it
         raise DependencyFailed("sns", "Publish", "InvalidParameter")
 
     monkeypatch.setattr(SnsText, "send", broken)
-    wiring.answers().accept(rid, npn, via="link")
+    wiring.workflow.answers().accept(rid, npn, via="link")
     notify({"task": "reminder", "referral_id": rid, "after_minutes": 15, "agent_npn": npn})
     # Then each message a channel failed has its outcomes on the trail, and the reminder its own record
     trail = {
         e.action + (":" + e.detail["message"] if "message" in e.detail else ""): e.detail
-        for e in wiring.referral_store().audit_trail(rid)
+        for e in wiring.adapters.referral_store().audit_trail(rid)
     }
     assert "offer.notified" not in trail
     assert trail["accepted.notified"] == {"agent_npn": npn, "email": "sent", "text": "failed"}
@@ -239,7 +239,7 @@ def test_each_message_of_a_referral_is_on_its_audit_trail_by_its_channels_and_it
 def test_the_consumer_hears_in_their_language_and_learns_who_will_call(push_configured: Stubber) -> None:
     npn, rid = offered("email_only")
     offer(rid)
-    wiring.answers().accept(rid, npn, via="link")
+    wiring.workflow.answers().accept(rid, npn, via="link")
     to_consumer = [body for phone, body in texts() if phone == "+15125550188"]
     assert to_consumer[0].startswith("Help On Demand: recibimos su solicitud")
     assert "Ana García" in to_consumer[1]
@@ -279,7 +279,7 @@ def test_no_personal_data_reaches_the_logs(
         ).json_body["referral_id"]
         step = offer(rid)
         accepting = step["agent_npn"] or npn
-        wiring.answers().accept(rid, accepting, via="link")
+        wiring.workflow.answers().accept(rid, accepting, via="link")
         notify({"task": "reminder", "referral_id": rid, "after_minutes": 15, "agent_npn": accepting})
     captured = capfd.readouterr()
     logs = captured.out + captured.err + caplog.text

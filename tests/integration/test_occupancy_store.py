@@ -15,7 +15,7 @@ from hod.adapters.dynamo import bind
 from hod.domain import occupancy as occ
 from hod.domain.nearest import find_nearest
 from hod.geo import encode
-from hod.ports import Placement
+from hod.ports.agents import Placement
 from tests.summary_store import MemoryIndexStore, centred
 
 AUSTIN = (30.2672, -97.7431)

@@ -39,7 +39,7 @@ def client(workflow: Workflow) -> Iterator[Client]:
 def test_an_agent_who_chose_spanish_gets_the_offer_and_its_page_in_spanish(workflow: Workflow, client: Client) -> None:
     # Given an agent in Austin who speaks English first but chose Spanish for pages and messages
     add_agents(("101", "78701", ALWAYS))
-    wiring.agents().update_profile("101", ProfileUpdate(page_language="es", languages=("en", "es")))
+    wiring.services.agents().update_profile("101", ProfileUpdate(page_language="es", languages=("en", "es")))
     # When a Spanish-speaking consumer nearby asks for help
     submit(client)
     link = link_of("101", workflow)

@@ -27,7 +27,7 @@ def test_a_reminder_schedule_names_the_dead_letter_queue_and_its_retries(stack: 
     # Given the stack's environment (the reminders' dead-letter queue among it)
     assert stack["HOD_REMINDER_DEAD_LETTER_ARN"].endswith(":hod-local-dead-letters")
     # When a reminder is scheduled
-    wiring.reminders().schedule("r1", 15, datetime.now(UTC) + timedelta(minutes=15), "101")
+    wiring.adapters.reminders().schedule("r1", 15, datetime.now(UTC) + timedelta(minutes=15), "101")
     # Then Scheduler holds it (named for the acceptance it follows) with the queue for what it cannot deliver, and
     # bounded retries
     scheduler = boto3.client("scheduler")

@@ -114,7 +114,7 @@ def test_an_acceptance_publishes_the_offer_counts_and_the_time_from_request_to_a
         assert accepted.status_code == 200, accepted.body
     # Then one offer made and one accepted are published, with the seconds from the request to the acceptance
     metrics = published()
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.accepted_at is not None
     assert metrics["OffersMade"] == [1.0]
@@ -134,7 +134,7 @@ def test_the_sweep_publishes_how_long_the_oldest_change_not_yet_applied_has_been
     # Given an Austin agent on the default hours (from 08:00), at 07:59
     clock = FakeClock(BEFORE_HOURS)
     wiring.use_clock(clock)
-    assert wiring.agents().import_agents([agent("7", zip_code="78701")]).summary["created"] == 1
+    assert wiring.services.agents().import_agents([agent("7", zip_code="78701")]).summary["created"] == 1
     # When the sweep runs at 07:59, nothing is due yet: no lag, and the 08:00 change is queued for the workers
     first = expire_handler.handler({}, LocalContext("Expire"))
     assert (first["index_lag_seconds"], first["queued"]) == (0, 1)

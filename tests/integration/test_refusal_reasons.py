@@ -62,7 +62,7 @@ def test_a_profile_field_refused_names_its_problem_by_a_stable_key(
     client: Client, body: dict[str, Any], field: str, problem: str
 ) -> None:
     # Given a signed-in agent
-    before = wiring.agent_store().get(NPN)
+    before = wiring.adapters.agent_store().get(NPN)
     # When they save a profile change the service refuses
     response = put_json(client, "/agent/profile", body)
 
@@ -71,7 +71,7 @@ def test_a_profile_field_refused_names_its_problem_by_a_stable_key(
     assert answer["problems"] == {field: problem}
     assert set(answer["fields"]) == {field}
     assert problem in FIELD_PROBLEMS
-    assert wiring.agent_store().get(NPN) == before
+    assert wiring.adapters.agent_store().get(NPN) == before
 
 
 def test_availability_problems_are_named_per_day_and_break_and_for_out_of_office(client: Client) -> None:
@@ -110,7 +110,7 @@ def test_sessions_that_are_missing_forged_or_expired_say_which(client: Client) -
     # Given a session token, and the same token with its signature changed
     clock = wiring.clock()
     assert isinstance(clock, FakeClock)
-    token = wiring.auth().agent_session(NPN)
+    token = wiring.services.auth().agent_session(NPN)
     version, claims, mac = token.split(".")
 
     # When the portal calls with no session, a damaged one, a tampered one, and the session after its time is up

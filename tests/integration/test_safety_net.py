@@ -67,7 +67,7 @@ def client() -> Iterator[Client]:
 def texas_agents(count: int) -> list[str]:
     """`count` agents taking Texas referrals, none available now; a third speak only Spanish."""
     npns = [str(700 + i) for i in range(count)]
-    service = wiring.agents()
+    service = wiring.services.agents()
     records = [agent(npn, languages=["es"] if i % 3 == 0 else ["en", "es"]) for i, npn in enumerate(npns)]
     assert service.import_agents(records).summary["refused"] == 0
     for npn in npns:
@@ -89,7 +89,7 @@ def calls_received() -> Counter[str]:
 def sent_events(referral_id: str) -> list[dict[str, Any]]:
     return [
         dict(event.detail)
-        for event in wiring.workflow_store().audit_trail(referral_id)
+        for event in wiring.adapters.workflow_store().audit_trail(referral_id)
         if event.action == "safety_net.sent"
     ]
 
@@ -123,13 +123,13 @@ def test_the_fan_out_survives_injected_throttling_without_loss_or_duplicates(
     events = sent_events(rid)
     assert sum(event.get("sent", 0) for event in events) == 130
     assert sum(event.get("throttled", 0) for event in events) > 0
-    ledger = wiring.send_ledger()
+    ledger = wiring.adapters.send_ledger()
     for npn in npns[:5]:
         assert not ledger.claim(ledger_scope(rid, npn), call_key(npn), "someone else", SystemClock().now(), CLAIM_HOLD)
     # And the first agent to answer still takes the referral
     link = _link_to(npns[17], rid)
     assert client.http.post("/offers/accept", body=f"t={link}", headers=FORM).status_code == 200
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.ACCEPTED
 
@@ -158,7 +158,11 @@ def test_calls_still_queued_when_an_agent_accepts_are_not_sent_late(
 
 
 def offer_outcomes(referral_id: str, action: str) -> list[dict[str, Any]]:
-    return [dict(event.detail) for event in wiring.workflow_store().audit_trail(referral_id) if event.action == action]
+    return [
+        dict(event.detail)
+        for event in wiring.adapters.workflow_store().audit_trail(referral_id)
+        if event.action == action
+    ]
 
 
 def test_an_offer_its_channel_refused_when_due_is_held_and_sent_within_its_window(
@@ -183,13 +187,13 @@ def test_an_offer_held_until_its_window_closed_is_not_sent_late(
     rid = offer_held(flow, client)
     # When SES takes messages again only after the offer's window closed
     flow.wait_for(
-        lambda: wiring.workflow_store().offer(rid, "101")[0].status.value == "missed",
+        lambda: wiring.adapters.workflow_store().offer(rid, "101")[0].status.value == "missed",
         timeout=60,
         what="the offer to lapse",
     )
     # (the state machine's timer may close the window a moment before the deadline the offer stored, and a try that
     # began before the deadline keeps going through the SDK's few seconds of back-off: wait past both)
-    settled = wiring.workflow_store().offer(rid, "101")[0].deadline + timedelta(seconds=SDK_BACK_OFF_S)
+    settled = wiring.adapters.workflow_store().offer(rid, "101")[0].deadline + timedelta(seconds=SDK_BACK_OFF_S)
     flow.wait_for(lambda: SystemClock().now() > settled, timeout=30, what="the offer's deadline to pass")
     quota.rate = 50
     # Then the held offer is dropped as late, never sent
@@ -218,7 +222,7 @@ def held_offer_outcomes(flow: Workflow, referral_id: str) -> list[str]:
 
 
 def add_available(npn: str) -> None:
-    service = wiring.agents()
+    service = wiring.services.agents()
     assert service.import_agents([agent(npn, contact_method="email_only")]).summary["refused"] == 0
     service.set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
 

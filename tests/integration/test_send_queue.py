@@ -70,7 +70,7 @@ def held(key: str, **changes: Any) -> HeldMessage:
 
 def test_a_message_the_send_function_fails_stays_on_the_queue_and_a_done_one_is_deleted(flow: Workflow) -> None:
     # Given a held message the send function can send, and a message it cannot read
-    queue = wiring.send_queue()
+    queue = wiring.adapters.send_queue()
     queue.put([held("suspended:2026-11-30#email")])
     boto3.client("sqs").send_message(
         QueueUrl=flow.env["HOD_SEND_QUEUE_URL"],
@@ -91,7 +91,7 @@ def test_a_message_the_send_function_fails_stays_on_the_queue_and_a_done_one_is_
 
     flow.wait_for(lambda: on_the_queue() == 1, timeout=30, what="the sent message to be deleted")
     assert on_the_queue() == 1
-    ledger = wiring.send_ledger()
+    ledger = wiring.adapters.send_ledger()
     assert ledger.recorded([("AGENT#101", "suspended:2026-11-30#email")]) == {
         ("AGENT#101", "suspended:2026-11-30#email")
     }
@@ -102,14 +102,14 @@ def test_the_same_message_put_twice_within_minutes_is_queued_once(flow: Workflow
     assert flow.consumers is not None
     flow.consumers.stop()
     message = held("missed:101#email")
-    wiring.send_queue().put([message])
-    wiring.send_queue().put([message])
+    wiring.adapters.send_queue().put([message])
+    wiring.adapters.send_queue().put([message])
     # Then the queue holds it once
     assert attributes(flow.env["HOD_SEND_QUEUE_URL"])["ApproximateNumberOfMessages"] == "1"
 
 
 def test_a_ledger_claim_keeps_others_off_until_it_is_recorded_given_back_or_lapsed(flow: Workflow) -> None:
-    ledger = wiring.send_ledger()
+    ledger = wiring.adapters.send_ledger()
     send = ("r-1", "missed:101#email")
     # A first claim holds the send; nobody else gets it while it is held
     assert ledger.claim(*send, "a", NOW, HOLD)
@@ -139,7 +139,7 @@ def test_a_ledger_entry_written_before_claims_lapsed_counts_as_sent(flow: Workfl
             "status": {"S": "claimed"},
         },
     )
-    ledger = wiring.send_ledger()
+    ledger = wiring.adapters.send_ledger()
     # Then it is not sent again
     assert not ledger.claim("r-1", "safety_net:101#email", "a", NOW + timedelta(days=1), HOLD)
     assert ledger.recorded([("r-1", "safety_net:101#email")]) == {("r-1", "safety_net:101#email")}

@@ -73,7 +73,7 @@ def test_referrals_and_offers_written_to_any_shard_are_found_by_the_days_report(
     # Given 48 referrals, three in each of the 16 shards (ids in shard order, round after round), over two UTC days
     # (rounds 1 and 3 on DAY, round 2 the day before); every third one offered to the one agent, who turns it down
     import_agents(agent("7130"))
-    wiring.agents().set_weekly_schedule("7130", WeeklySchedule.model_validate(ALWAYS))
+    wiring.services.agents().set_weekly_schedule("7130", WeeklySchedule.model_validate(ALWAYS))
     referrals_on: Counter[date] = Counter()
     offers_on: Counter[date] = Counter()
     for n, rid in enumerate(referral_ids):
@@ -138,7 +138,7 @@ def test_referrals_flagged_for_the_sweep_are_found_in_every_shard_and_restarts_a
     stack: dict[str, str],
     referral_ids: list[str],
 ) -> None:
-    store = wiring.referral_store()
+    store = wiring.adapters.referral_store()
     # Given 48 referrals never started (every shard), of which 16 failed to start and 8 had rounds that kept failing
     for _ in referral_ids:
         submit("78702", "en")
@@ -176,4 +176,4 @@ def test_a_states_roster_is_spread_over_its_shards_and_read_whole(clock: FakeClo
     assert set(areas) == {roster_areas("TX")[shard_of(npn, ROSTER_SHARDS)] for npn in npns}
     assert len(areas) > ROSTER_SHARDS // 2
     # And the safety net's roster has every one of them, once
-    assert sorted(wiring.agents().roster("TX")) == npns
+    assert sorted(wiring.services.agents().roster("TX")) == npns

@@ -137,7 +137,7 @@ def test_the_receipts_link_shows_each_stage_from_searching_to_completed(workflow
     answer = status_json(client, token)[1]
     assert answer["stage"] == "accepted"
     assert answer["agent"] == {"first_name": "Ana", "phone": "(512) 555-0142", "phone_tel": "+15125550142"}
-    referral = wiring.workflow_store().get(receipt["referral_id"])
+    referral = wiring.adapters.workflow_store().get(receipt["referral_id"])
     assert referral is not None
     assert referral.accepted_at is not None
     assert datetime.fromisoformat(answer["contact_by"]) == referral.accepted_at + timedelta(seconds=600)
@@ -250,14 +250,14 @@ def test_nobody_has_called_me_is_refused_before_the_contact_by_time_and_recorded
     code, page = not_called(client, token)
     assert code == 200
     assert "Le recordamos a Ana que le llame ahora" in page
-    trail = wiring.workflow_store().audit_trail(rid)
+    trail = wiring.adapters.workflow_store().audit_trail(rid)
     reports = [event for event in trail if event.action == "consumer.not_called"]
     assert len(reports) == 1
     assert reports[0].detail["agent_npn"] == "101"
     assert reports[0].detail["policy"] == "remind"
     assert any(e.action == "agent.reminded" and e.detail.get("reason") == "not_called" for e in trail)
     assert len(agent_emails("101", "says nobody has called")) == 1
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.ACCEPTED
     assert referral.accepted_by == "101"
@@ -289,12 +289,12 @@ def test_under_the_reassign_policy_nobody_has_called_me_sends_the_referral_to_th
     assert stage(client, token) == "searching"
     assert len(agent_emails("101", "has gone to another agent")) == 1
     # And the sweep starts its next round as after a failed one: the next agent gets the offer and accepts
-    assert wiring.intake().start_unstarted() == 1
+    assert wiring.services.intake().start_unstarted() == 1
     accepted_by(client, workflow, "102")
     answer = status_json(client, token)[1]
     assert answer["stage"] == "accepted"
     assert answer["agent"]["first_name"] == "Ana"
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.accepted_by == "102"
     # And the first acceptance's second reminder, when its schedule fires, reminds nobody: the referral is not
@@ -330,7 +330,7 @@ def test_a_failing_write_of_the_report_loses_nothing_and_it_can_be_made_again(
     # Then the consumer is told to try again, and the referral is as it was: accepted, nothing recorded or sent
     assert code == 503
     rule.clear()
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.ACCEPTED
     assert referral.accepted_by == "101"

@@ -81,14 +81,14 @@ def together(submit: Any, bodies: list[ConsumerRequest]) -> list[Any]:
 
 def test_a_repeated_submission_is_answered_with_the_first_referral_as_stored_and_sends_no_second_receipt() -> None:
     # Given a submission with an Idempotency-Key, stored, whose referral has since moved on
-    submissions = wiring.submissions()
+    submissions = wiring.services.submissions()
     first = submissions.submit(request(phone="512-555-0101"), "form-1")
-    wiring.workflow_store().move_referral(
+    wiring.adapters.workflow_store().move_referral(
         first.referral_id,
         expected=[ReferralStatus.SEARCHING],
         to=ReferralStatus.SAFETY_NET,
         at=datetime.now(UTC),
-        event=wiring.workflow_ports().event("system", "safety_net.opened", round=1),
+        event=wiring.workflow.workflow_ports().event("system", "safety_net.opened", round=1),
     )
     # When the same request comes again with the same key
     again = submissions.submit(request(phone="512-555-0101"), "form-1")
@@ -101,7 +101,7 @@ def test_a_repeated_submission_is_answered_with_the_first_referral_as_stored_and
 
 def test_duplicates_arriving_together_with_one_key_store_one_referral_and_send_one_receipt() -> None:
     # Given eight identical submissions with one Idempotency-Key, sent from eight threads at the same moment
-    submissions = wiring.submissions()
+    submissions = wiring.services.submissions()
     bodies = [request(phone="512-555-0102")] * DUPLICATES
     # When they all arrive
     answers = together(lambda body: submissions.submit(body, "form-burst"), bodies)
@@ -114,7 +114,7 @@ def test_duplicates_arriving_together_with_one_key_store_one_referral_and_send_o
 
 def test_duplicates_without_a_key_arriving_together_store_one_referral() -> None:
     # Given eight identical submissions without a key (their fields name them), at the same moment
-    submissions = wiring.submissions()
+    submissions = wiring.services.submissions()
     # When they all arrive
     answers = together(lambda body: submissions.submit(body, ""), [request(phone="512-555-0103")] * DUPLICATES)
     # Then they all name one stored referral
@@ -125,7 +125,7 @@ def test_duplicates_without_a_key_arriving_together_store_one_referral() -> None
 
 def test_one_key_with_different_bodies_arriving_together_stores_the_first_and_refuses_the_others() -> None:
     # Given one Idempotency-Key sent at the same moment with eight different phone numbers
-    submissions = wiring.submissions()
+    submissions = wiring.services.submissions()
     bodies = [request(phone=f"512-555-01{n:02d}") for n in range(DUPLICATES)]
     # When they all arrive
     answers = together(lambda body: submissions.submit(body, "form-shared"), bodies)
@@ -138,7 +138,7 @@ def test_one_key_with_different_bodies_arriving_together_stores_the_first_and_re
 
 def test_a_name_past_its_expiry_no_longer_holds_and_the_same_submission_is_stored_again(clock: MovableClock) -> None:
     # Given a submission stored through an intake whose names hold for a minute
-    submissions = Submissions(wiring.intake(), wiring.referral_store(), clock, 60)
+    submissions = Submissions(wiring.services.intake(), wiring.adapters.referral_store(), clock, 60)
     first = submissions.submit(request(), "form-9")
     # When the same submission comes within the minute, and again after it
     clock.at += timedelta(seconds=59)

@@ -59,7 +59,7 @@ def sweep(context: Any = None) -> dict[str, Any]:
 
 
 def import_agents(*records: dict[str, Any]) -> None:
-    report = wiring.agents().import_agents(list(records))
+    report = wiring.services.agents().import_agents(list(records))
     assert report.summary["refused"] == 0, report.results
 
 
@@ -73,7 +73,7 @@ def hours(start: str, end: str = "17:00") -> WeeklySchedule:
 
 
 def available(area: str) -> set[str]:
-    return {entry.npn for entry in wiring.available_index().query(area, "")}
+    return {entry.npn for entry in wiring.adapters.available_index().query(area, "")}
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def texas_and_florida(count: int) -> list[str]:
     )
     for n, npn in enumerate(npns):
         if not n % 3:
-            wiring.agents().set_weekly_schedule(npn, hours("09:00"))
+            wiring.services.agents().set_weekly_schedule(npn, hours("09:00"))
     return npns
 
 
@@ -150,7 +150,7 @@ def test_a_sweep_that_runs_out_of_time_leaves_the_rest_to_the_next_nothing_lost_
     later = ["910001", "910002"]
     import_agents(*(agent(npn, zip_code="75201") for npn in later))
     for npn in later:
-        wiring.agents().set_weekly_schedule(npn, hours("08:01"))
+        wiring.services.agents().set_weekly_schedule(npn, hours("08:01"))
 
     # When a sweep at 13:59:10 runs out of time after queueing the first due time, and the next sweep runs
     clock.current = at(13, 59, 10)
@@ -182,7 +182,7 @@ def test_a_batch_that_fails_in_a_worker_is_handed_over_again_and_applied(
     sweep()
 
     # And a worker whose save of one of them is throttled (or cut off by its timeout), once
-    from hod.adapters.dynamo import DynamoAgentStore
+    from hod.adapters.agent_store import DynamoAgentStore
 
     save = DynamoAgentStore.save
     broken = {npns[4]}
@@ -240,13 +240,13 @@ def test_a_change_too_soon_for_the_sweep_is_queued_by_the_save_itself(
 ) -> None:
     # Given an Austin agent working 10:00-17:00, and a sweep at 08:58:30 whose window already covers 09:00
     import_agents(agent("920001", zip_code="78701"))
-    wiring.agents().set_weekly_schedule("920001", hours("10:00"))
+    wiring.services.agents().set_weekly_schedule("920001", hours("10:00"))
     clock.current = at(14, 58, 30)
     sweep()
 
     # When at 08:59:10 the agent moves their start to 09:00
     clock.current = at(14, 59, 10)
-    wiring.agents().set_weekly_schedule("920001", hours("09:00"))
+    wiring.services.agents().set_weekly_schedule("920001", hours("09:00"))
 
     # Then at 09:00 the change is applied without another sweep
     clock.current = at(15)

@@ -50,7 +50,7 @@ def put_subscription(api: Client, npn: str, body: Any) -> Any:
 
 def agent_with_browser(api: Client, push: PushService, npn: str, method: str = "email_app") -> Subscription:
     """An agent in Austin, always available, who turned notifications on in one browser."""
-    service = wiring.agents()
+    service = wiring.services.agents()
     assert service.import_agents([agent(npn, contact_method=method)]).summary["created"] == 1
     service.set_weekly_schedule(npn, WeeklySchedule.model_validate(ALWAYS))
     subscription = push.subscribe(f"agent-{npn}")
@@ -62,7 +62,7 @@ def agent_with_browser(api: Client, push: PushService, npn: str, method: str = "
 
 def referral_nearby() -> str:
     request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550188", zip="78702", language="en")
-    return wiring.intake().submit(request).referral_id
+    return wiring.services.intake().submit(request).referral_id
 
 
 def offered_while_the_push_service_answers(
@@ -77,11 +77,11 @@ def offered_while_the_push_service_answers(
 
 
 def devices_of(npn: str) -> list[str]:
-    return [device.platform for device in wiring.agents().view(npn).agent.devices]
+    return [device.platform for device in wiring.services.agents().view(npn).agent.devices]
 
 
 def trail(rid: str, action: str) -> list[dict[str, Any]]:
-    return [dict(e.detail) for e in wiring.referral_store().audit_trail(rid) if e.action == action]
+    return [dict(e.detail) for e in wiring.adapters.referral_store().audit_trail(rid) if e.action == action]
 
 
 def test_an_agent_who_turned_on_browser_notifications_gets_the_offer_pushed_encrypted_with_its_signed_link(
@@ -157,7 +157,7 @@ def test_a_subscription_that_is_not_https_or_has_malformed_keys_is_refused_and_c
     import app as intake_app
 
     # Given an agent, on a stack that (as deployed) takes https push endpoints only
-    wiring.agents().import_agents([agent("304")])
+    wiring.services.agents().import_agents([agent("304")])
     good = Subscription("https://push.example.net/send/abc").to_json()
     with Client(intake_app.app) as api:
         for bad in (
@@ -180,5 +180,5 @@ def test_a_subscription_that_is_not_https_or_has_malformed_keys_is_refused_and_c
         # And an agent keeps at most five devices: the newest
         for n in range(6):
             put_subscription(api, "304", Subscription(f"https://push.example.net/send/{n}").to_json())
-        kept = wiring.agents().view("304").agent.devices
+        kept = wiring.services.agents().view("304").agent.devices
         assert [d.identity for d in kept] == [f"https://push.example.net/send/{n}" for n in range(1, 6)]

@@ -40,7 +40,7 @@ def client(workflow: Workflow) -> Iterator[Client]:
 
 def add_agents(*specs: tuple[str, str, dict[str, Any]]) -> None:
     """(npn, zip, weekly schedule) — all Texas agents speaking Spanish."""
-    service = wiring.agents()
+    service = wiring.services.agents()
     report = service.import_agents([agent(npn, zip_code=zip_code) for npn, zip_code, _ in specs])
     assert report.summary["refused"] == 0, report.results
     for npn, _, weekly in specs:
@@ -76,7 +76,7 @@ def token_of(path: str) -> str:
 
 
 def offer_status(referral_id: str, npn: str) -> OfferStatus | None:
-    found = wiring.workflow_store().offer(referral_id, npn)
+    found = wiring.adapters.workflow_store().offer(referral_id, npn)
     return found[0].status if found else None
 
 
@@ -109,7 +109,7 @@ def test_the_nearest_agent_accepts_through_the_link(workflow: Workflow, client: 
     assert "Rosa Martínez" in accepted.body.decode()
     assert "+15125550188" in accepted.body.decode()
     workflow.wait_for(lambda: succeeded(workflow, rid), what="the execution to succeed")
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.ACCEPTED
     assert referral.accepted_by == "101"
@@ -183,7 +183,7 @@ def test_accepting_after_the_window_is_refused_and_changes_nothing(workflow: Wor
     answer = client.http.post("/offers/accept", body=f"t={token_of(late_link)}", headers=FORM)
     assert answer.status_code == 409
     assert "expired" in answer.body.decode()
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.OFFERED
     assert referral.accepted_by is None
@@ -215,7 +215,7 @@ def test_a_safety_net_nobody_answers_ends_unserved_not_lost(workflow: Workflow, 
     link_of("104", workflow)
     # Two rounds of 3 seconds, matching retried between them, then the referral is closed as unserved
     workflow.wait_for(lambda: succeeded(workflow, rid), timeout=20, what="the execution to end")
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.status is ReferralStatus.UNSERVED
     trail = actions(client, rid)
@@ -231,7 +231,7 @@ def test_twenty_simultaneous_safety_net_accepts_have_one_winner(workflow: Workfl
     add_agents(*[(npn, "78701", NEVER) for npn in npns])
     rid = submit(client)
     tokens = {npn: token_of(link_of(npn, workflow)) for npn in npns}
-    service = wiring.answers()
+    service = wiring.workflow.answers()
 
     # Twenty agents answer at the same instant, as twenty concurrent Lambda invocations would
     # (the in-process HTTP client serialises nothing, but Chalice keeps one current request per app object)
@@ -249,7 +249,7 @@ def test_twenty_simultaneous_safety_net_accepts_have_one_winner(workflow: Workfl
     losers = [answer for npn, answer in answers if answer != "won"]
     assert losers == ["Another agent has already taken this referral."] * 19
     workflow.wait_for(lambda: succeeded(workflow, rid), what="the execution to succeed")
-    referral = wiring.workflow_store().get(rid)
+    referral = wiring.adapters.workflow_store().get(rid)
     assert referral is not None
     assert referral.accepted_by == winners[0]
     assert actions(client, rid).count("safety_net.accepted") == 1
@@ -272,8 +272,8 @@ def test_forged_expired_foreign_and_replayed_links_change_nothing(workflow: Work
     snapshot = actions(client, rid)
 
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    expired = wiring.auth().issue(OFFER_LINK, "101", timedelta(seconds=-1), resource=rid)
-    foreign = wiring.auth().issue(OFFER_LINK, "103", timedelta(minutes=5), resource=rid)
+    expired = wiring.services.auth().issue(OFFER_LINK, "101", timedelta(seconds=-1), resource=rid)
+    foreign = wiring.services.auth().issue(OFFER_LINK, "103", timedelta(minutes=5), resource=rid)
     for bad, status, words in [(forged, 401, "not valid"), (expired, 401, "expired"), (foreign, 403, "not offered")]:
         for path in ("/offers/accept", "/offers/reject"):
             answer = client.http.post(path, body=f"t={bad}", headers=FORM)
@@ -327,7 +327,7 @@ def test_chronic_misses_suspend_and_an_administrator_reactivates(
         rid = submit_new(client)
         workflow.wait_for(lambda rid=rid: offer_status(rid, "102") is OfferStatus.PENDING, timeout=30, what="cascade")
         assert offer_status(rid, "101") is OfferStatus.MISSED
-        wiring.answers().reject(rid, "102", via="portal")
+        wiring.workflow.answers().reject(rid, "102", via="portal")
     # Then 101 is suspended and the next referral goes straight to 102
     admin_view = client.http.get("/admin/agents/101", headers=admin_headers()).json_body
     assert admin_view["profile"]["suspended"] is True
@@ -373,12 +373,12 @@ def test_a_referral_whose_workflow_failed_to_start_is_started_by_the_sweep(
         rid = submit(client)
     # Then the consumer was still told their request is received, and the referral is kept and flagged
     assert workflow.executions() == []
-    assert wiring.referral_store().unstarted(10) == [rid]
+    assert wiring.adapters.referral_store().unstarted(10) == [rid]
     # When the one-minute sweep runs after the outage
     assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 1
     # Then the referral's workflow runs and the flag is gone
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
-    assert wiring.referral_store().unstarted(10) == []
+    assert wiring.adapters.referral_store().unstarted(10) == []
     trail = actions(client, rid)
     assert trail.index("workflow.start_failed") < trail.index("workflow.started") < trail.index("offer.made")
 
@@ -451,8 +451,8 @@ def test_a_referral_whose_start_was_interrupted_is_started_by_the_sweep(
         crash.setattr(StepFunctionsWorkflow, "start", interrupted)
         request = ConsumerRequest(first_name="Rosa", last_name="Díaz", phone="5125550166", zip="78702", language="es")
         with pytest.raises(TimeoutError):
-            wiring.intake().submit(request)
-    (rid,) = wiring.referral_store().never_started(10)
+            wiring.services.intake().submit(request)
+    (rid,) = wiring.adapters.referral_store().never_started(10)
     assert workflow.executions() == []
 
     def sweep() -> int:
@@ -465,7 +465,7 @@ def test_a_referral_whose_start_was_interrupted_is_started_by_the_sweep(
     assert sweep() == 1
     # Then the referral's workflow runs, and its first round clears the flag
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
-    assert wiring.referral_store().never_started(10) == []
+    assert wiring.adapters.referral_store().never_started(10) == []
     assert actions(client, rid)[:3] == ["referral.created", "workflow.started", "offer.made"]
 
 
@@ -487,13 +487,13 @@ def test_a_referral_whose_rounds_keep_failing_is_restarted_by_the_sweep_not_lost
         rid = submit_new(client)
         # Then its execution ends as failed (the alarm's metric), and the referral is flagged, still searching
         workflow.wait_for(lambda: workflow.execution(rid)["status"] == "FAILED", what="the execution to fail")
-        assert wiring.referral_store().round_failed(10) == [rid]
+        assert wiring.adapters.referral_store().round_failed(10) == [rid]
         assert "workflow.round_failed" in actions(client, rid)
     # When the one-minute sweep runs after the fix
     assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 1
     # Then a new execution makes the offer; the flag is gone; a second sweep starts nothing more
     workflow.wait_for(lambda: offer_status(rid, "101") is OfferStatus.PENDING, what="the offer to 101")
-    assert wiring.referral_store().round_failed(10) == []
+    assert wiring.adapters.referral_store().round_failed(10) == []
     assert expire_handler.handler({"source": "aws.events"}, LocalContext("Expire"))["workflows_started"] == 0
     names = sorted(execution["name"] for execution in workflow.executions())
     assert names == [rid, f"{rid}-run1"]

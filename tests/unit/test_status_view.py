@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from hod.domain.offer import AgentContact
 from hod.domain.referral import ConsumerRequest, Place, Referral, ReferralStatus
-from hod.ports import ReferralState
+from hod.ports.workflow import ReferralState
 from hod.services.status import Stage, StatusTimes, status_view
 
 NOW = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)  # 1:30 a.m. in Austin

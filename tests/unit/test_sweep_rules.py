@@ -14,7 +14,7 @@ import pytest
 from hod.domain.agent import Agent, AgentRecord, Location
 from hod.domain.availability import default_availability
 from hod.errors import Conflict, DependencyFailed
-from hod.ports import DueRefresh, Placement, RefreshBatch, StoredAgent
+from hod.ports.agents import DueRefresh, Placement, RefreshBatch, StoredAgent
 from hod.services.agents import AgentService
 from hod.services.sweep import AvailabilitySweep, NotYetDue, QueueingAgentStore, SweepPolicy
 from tests.conftest import FakeClock

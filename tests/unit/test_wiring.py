@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pkgutil
+
 import pytest
 
 from hod import wiring
 from hod.settings import get_settings
+
+# Every part of the composition root, loaded (each is otherwise loaded on its first use)
+PARTS = [getattr(wiring, name) for name in wiring.PARTS]
 
 # What the settings require (the names only: building a service reads them and calls nothing)
 ENVIRONMENT = {
@@ -19,11 +24,20 @@ ENVIRONMENT = {
 }
 
 
+def test_every_module_of_the_wiring_package_is_one_of_its_parts() -> None:
+    # Given the modules the wiring package holds
+    found = {module.name for module in pkgutil.iter_modules(wiring.__path__)}
+
+    # Then each is a part, reached as `wiring.<part>` (and so walked by the checks below)
+    assert found == set(wiring.PARTS)
+
+
 def test_every_cached_factory_in_wiring_is_registered_for_reset() -> None:
-    # Given everything the wiring module defines that caches what it returns
+    # Given everything the wiring package and its parts define that caches what it returns
     cached = {
-        name: value
-        for name, value in vars(wiring).items()
+        f"{module.__name__}.{name}": value
+        for module in (wiring, *PARTS)
+        for name, value in vars(module).items()
         if hasattr(value, "cache_clear") and value is not get_settings  # reset clears the settings itself
     }
 

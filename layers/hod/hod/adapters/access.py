@@ -17,7 +17,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from hod.adapters.dynamo import AgentItem, _conditional_failed, _sdk, bind
+from hod.adapters.agent_items import AgentItem
+from hod.adapters.dynamo import _conditional_failed, _sdk, bind
 from hod.shards import shard_of
 
 INVITE_SHARDS = 4

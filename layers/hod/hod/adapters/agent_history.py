@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hod.adapters.dynamo import ReferralItem, _sdk, bind
-from hod.adapters.workflow_store import offer_from_item
+from hod.adapters.dynamo import _sdk, bind
+from hod.adapters.referral_items import ReferralItem
+from hod.adapters.workflow_reads import offer_from_item
 from hod.domain.offer import Offer
 
 

@@ -21,11 +21,12 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from hod.adapters.dynamo import DYNAMODB_ATTEMPTS, AgentItem, _sdk, _stored, bind, transactions
+from hod.adapters.agent_items import AgentItem, _stored
+from hod.adapters.dynamo import DYNAMODB_ATTEMPTS, _sdk, bind, transactions
 from hod.domain.agent import Agent
 from hod.domain.capacity import AgentLoad, Slot, Waiter
 from hod.errors import ConfigurationError, DependencyFailed
-from hod.ports import SlotClaim, SlotRelease
+from hod.ports.agents import SlotClaim, SlotRelease
 
 _LOAD = "LOAD"
 

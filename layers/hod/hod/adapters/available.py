@@ -27,7 +27,7 @@ from hod.adapters.dynamo import _conditional_failed, _sdk, bind
 from hod.domain import occupancy as occ
 from hod.domain.nearest import INDEX_PRECISION, IndexEntry, Occupancy
 from hod.geo import cell_bounds, encode
-from hod.ports import Placement
+from hod.ports.agents import Placement
 
 
 class AvailableItem(Model):

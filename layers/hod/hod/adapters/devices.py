@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pynamodb.exceptions import UpdateError
 
-from hod.adapters.dynamo import AgentItem, _conditional_failed, _sdk, bind
+from hod.adapters.agent_items import AgentItem
+from hod.adapters.dynamo import _conditional_failed, _sdk, bind
 from hod.domain.agent import Agent
 from hod.logs import get_logger
 

@@ -21,7 +21,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from hod.adapters.dynamo import SUSPENDED_KEY, AgentItem, _sdk, bind
+from hod.adapters.agent_items import SUSPENDED_KEY, AgentItem
+from hod.adapters.dynamo import _sdk, bind
 from hod.domain.agent import Agent
 from hod.domain.folding import name_key, name_prefixes
 from hod.domain.metrics import ListedReferral, OfferFact, ReferralFact

@@ -18,7 +18,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.models import Model
 
-from hod.adapters.dynamo import AgentItem, _conditional_failed, _sdk, bind
+from hod.adapters.agent_items import AgentItem
+from hod.adapters.dynamo import _conditional_failed, _sdk, bind
 from hod.domain.agent import Agent
 
 SENDING = "sending"

@@ -12,7 +12,7 @@ from pynamodb.models import Model
 
 from hod.adapters.dynamo import _sdk, bind
 from hod.errors import ConfigurationError
-from hod.ports import EarlierSubmission, SubmissionKey
+from hod.ports.referrals import EarlierSubmission, SubmissionKey
 
 
 class SubmissionItem(Model):

@@ -21,7 +21,7 @@ from pynamodb.models import Model
 from hod.adapters.aws import client
 from hod.adapters.dynamo import _conditional_failed, _sdk, bind
 from hod.errors import ConfigurationError, DependencyFailed
-from hod.ports import RefreshBatch
+from hod.ports.agents import RefreshBatch
 
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 _PER_REQUEST = 10  # SendMessageBatch's limit

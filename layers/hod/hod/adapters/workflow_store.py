@@ -1,15 +1,15 @@
-"""The referral workflow's state in DynamoDB: every move is one conditional transaction that also writes its audit
+"""The referral workflow's moves in DynamoDB: every move is one conditional transaction that also writes its audit
 events, so a race (a late accept against the timeout, twenty safety-net accepts at once) has exactly one winner and
 the trail always matches what happened.
 
-One item collection per referral ("REF#<id>"): its audit events ("EVENT#..."), its offers ("OFFER#<npn>", each
-with the workflow's task token and the agent's contact details), the referral itself ("REFERRAL") and send-ledger
-claims ("SEND#..."). Offers and the referral sort next to each other, so one Query reads them together."""
+They write the referral's item collection ("REF#<id>", read in `hod.adapters.workflow_reads`): its audit events
+("EVENT#..."), its offers ("OFFER#<npn>") and the referral itself ("REFERRAL"); and, in the same transactions, the
+agents' loads (`hod.adapters.agent_loads`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -18,143 +18,25 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from hod.adapters.agent_loads import LoadItem, add_waiter, claim_slot, release_slot
-from hod.adapters.dynamo import (
-    ROUND_FAILED,
-    DynamoReferralStore,
-    ReferralItem,
-    _conditional_failed,
-    _event_key,
-    _sdk,
-    bind,
-    referral_from_item,
-    report_attributes,
-    transact,
-)
+from hod.adapters.dynamo import _conditional_failed, _sdk, bind, transact
+from hod.adapters.referral_items import ROUND_FAILED, ReferralItem, _event_key
 from hod.adapters.telemetry import count_decision
+from hod.adapters.workflow_reads import _HEAD, DynamoWorkflowReads, _offer_item, _offer_sk, _pk, _state
 from hod.domain.capacity import AgentLoad, Waiter
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict
-from hod.ports import NotCalledReport, OfferRecord, ReferralState, SlotClaim, SlotRelease
+from hod.ports.agents import SlotClaim, SlotRelease
+from hod.ports.workflow import NotCalledReport, ReferralState
 from hod.shards import key_for
 
-_HEAD = "REFERRAL"
-_OFFER = "OFFER#"
-# The `unstarted` index's flag (adapters.dynamo) on an accepted referral whose next reminder could not be scheduled
+# The `unstarted` index's flag (adapters.referral_items) on an accepted referral whose next reminder could not be
+# scheduled
 REMINDER_UNSCHEDULED = "remind"
 
 
-def _pk(referral_id: str) -> str:
-    return f"REF#{referral_id}"
-
-
-def _offer_sk(npn: str) -> str:
-    return f"{_OFFER}{npn}"
-
-
-def _offer_item(offer: Offer, task_token: str | None = None, contact: AgentContact | None = None) -> ReferralItem:
-    return ReferralItem(
-        _pk(offer.referral_id),
-        _offer_sk(offer.agent_npn),
-        doc=offer.model_dump_json(),
-        status=offer.status.value,
-        decided_at=offer.decided_at.isoformat() if offer.decided_at else None,
-        deadline=int(offer.deadline.timestamp()),
-        agent_npn=offer.agent_npn,
-        offered_at=offer.offered_at.isoformat(),
-        offer_kind=offer.kind.value,
-        **report_attributes(offer.referral_id, offer.offered_at, offer.state, offer.language),
-        task_token=task_token,
-        contact=contact.model_dump_json() if contact else None,
-    )
-
-
-def offer_from_item(item: ReferralItem) -> Offer:
-    offer = Offer.model_validate_json(item.doc)
-    changes: dict[str, Any] = {}
-    if item.status:
-        changes["status"] = OfferStatus(item.status)
-    if item.decided_at:
-        changes["decided_at"] = datetime.fromisoformat(item.decided_at)
-    if item.undelivered:
-        changes["delivered"] = False
-    return offer.model_copy(update=changes)
-
-
-def _contact(item: ReferralItem) -> AgentContact | None:
-    return AgentContact.model_validate_json(item.contact) if item.contact else None
-
-
-def _state(items: Sequence[ReferralItem]) -> ReferralState | None:
-    head = next((item for item in items if item.sk == _HEAD), None)
-    if head is None:
-        return None
-    offers = tuple(
-        OfferRecord(offer_from_item(item), item.task_token, _contact(item))
-        for item in sorted(items, key=lambda item: item.sk)
-        if item.sk.startswith(_OFFER)
-    )
-    queued_since = datetime.fromtimestamp(int(head.queued_since), UTC) if head.queued_since is not None else None
-    return ReferralState(
-        referral_from_item(head),
-        offers,
-        head.task_token,
-        _contact(head),
-        queued_since=queued_since,
-        queue_cycles=int(head.queue_cycles or 0),
-    )
-
-
-class DynamoWorkflowStore(DynamoReferralStore):
+class DynamoWorkflowStore(DynamoWorkflowReads):
     """The referral store plus the workflow's offers and moves (same table, same item collection)."""
-
-    # ----- reading -----------------------------------------------------------------------------------------------
-    def offers(self, referral_id: str) -> list[Offer]:
-        found = self.state(referral_id)
-        return [record.offer for record in found.offers] if found else []
-
-    def state(self, referral_id: str) -> ReferralState | None:
-        bind(ReferralItem, self._table)
-        with _sdk("Query"):
-            items = list(
-                ReferralItem.query(_pk(referral_id), ReferralItem.sk.between(_OFFER, _HEAD), consistent_read=True)
-            )
-        return _state(items)
-
-    def state_for(self, referral_id: str, npn: str) -> ReferralState | None:
-        bind(ReferralItem, self._table)
-        with _sdk("BatchGetItem"):
-            items = list(
-                ReferralItem.batch_get(
-                    [(_pk(referral_id), _HEAD), (_pk(referral_id), _offer_sk(npn))], consistent_read=True
-                )
-            )
-        return _state(items)
-
-    def offer(self, referral_id: str, npn: str) -> tuple[Offer, str | None] | None:
-        """The offer and its task token."""
-        bind(ReferralItem, self._table)
-        with _sdk("GetItem"):
-            try:
-                item = ReferralItem.get(_pk(referral_id), _offer_sk(npn), consistent_read=True)
-            except ReferralItem.DoesNotExist:
-                return None
-        return offer_from_item(item), item.task_token
-
-    def offers_for_agent(self, npn: str, since: datetime) -> list[Offer]:
-        bind(ReferralItem, self._table)
-        with _sdk("Query"):
-            return [
-                offer_from_item(item)
-                for item in ReferralItem.by_agent.query(npn, ReferralItem.offered_at >= since.isoformat())
-            ]
-
-    def referrals(self, referral_ids: Sequence[str]) -> dict[str, Referral]:
-        bind(ReferralItem, self._table)
-        keys = [(_pk(rid), _HEAD) for rid in dict.fromkeys(referral_ids)]
-        with _sdk("BatchGetItem"):
-            items = list(ReferralItem.batch_get(keys)) if keys else []
-        return {item.pk.removeprefix("REF#"): referral_from_item(item) for item in items}
 
     # ----- moves -------------------------------------------------------------------------------------------------
     def _transact(
@@ -244,19 +126,6 @@ class DynamoWorkflowStore(DynamoReferralStore):
                 add_waiter(tx, load, waiter)
 
         self._transact(referral_id, events, build, "The referral moved on, or an agent it waits for freed a slot.")
-
-    def still_waiting(self, referral_ids: Sequence[str], npn: str) -> set[str]:
-        """One BatchGetItem of each referral and its offer to the agent (if any)."""
-        bind(ReferralItem, self._table)
-        keys = [key for rid in dict.fromkeys(referral_ids) for key in ((_pk(rid), _HEAD), (_pk(rid), _offer_sk(npn)))]
-        with _sdk("BatchGetItem"):
-            items = list(ReferralItem.batch_get(keys, consistent_read=True)) if keys else []
-        waiting = {
-            item.pk.removeprefix("REF#")
-            for item in items
-            if item.sk == _HEAD and item.queue_token and item.status == ReferralStatus.SEARCHING.value
-        }
-        return waiting - {item.pk.removeprefix("REF#") for item in items if item.sk.startswith(_OFFER)}
 
     def take_queue_token(self, referral_id: str) -> str | None:
         bind(ReferralItem, self._table)
@@ -451,18 +320,6 @@ class DynamoWorkflowStore(DynamoReferralStore):
         return True
 
     # ----- the consumer's status page ------------------------------------------------------------------------------
-    def consumer_state(self, referral_id: str) -> tuple[ReferralState, frozenset[str]] | None:
-        """The referral with the accepting agent's contact details, and the keys of the follow-ups recorded on it
-        (reminders sent, the consumer's "nobody has called me"): one GetItem of the referral alone."""
-        bind(ReferralItem, self._table)
-        with _sdk("GetItem"):
-            try:
-                item = ReferralItem.get(_pk(referral_id), _HEAD, consistent_read=True)
-            except ReferralItem.DoesNotExist:
-                return None
-        state = _state([item])
-        return (state, frozenset(item.reminded or ())) if state is not None else None
-
     def report_not_called(self, report: NotCalledReport) -> None:
         """The consumer says the accepting agent has not called: recorded once per acceptance (`report.key`), only
         while the referral is still accepted by `report.npn` with no progress, and only for an acceptance made at or

@@ -34,7 +34,7 @@ CSV = "text/csv"
 
 
 def _agent(view: AgentView) -> AgentForAdmin:
-    return views.agent_for_admin(view, wiring.missed_offers().missed_recently(view.agent.npn))
+    return views.agent_for_admin(view, wiring.workflow.missed_offers().missed_recently(view.agent.npn))
 
 
 @administrators.route(
@@ -51,7 +51,7 @@ def import_agents(admin: str) -> ImportAnswer:
     or refused (and why)."""
     request = administrators.request
     rows = parse_import(raw_body(request), request.headers.get("content-type", JSON))
-    report = wiring.agents().import_agents(rows)
+    report = wiring.services.agents().import_agents(rows)
     logger().info("agents imported", extra={"by": admin, "import_summary": report.summary})
     return views.import_report(report)
 
@@ -65,7 +65,7 @@ def import_agents(admin: str) -> ImportAnswer:
     response=AgentForAdmin,
 )
 def admin_agent(npn: str) -> AgentForAdmin:
-    return _agent(wiring.agents().view(npn))
+    return _agent(wiring.services.agents().view(npn))
 
 
 @administrators.route(
@@ -77,7 +77,7 @@ def admin_agent(npn: str) -> AgentForAdmin:
     response=AgentForAdmin,
 )
 def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
-    view = wiring.agents().reactivate(npn)
+    view = wiring.services.agents().reactivate(npn)
     logger().info("agent reactivated", extra={"by": admin, "agent_npn": npn})
     return _agent(view)
 
@@ -92,7 +92,7 @@ def admin_reactivate(npn: str, admin: str) -> AgentForAdmin:
     response=AgentForAdmin,
 )
 def admin_suspend(npn: str, admin: str, body: Suspension) -> AgentForAdmin:
-    view = wiring.agents().suspend(npn, body.reason)
+    view = wiring.services.agents().suspend(npn, body.reason)
     logger().info("agent suspended", extra={"by": admin, "agent_npn": npn})
     return _agent(view)
 
@@ -108,8 +108,8 @@ def admin_suspend(npn: str, admin: str, body: Suspension) -> AgentForAdmin:
     response=AgentMatches,
 )
 def admin_find_agents(query: AgentSearchQuery) -> AgentMatches:
-    agents = wiring.agents()
-    found = wiring.reports().find_agents(query.q, query.limit)
+    agents = wiring.services.agents()
+    found = wiring.views.reports().find_agents(query.q, query.limit)
     return AgentMatches(agents=[views.agent_match(agents.view_of(agent)) for agent in found])
 
 
@@ -123,7 +123,7 @@ def admin_find_agents(query: AgentSearchQuery) -> AgentMatches:
     response=ReferralForAdmin,
 )
 def admin_referral(referral_id: str) -> ReferralForAdmin:
-    return views.referral_for_admin(*wiring.referral_views().with_audit_trail(referral_id))
+    return views.referral_for_admin(*wiring.views.referral_views().with_audit_trail(referral_id))
 
 
 @administrators.route(
@@ -138,7 +138,7 @@ def admin_referral(referral_id: str) -> ReferralForAdmin:
 )
 def admin_referral_list(query: ReferralListQuery) -> ReferralList:
     day = query.day or reports.local_today(query.tz, wiring.clock().now())
-    found = wiring.reports().referral_list(query.list, query.tz, day)
+    found = wiring.views.reports().referral_list(query.list, query.tz, day)
     rows = [ListedReferralRow.model_validate(row, from_attributes=True) for row in found.referrals]
     return ReferralList(kind=query.list, tz=query.tz, day=day, referrals=rows, truncated=found.truncated)
 
@@ -155,7 +155,7 @@ def admin_referral_list(query: ReferralListQuery) -> ReferralList:
 )
 def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
     """Suspended agents (R9), a page at a time, with why and how many referrals they missed in the last 7 days."""
-    return views.suspended_agents(*wiring.reports().suspended_agents(query.limit, query.after))
+    return views.suspended_agents(*wiring.views.reports().suspended_agents(query.limit, query.after))
 
 
 @administrators.route(
@@ -174,7 +174,7 @@ def admin_agents(query: SuspendedQuery) -> SuspendedAgents:
 )
 def admin_metrics(admin: str, query: MetricsQuery) -> MetricsReport | Response:
     """Program metrics (R11) for the days from–to in `tz`: JSON, or the same table as CSV (format=csv)."""
-    program = wiring.reports().metrics(query.from_, query.to, query.tz)
+    program = wiring.views.reports().metrics(query.from_, query.to, query.tz)
     logger().info("metrics read", extra={"by": admin, "from": query.from_.isoformat(), "to": query.to.isoformat()})
     if query.format == "csv":
         name = f"hod-metrics-{query.from_.isoformat()}-to-{query.to.isoformat()}.csv"

@@ -35,12 +35,12 @@ CSV = "text/csv"
 
 
 def _profile(view: AgentView) -> AgentProfile:
-    return views.profile(view, wiring.missed_offers().missed_recently(view.agent.npn))
+    return views.profile(view, wiring.workflow.missed_offers().missed_recently(view.agent.npn))
 
 
 @agents.route("/agent/profile", "GET", summary="Your profile and eligibility", auth="agent", response=AgentProfile)
 def get_profile(npn: str) -> AgentProfile:
-    return _profile(wiring.agents().view(npn))
+    return _profile(wiring.services.agents().view(npn))
 
 
 @agents.route(
@@ -52,7 +52,7 @@ def get_profile(npn: str) -> AgentProfile:
     response=AgentProfile,
 )
 def put_profile(npn: str, body: ProfileUpdate) -> AgentProfile:
-    return _profile(wiring.agents().update_profile(npn, body))
+    return _profile(wiring.services.agents().update_profile(npn, body))
 
 
 @agents.route(
@@ -63,7 +63,7 @@ def put_profile(npn: str, body: ProfileUpdate) -> AgentProfile:
     response=AgentAvailability,
 )
 def get_availability(npn: str) -> AgentAvailability:
-    return views.availability(wiring.agents().view(npn))
+    return views.availability(wiring.services.agents().view(npn))
 
 
 @agents.route(
@@ -75,7 +75,7 @@ def get_availability(npn: str) -> AgentAvailability:
     response=AgentAvailability,
 )
 def put_availability(npn: str, body: WeeklyChange) -> AgentAvailability:
-    return views.availability(wiring.agents().set_weekly_schedule(npn, body.weekly, body.time_zone))
+    return views.availability(wiring.services.agents().set_weekly_schedule(npn, body.weekly, body.time_zone))
 
 
 @agents.route(
@@ -87,7 +87,7 @@ def put_availability(npn: str, body: WeeklyChange) -> AgentAvailability:
     response=AgentAvailability,
 )
 def put_today(npn: str, body: TodayChange) -> AgentAvailability:
-    return views.availability(wiring.agents().set_today(npn, body.available, body.stop_at))
+    return views.availability(wiring.services.agents().set_today(npn, body.available, body.stop_at))
 
 
 @agents.route(
@@ -98,7 +98,7 @@ def put_today(npn: str, body: TodayChange) -> AgentAvailability:
     response=AgentAvailability,
 )
 def delete_today(npn: str) -> AgentAvailability:
-    return views.availability(wiring.agents().set_today(npn, None))
+    return views.availability(wiring.services.agents().set_today(npn, None))
 
 
 @agents.route(
@@ -110,7 +110,7 @@ def delete_today(npn: str) -> AgentAvailability:
     response=AgentAvailability,
 )
 def put_out_of_office(npn: str, body: OutOfOffice) -> AgentAvailability:
-    return views.availability(wiring.agents().set_out_of_office(npn, body))
+    return views.availability(wiring.services.agents().set_out_of_office(npn, body))
 
 
 @agents.route(
@@ -121,7 +121,7 @@ def put_out_of_office(npn: str, body: OutOfOffice) -> AgentAvailability:
     response=AgentAvailability,
 )
 def delete_out_of_office(npn: str) -> AgentAvailability:
-    return views.availability(wiring.agents().set_out_of_office(npn, None))
+    return views.availability(wiring.services.agents().set_out_of_office(npn, None))
 
 
 @agents.route(
@@ -134,7 +134,7 @@ def delete_out_of_office(npn: str) -> AgentAvailability:
 )
 def put_device(npn: str, body: PushDevice) -> Devices:
     """Register the agent's phone for app push (the Help On Demand app calls this after sign-in)."""
-    view = wiring.agents().register_device(npn, body)
+    view = wiring.services.agents().register_device(npn, body)
     return Devices(devices=[device.platform for device in view.agent.devices])
 
 
@@ -165,7 +165,7 @@ def put_web_push(npn: str, body: WebPushSubscription) -> Devices:
 )
 def agent_referrals(npn: str, query: AgentReferralsQuery) -> AgentReferrals | Response:
     """Manage Referrals (R11), filtered on the server."""
-    reports = wiring.agent_reports()
+    reports = wiring.views.agent_reports()
     now = wiring.clock().now()
     span = agent_reports.period(now, query.days, query.from_, query.to, query.tz)
     which = agent_reports.RowFilter(query.statuses, query.first_name or "", query.last_name or "")
@@ -188,7 +188,7 @@ def agent_referrals(npn: str, query: AgentReferralsQuery) -> AgentReferrals | Re
 def agent_metrics(npn: str, query: AgentMetricsQuery) -> AgentMetricsReport:
     now = wiring.clock().now()
     span = agent_reports.period(now, query.days, None, None, "UTC")
-    found = wiring.agent_reports().metrics(npn, span)
+    found = wiring.views.agent_reports().metrics(npn, span)
     return AgentMetricsReport(days=query.days, start=span.start, end=now, **asdict(found))
 
 
@@ -201,7 +201,7 @@ def agent_metrics(npn: str, query: AgentMetricsQuery) -> AgentMetricsReport:
     conflict=True,
 )
 def agent_accept(npn: str, referral_id: str) -> AcceptedReferral:
-    return views.accepted_referral(wiring.answers().accept(referral_id, npn, via="portal"))
+    return views.accepted_referral(wiring.workflow.answers().accept(referral_id, npn, via="portal"))
 
 
 @agents.route(
@@ -213,7 +213,7 @@ def agent_accept(npn: str, referral_id: str) -> AcceptedReferral:
     conflict=True,
 )
 def agent_reject(npn: str, referral_id: str) -> RejectedReferral:
-    wiring.answers().reject(referral_id, npn, via="portal")
+    wiring.workflow.answers().reject(referral_id, npn, via="portal")
     return RejectedReferral(referral_id=referral_id, status="rejected")
 
 
@@ -227,5 +227,7 @@ def agent_reject(npn: str, referral_id: str) -> RejectedReferral:
     conflict=True,
 )
 def agent_status(npn: str, referral_id: str, body: StatusChange) -> AcceptedReferral:
-    referral = wiring.answers().set_status(referral_id, npn, ReferralStatus(body.status), body.reason, body.outcome)
+    referral = wiring.workflow.answers().set_status(
+        referral_id, npn, ReferralStatus(body.status), body.reason, body.outcome
+    )
     return views.accepted_referral(referral)

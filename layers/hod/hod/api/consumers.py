@@ -22,7 +22,7 @@ MAX_IDEMPOTENCY_KEY = 128
 def _zip_problem_in(accept_language: str | None) -> Callable[[str], str | None]:
     """The intake's ZIP check, answering in the language the caller prefers (Accept-Language), English by default."""
     language = preferred_language(accept_language, ANSWER_LANGUAGES) or "en"
-    return functools.partial(wiring.intake().zip_problem, language=language)
+    return functools.partial(wiring.services.intake().zip_problem, language=language)
 
 
 @consumers.route(
@@ -46,9 +46,9 @@ def create_referral(body: ConsumerRequest) -> ReferralReceipt:
     key = (consumers.request.headers.get("idempotency-key") or "").strip()
     if len(key) > MAX_IDEMPOTENCY_KEY:
         raise ValidationFailed({"Idempotency-Key": f"at most {MAX_IDEMPOTENCY_KEY} characters"})
-    referral = wiring.submissions().submit(body, key)
+    referral = wiring.services.submissions().submit(body, key)
     metrics().add_metric(name="ReferralsReceived", unit=MetricUnit.Count, value=1)
     logger().info("referral received", extra={"referral_id": referral.referral_id, "state": referral.place.state})
-    links = wiring.status_links()
+    links = wiring.services.status_links()
     token = links.token(referral.referral_id)
     return views.referral_receipt(referral, f"{public_base_url(consumers.request)}/status?t={token}", token)

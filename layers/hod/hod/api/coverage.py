@@ -18,7 +18,7 @@ _MAP_SUMMARY = (
 
 
 def _read(admin: str, query: CoverageQuery) -> StateMap:
-    state_map = wiring.coverage().state_map(query.state, query.language)
+    state_map = wiring.views.coverage().state_map(query.state, query.language)
     logger().info("coverage read", extra={"by": admin, "state": query.state, "language": query.language})
     return state_map
 

@@ -29,7 +29,7 @@ SIGNED_LINK_REFUSALS = (401, 403, 404)
 )
 def sign_in(body: SignInRequest) -> SignInSent:
     """The answer is the same whether or not the address belongs to an agent."""
-    return SignInSent(message=wiring.access().request_sign_in(body.email, public_base_url(links.request)))
+    return SignInSent(message=wiring.services.access().request_sign_in(body.email, public_base_url(links.request)))
 
 
 @links.route(
@@ -42,7 +42,7 @@ def sign_in(body: SignInRequest) -> SignInSent:
     refusals=(401,),
 )
 def start_session(body: SessionRequest) -> AgentSession:
-    session = wiring.access().start_session(body.token)
+    session = wiring.services.access().start_session(body.token)
     return AgentSession(
         token=session.token, npn=session.npn, first_name=session.first_name, expires_at=session.expires_at
     )
@@ -60,7 +60,7 @@ def start_session(body: SessionRequest) -> AgentSession:
 def offer_view(query: LinkQuery) -> Response:
     from hod.api import pages  # (loaded by the link routes alone: no other request renders a page)
 
-    shown = wiring.link_pages().page(query.t)
+    shown = wiring.views.link_pages().page(query.t)
     return html(pages.link_page(shown, query.t or "", _browser_language()))
 
 
@@ -73,7 +73,7 @@ def offer_view(query: LinkQuery) -> Response:
     description="Redirect to the signed link",
 )
 def short_link(code: str) -> Response:
-    target = wiring.short_links().resolve(code)
+    target = wiring.services.short_links().resolve(code)
     if target is None:
         raise NotFound(
             "This link has expired or does not exist. Open the portal to see your referrals", "link_not_found"
@@ -96,7 +96,7 @@ def offer_accept(body: LinkForm) -> Response:
     from hod.api import pages
 
     # (the answer's page is written as the page that posted it was: its language and the agent's zone came with it)
-    shown = wiring.link_answers().accept(body.t)
+    shown = wiring.views.link_answers().accept(body.t)
     return html(pages.link_page(shown, body.t or "", _browser_language(body.lang), body.tz))
 
 
@@ -114,7 +114,7 @@ def offer_accept(body: LinkForm) -> Response:
 def offer_reject(body: LinkForm) -> Response:
     from hod.api import pages
 
-    wiring.link_answers().reject(body.t)
+    wiring.views.link_answers().reject(body.t)
     return html(pages.rejected_page(_browser_language(body.lang)))
 
 

@@ -107,7 +107,7 @@ def web_manifest(query: PageLanguageQuery) -> Response:
     response=PushKey,
 )
 def push_key() -> PushKey:
-    return PushKey(public_key=wiring.vapid_key().public_key())
+    return PushKey(public_key=wiring.sending.vapid_key().public_key())
 
 
 def _file(body: str, content_type: str, cache: str) -> Response:

@@ -175,7 +175,9 @@ class Audience:
                 try:
                     request = self.request
                     if auth:
-                        who = wiring.auth().authenticate(request.headers.get("authorization"), _PURPOSE[auth], scope)
+                        who = wiring.services.auth().authenticate(
+                            request.headers.get("authorization"), _PURPOSE[auth], scope
+                        )
                         if caller:
                             arguments[caller] = who.subject
                     if query:

@@ -133,7 +133,7 @@ def status_view(query: LinkQuery) -> Response:
     from hod.api import status_page
 
     try:
-        view = wiring.consumer_status().view(query.t)
+        view = wiring.services.consumer_status().view(query.t)
     except (Unauthorized, NotFound) as exc:
         return _refused(exc)
     return html(status_page.status_page(view, query.t or "", _language(view)))
@@ -148,7 +148,7 @@ def status_view(query: LinkQuery) -> Response:
     refusals=STATUS_REFUSALS,
 )
 def status_json(query: LinkQuery) -> ReferralStatusAnswer:
-    return status_answer(wiring.consumer_status().view(query.t))
+    return status_answer(wiring.services.consumer_status().view(query.t))
 
 
 @status.route(
@@ -167,10 +167,10 @@ def status_json(query: LinkQuery) -> ReferralStatusAnswer:
 def not_called(body: LinkForm) -> Response:
     from hod.api import status_page
 
-    consumer_status = wiring.consumer_status()
+    consumer_status = wiring.services.consumer_status()
     try:
-        referral_id = wiring.status_links().referral_id(body.t)
-        notice = "reassigned" if wiring.not_called().report(referral_id) else ""
+        referral_id = wiring.services.status_links().referral_id(body.t)
+        notice = "reassigned" if wiring.workflow.not_called().report(referral_id) else ""
         code = 200
     except (Unauthorized, NotFound) as exc:
         return _refused(exc)

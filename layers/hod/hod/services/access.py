@@ -20,7 +20,9 @@ from typing import Protocol
 
 from hod.errors import ConfigurationError, DependencyFailed, Unauthorized, ValidationFailed
 from hod.logs import get_logger
-from hod.ports import AgentStore, Clock, PublicSite
+from hod.ports.agents import AgentStore
+from hod.ports.common import Clock
+from hod.ports.links import PublicSite
 from hod.services.auth import AGENT_SESSION, AuthService
 from hod.services.notifier import Notifier, Recipient
 

@@ -20,7 +20,7 @@ from hod.domain.folding import fold
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import Referral
 from hod.errors import ValidationFailed
-from hod.ports import Clock
+from hod.ports.common import Clock
 from hod.services.referral_views import MISSED, AgentReferral, agent_referral
 from hod.services.reports import time_zone
 

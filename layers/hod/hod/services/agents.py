@@ -25,7 +25,8 @@ from hod.domain.agent import (
 )
 from hod.domain.marketplace import healthcare_gov_states
 from hod.errors import FIELD_PROBLEMS, Conflict, FieldProblem, NotFound, ValidationFailed
-from hod.ports import AgentStore, AvailableIndex, Clock, Invitations, Placement, StoredAgent
+from hod.ports.agents import AgentStore, AvailableIndex, Invitations, Placement, StoredAgent
+from hod.ports.common import Clock
 from hod.shards import ROSTER_SHARDS, every_key, key_for
 
 MAX_IMPORT_RECORDS = 1000

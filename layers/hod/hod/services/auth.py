@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from datetime import timedelta
 
 from hod.errors import ConfigurationError, Forbidden, Unauthorized
-from hod.ports import Clock, KeyProvider
+from hod.ports.common import Clock, KeyProvider
 from hod.signing import Claims, KeyRing, key_id, sign, verify
 
 AGENT_SESSION = "agent-session"

@@ -29,7 +29,8 @@ from hod.domain.coverage import (
     ReferralRow as Row,
 )
 from hod.domain.marketplace import healthcare_gov_states
-from hod.ports import Clock, ReportSource
+from hod.ports.common import Clock
+from hod.ports.reports import ReportSource
 
 DEFAULT_WEEKS = 4
 MAX_REFERRALS_A_DAY = 1_000_000  # a day's referrals and offers the job reads; never reached (docs/benchmarks.md)

@@ -15,7 +15,8 @@ from hod.domain.marketplace import US_STATE_NAMES, healthcare_gov_states, own_ma
 from hod.domain.referral import AuditEvent, ConsumerRequest, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import CodeTaken, Conflict, DependencyFailed, ValidationFailed
 from hod.logs import get_logger
-from hod.ports import Clock, EarlierSubmission, ReferralStore, SubmissionKey, Workflow
+from hod.ports.common import Clock
+from hod.ports.referrals import EarlierSubmission, ReferralStore, SubmissionKey, Workflow
 
 if TYPE_CHECKING:
     from hod.services.status import ReceiptLinks

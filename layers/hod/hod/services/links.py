@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Protocol
 
 from hod.errors import DependencyFailed
-from hod.ports import Clock, PublicSite, ShortLink
+from hod.ports.common import Clock
+from hod.ports.links import PublicSite, ShortLink
 from hod.services.auth import AuthService
 
 CODE_BYTES = 8

@@ -20,7 +20,8 @@ from hod.domain.nearest import (
 )
 from hod.domain.referral import Place, Referral
 from hod.geo import encode
-from hod.ports import AgentLoads, AvailableIndex, Clock
+from hod.ports.agents import AgentLoads, AvailableIndex
+from hod.ports.common import Clock
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from hod.domain.sending import HeldMessage
 from hod.errors import ConfigurationError, DependencyFailed, DeviceGone
 from hod.logs import get_logger
 from hod.messages import Message, channels_of, render
-from hod.ports import Clock, SendQueue
+from hod.ports.common import Clock, SendQueue
 
 logger = get_logger(__name__)
 

@@ -16,7 +16,8 @@ from typing import Protocol
 from hod.domain.offer import AgentContact, Offer, OfferStatus
 from hod.domain.referral import Referral, ReferralStatus
 from hod.errors import Forbidden, NotFound
-from hod.ports import Clock, ReferralState
+from hod.ports.common import Clock
+from hod.ports.workflow import ReferralState
 from hod.services.workflow.notices import OFFER_LINK, SAFETY_NET_LINK
 from hod.signing import Claims
 

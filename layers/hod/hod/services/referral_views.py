@@ -11,7 +11,7 @@ from hod.domain import confirmation
 from hod.domain.offer import Offer, OfferStatus
 from hod.domain.referral import AuditEvent, Referral
 from hod.errors import NotFound
-from hod.ports import Clock
+from hod.ports.common import Clock
 
 MISSED = "missed"
 

@@ -16,7 +16,8 @@ from hod.domain.agent import Agent
 from hod.domain.folding import fold
 from hod.domain.metrics import COLUMNS, ListedReferral, OfferFact, ProgramMetrics, ReferralFact, program_metrics
 from hod.errors import ValidationFailed
-from hod.ports import MissedCount, ReportSource
+from hod.ports.agents import MissedCount
+from hod.ports.reports import ReportSource
 
 MAX_METRICS_DAYS = 31
 MAX_METRICS_ITEMS = 100_000

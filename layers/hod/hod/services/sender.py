@@ -28,7 +28,8 @@ from hod.domain.sending import Call, HeldMessage, SafetyNetCalls, call_key, call
 from hod.errors import ConfigurationError, DependencyFailed
 from hod.logs import get_logger
 from hod.messages import Message, bulk_data
-from hod.ports import Timer, WorkflowStore
+from hod.ports.common import Timer
+from hod.ports.workflow import WorkflowStore
 from hod.services.notifier import CLAIM_HOLD, Channels, SendLedger
 from hod.services.workflow.common import ACCEPTED_STATES
 from hod.services.workflow.notices import Notices

@@ -15,7 +15,9 @@ from typing import Protocol
 
 from hod.domain.referral import Referral, ReferralStatus
 from hod.errors import NotFound
-from hod.ports import Clock, PublicSite, ReferralState, ShortLink
+from hod.ports.common import Clock
+from hod.ports.links import PublicSite, ShortLink
+from hod.ports.workflow import ReferralState
 from hod.services.notifier import Notifier
 from hod.services.workflow.notices import consumer_recipient
 from hod.signing import Claims

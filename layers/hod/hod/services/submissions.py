@@ -17,7 +17,8 @@ from datetime import timedelta
 
 from hod.domain.referral import ConsumerRequest, Referral
 from hod.errors import Conflict, Unprocessable
-from hod.ports import Clock, EarlierSubmission, ReferralStore, SubmissionKey
+from hod.ports.common import Clock
+from hod.ports.referrals import EarlierSubmission, ReferralStore, SubmissionKey
 from hod.services.intake import IntakeService
 
 # A submission whose name's holder vanished between the claim and the read (its expiry passed) is sent again.

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from hod.errors import Conflict, DependencyFailed
 from hod.logs import get_logger
-from hod.ports import AgentStore, Clock, DueRefresh, RefreshBatch, RefreshQueue, StoredAgent, SweepCursor
+from hod.ports.agents import AgentStore, DueRefresh, RefreshBatch, RefreshQueue, StoredAgent, SweepCursor
+from hod.ports.common import Clock
 
 if TYPE_CHECKING:
     from hod.domain.agent import Agent

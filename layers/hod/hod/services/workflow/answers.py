@@ -21,7 +21,8 @@ from hod.domain.offer import (
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, DependencyFailed, Forbidden, NotFound, Reason
 from hod.logs import get_logger
-from hod.ports import OfferRecord, SlotRelease
+from hod.ports.agents import SlotRelease
+from hod.ports.workflow import OfferRecord
 from hod.services.notifier import went_amiss
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, WorkflowPorts
 from hod.services.workflow.notices import Notices

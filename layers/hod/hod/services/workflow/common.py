@@ -10,7 +10,8 @@ from typing import Any
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import ConfigurationError, DependencyFailed, NotFound
 from hod.logs import get_logger
-from hod.ports import Callbacks, Clock, ReferralState, Reminders, WorkflowStore
+from hod.ports.common import Clock
+from hod.ports.workflow import Callbacks, ReferralState, Reminders, WorkflowStore
 
 logger = get_logger(__name__)
 

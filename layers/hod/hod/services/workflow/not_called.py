@@ -13,7 +13,7 @@ from typing import Protocol
 from hod.domain.offer import AgentContact
 from hod.domain.referral import AuditEvent, Referral, ReferralStatus
 from hod.errors import Conflict, NotFound
-from hod.ports import NotCalledReport, ReferralState
+from hod.ports.workflow import NotCalledReport, ReferralState
 from hod.services.notifier import Notifier, Outcome
 from hod.services.status import ALREADY, NOT_CALLED_KEY, NOT_YET, contact_by
 from hod.services.workflow.common import WorkflowPorts

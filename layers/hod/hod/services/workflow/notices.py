@@ -17,7 +17,8 @@ from hod.domain.referral import Referral
 from hod.domain.sending import CALLS_PER_MESSAGE, Call, SafetyNetCalls, ledger_scope
 from hod.errors import ConfigurationError
 from hod.messages import Message, bulk_template, language_name, local_time
-from hod.ports import LinkShortener, LinkSigner, SendQueue
+from hod.ports.common import SendQueue
+from hod.ports.links import LinkShortener, LinkSigner
 from hod.services.notifier import CLAIM_HOLD, Notifier, Outcome, Recipient, SendLedger, planned
 
 # The purposes of the signed links an agent answers through.

@@ -16,7 +16,7 @@ from hod.domain.capacity import AgentLoad, Slot, Waiter, first_to_free
 from hod.domain.offer import Offer
 from hod.domain.referral import AuditEvent
 from hod.logs import get_logger
-from hod.ports import AgentLoads, SlotRelease
+from hod.ports.agents import AgentLoads, SlotRelease
 from hod.services.workflow.common import WorkflowPorts
 
 logger = get_logger(__name__)

@@ -15,7 +15,8 @@ from hod.domain.offer import AgentContact, Offer, OfferKind, OfferStatus
 from hod.domain.referral import AuditEvent, Place, Referral, ReferralStatus, WorkflowStart
 from hod.errors import Conflict, DependencyFailed, NotFound
 from hod.logs import get_logger
-from hod.ports import ReferralState, SlotClaim, SlotRelease
+from hod.ports.agents import SlotClaim, SlotRelease
+from hod.ports.workflow import ReferralState
 from hod.services.notifier import went_amiss
 from hod.services.workflow.common import ACCEPTED_STATES, FIRST_REMINDER, SECOND_REMINDER, WorkflowPorts
 from hod.services.workflow.missed import MissedOffers
