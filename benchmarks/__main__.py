@@ -191,6 +191,9 @@ def _table(results: dict[str, Any]) -> str:
         rows.append("Cold start, fresh interpreter, median seconds (import + first invocation)")
         row("function", "cold start s", "import s", "first call s", "x import boto3", "no-.pyc compile s", "size MB")
         row("boto3 alone", cold["boto3_s"], cold["boto3_s"], 0, 1.0, "", "")
+        if "floor_s" in cold:  # the stack's own share, before any of the project's code
+            floor = (cold["floor_s"], cold["floor_import_s"], cold["floor_first_call_s"], cold["floor_ratio_to_boto3"])
+            row("stack floor", *floor, "", "")
         size = results.get("size_bytes", {})
         for name in ("intake", "match", "notify", "expire"):
             mb = size.get(name)

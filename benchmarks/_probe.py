@@ -2,12 +2,17 @@
 before the clock starts.
 
     python benchmarks/_probe.py boto3 '{}' OUT.json
+    python benchmarks/_probe.py floor '{"table": ...}' OUT.json
     python benchmarks/_probe.py function '{"code_dir": ..., "module": ..., "attribute": ..., "event": ...}' OUT.json
 
 Measures the handler module's import (what the Lambda runtime does in INIT) and its first invocation, as the
 function's own directory first on sys.path (Lambda's /var/task) and the shared package where the layer puts it.
 With "compile": true it then times compiling, from source, every non-standard-library module that was loaded: what
 a package shipped without bytecode (as `sam build` ships) adds to every cold start.
+
+"floor" is what any function built on this stack does before any of the project's own code runs: botocore's session
+and one DynamoDB client (as the functions make them: botocore's, not boto3's), one GetItem, pydantic with one model
+validated, Powertools' Logger and Metrics, and pynamodb's models. No function's cold start can be below it.
 """
 
 from __future__ import annotations
@@ -54,6 +59,27 @@ def _compile_seconds() -> tuple[float, int]:
     return total, count
 
 
+def _floor(table: str) -> tuple[float, float]:
+    """The stack's own share of a cold start (see the module's docstring): its imports, then a client and a call."""
+    started = time.perf_counter()
+    import botocore.session
+    import pydantic
+    import pynamodb.models  # noqa: F401
+    from aws_lambda_powertools import Logger, Metrics
+
+    class Probe(pydantic.BaseModel):
+        referral_id: str
+        attempts: int = 0
+
+    Probe.model_validate({"referral_id": "r1"})
+    Logger()
+    Metrics()
+    imported = time.perf_counter()
+    client = botocore.session.get_session().create_client("dynamodb")
+    client.get_item(TableName=table, Key={"pk": {"S": "REF#probe"}, "sk": {"S": "REFERRAL"}})
+    return imported - started, time.perf_counter() - imported
+
+
 def main() -> None:
     kind, raw, out = sys.argv[1], sys.argv[2], sys.argv[3]
     del sys.path[0]  # this script's folder: the function sees only its own code, the layer and the runtime
@@ -65,6 +91,8 @@ def main() -> None:
 
         result["import_s"] = time.perf_counter() - started
         result["invoke_s"] = 0.0
+    elif kind == "floor":
+        result["import_s"], result["invoke_s"] = _floor(spec["table"])
     else:
         sys.path.insert(0, spec["code_dir"])
         module = importlib.import_module(spec["module"])

@@ -300,12 +300,14 @@ def run(progress: Callable[[str], None], repeats: int = 5) -> dict[str, Any]:
         data = json.loads(seeded.stdout.strip().splitlines()[-1])
         env = {**base, **data["env"]}
         del env["PYTHONPATH"]  # the function finds its own folder first, then the installed `hod` package
-        samples: dict[str, list[dict[str, Any]]] = {name: [] for name in ("boto3", *FUNCTIONS)}
-        order = ["boto3", *FUNCTIONS]
+        samples: dict[str, list[dict[str, Any]]] = {name: [] for name in ("boto3", "floor", *FUNCTIONS)}
+        order = ["boto3", "floor", *FUNCTIONS]
         for r in range(repeats + 1):  # the first round warms the OS file cache and is not kept
             for name in order[r % len(order) :] + order[: r % len(order)]:
                 if name == "boto3":
                     result = _probe("boto3", {}, env)
+                elif name == "floor":
+                    result = _probe("floor", {"table": env["HOD_REFERRALS_TABLE"]}, env)
                 else:
                     logical_id, code_dir, module, attribute = FUNCTIONS[name]
                     spec = {
@@ -323,6 +325,13 @@ def run(progress: Callable[[str], None], repeats: int = 5) -> dict[str, Any]:
         found: dict[str, Any] = {"repeats": repeats, "python": sys.version.split()[0]}
         boto3_s = statistics.median(s["total_s"] for s in samples["boto3"])
         found["boto3_s"] = round(boto3_s, 3)
+        # What the stack itself costs before any of the project's code (benchmarks/_probe.py, "floor")
+        floor = samples["floor"]
+        found["floor_s"] = round(statistics.median(s["total_s"] for s in floor), 3)
+        found["floor_import_s"] = round(statistics.median(s["import_s"] for s in floor), 3)
+        found["floor_first_call_s"] = round(statistics.median(s["invoke_s"] for s in floor), 3)
+        found["floor_ratio_to_boto3"] = round(found["floor_s"] / boto3_s, 1)
+        found["floor_modules"] = floor[-1]["modules"]
         for name in FUNCTIONS:
             runs = samples[name]
             found[f"{name}_s"] = round(statistics.median(s["total_s"] for s in runs), 3)
