@@ -109,8 +109,8 @@ class Driver:
         return True
 
     # ----- Reminders ---------------------------------------------------------------------------------------------
-    def schedule(self, referral_id: str, after_minutes: int, at: datetime) -> None:
-        self.at(at, lambda: self.services[0].remind(referral_id, after_minutes))
+    def schedule(self, referral_id: str, after_minutes: int, at: datetime, agent_npn: str) -> None:
+        self.at(at, lambda: self.services[0].remind(referral_id, after_minutes, agent_npn))
 
     # ----- the state machine -------------------------------------------------------------------------------------
     def _end(self, token: str) -> _Task | None:
