@@ -193,23 +193,24 @@ class QueueWorkers:
         for thread in self._threads:
             thread.join(timeout=60)
 
-    def idle(self) -> bool:
-        """No message waiting, delayed or in flight on any queue, and no batch being handled."""
+    def idle(self, functions: Collection[str] | None = None, delayed: bool = True) -> bool:
+        """No message waiting, delayed or in flight on the queues of `functions` (logical ids; every event source
+        when None), and no batch being handled. `delayed=False` leaves out messages delayed into the future: work
+        scheduled for later (an agent's availability refresh due at their next change, up to 15 minutes ahead), not
+        work still to do now."""
         import boto3
 
         with self._counting:
             if self._busy:
                 return False
         sqs = boto3.client("sqs")
+        attributes = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        if delayed:
+            attributes.append("ApproximateNumberOfMessagesDelayed")
         for mapping in self._resolved():
-            counts = sqs.get_queue_attributes(
-                QueueUrl=mapping.queue_url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )["Attributes"]
+            if functions is not None and mapping.function.logical_id not in functions:
+                continue
+            counts = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=attributes)["Attributes"]
             if any(int(value) for value in counts.values()):
                 return False
         return True

@@ -184,7 +184,7 @@ def _scoped(log: CallLog, template: dict[str, Any], names: tuple[str, ...]) -> I
 
 def _wait_until_idle(consumers: QueueWorkers, limit_s: float) -> None:
     deadline = time.monotonic() + limit_s
-    while not consumers.idle():
+    while not consumers.idle(("SendFunction",)):
         if time.monotonic() > deadline:
             raise RuntimeError(f"the send queue did not empty within {limit_s:.0f} s")
         time.sleep(0.25)

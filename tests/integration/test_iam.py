@@ -70,7 +70,8 @@ def _a_referrals_whole_life(flow: Workflow) -> None:
     sqs = boto3.client("sqs")
     body = json.dumps({"due_at": int(time.time()), "npns": ["201"]})
     sqs.send_message(QueueUrl=flow.env["HOD_REFRESH_QUEUE_URL"], MessageBody=body)
-    flow.wait_for(lambda: workers.handed_over > before and workers.idle(), what="the refresh workers")
+    # (refreshes delayed until an agent's next change are work for later, not for now)
+    flow.wait_for(lambda: workers.handed_over > before and workers.idle(delayed=False), what="the refresh workers")
     assert workers.failed == 0
     # Nobody is available for the next referral: the safety net calls the state's agents through the send queue
     for npn in ("201", "202"):

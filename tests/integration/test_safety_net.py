@@ -96,7 +96,7 @@ def sent_events(referral_id: str) -> list[dict[str, Any]]:
 
 def settled(flow: Workflow) -> bool:
     assert flow.consumers is not None
-    return flow.consumers.idle()
+    return flow.consumers.idle(("SendFunction",))
 
 
 def test_the_fan_out_survives_injected_throttling_without_loss_or_duplicates(
