@@ -204,7 +204,8 @@ def field_problems_in_spanish(page: Any) -> None:
 
     # When she saves weekly hours whose Monday ends before it starts
     page.get_by_role("link", name="Disponibilidad").click()
-    page.wait_for_function("document.getElementById('av-now').textContent.length > 0")  # the week is shown
+    # the week is shown (a locator's wait: a string evaluated in the page would need the eval its policy forbids)
+    page.locator("#av-now").filter(has_text=re.compile(r"\S")).wait_for()
     page.locator("#start-mon").fill("18:00")
     page.locator("#end-mon").fill("09:00")
     page.get_by_role("button", name="Guardar el horario semanal").click()
