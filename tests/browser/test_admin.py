@@ -338,7 +338,12 @@ def test_the_administrator_lists_the_days_open_safety_net_and_unserved_referrals
     # When the administrator lists today's referrals of each kind, in the browser's time zone
     sign_in(page, stack)
     page.get_by_role("link", name="Today's referrals").click()
-    zone = page.get_by_label("Time zone").input_value()
+    # (the console fills the field from the browser's zone as it starts: wait for it, rather than read it at once)
+    zone_field = page.get_by_label("Time zone")
+    deadline = time.monotonic() + 30
+    while not zone_field.input_value() and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    zone = zone_field.input_value()
     assert zone
     found_in: list[str] = []
     for value, name in (
